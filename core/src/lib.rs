@@ -1,0 +1,55 @@
+//! Sans-I/O Server-Sent Events (`text/event-stream`).
+//!
+//! This crate holds every protocol decision of the toolkit and no I/O: it
+//! never opens a socket, never reads a clock and never spawns a task. You hand
+//! it bytes (and, where time matters, an [`Instant`] from your own clock) and
+//! pull back what happened. The same code then runs under any async runtime,
+//! a blocking thread, a firmware main loop or a game tick; the adapters in
+//! this workspace are thin glue around it.
+//!
+//! It is `no_std` (with `alloc`) and forbids `unsafe`.
+//!
+//! # Modules
+//!
+//! - [`parse`]: bytes → lines ([`parse::Tokenizer`]) → events
+//!   ([`parse::Parser`]), the WHATWG "event stream interpretation".
+//! - [`encode`]: events, comments and `retry` hints → wire bytes; the exact
+//!   inverse of the parser.
+//! - [`text`]: [`Utf8Bytes`], the shared, zero-copy UTF-8 text events carry.
+//! - [`time`]: [`Instant`], the caller's clock.
+//!
+//! # Driving it
+//!
+//! Every machine follows one pattern: `handle_*` methods take input,
+//! `poll_*` methods give output, and after each input you drain the outputs.
+//!
+//! ```
+//! use sse_core::parse::Parser;
+//!
+//! let mut parser = Parser::new();
+//! let mut seen = Vec::new();
+//! // Bytes arrive in arbitrary pieces, here with a CRLF split between reads.
+//! for chunk in [&b"\xEF\xBB\xBFdata: tick 1\r"[..], b"\n\r\ndata: tick 2\n\n"] {
+//!     parser.handle_bytes(chunk);
+//!     while let Some(result) = parser.poll_event() {
+//!         seen.push(result.expect("within limits").data.to_string());
+//!     }
+//! }
+//! assert_eq!(seen, ["tick 1", "tick 2"]);
+//! ```
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod encode;
+pub mod parse;
+pub mod text;
+pub mod time;
+
+pub use parse::{Event, Limits, Parser};
+pub use text::Utf8Bytes;
+pub use time::Instant;

@@ -1,0 +1,606 @@
+//! `text/event-stream` parsing: bytes in, lines and events out.
+//!
+//! Two layers, both sans-I/O and push/pull like the rest of the core:
+//!
+//! - [`Tokenizer`]: bytes → [`Line`]s (fields, comments, blank lines). It does
+//!   BOM stripping, CR / LF / CRLF line splitting (including a CR at the end of
+//!   one chunk and an LF at the start of the next), the field/value split and
+//!   the one-space rule. Use it when you need comments or raw fields; it is the
+//!   counterpart of the Go seed's `bufio.SplitFunc`.
+//! - [`Parser`]: lines → [`Event`]s, the complete WHATWG HTML "event stream
+//!   interpretation" (§9.2.6): `data` / `event` / `id` / `retry`, dispatch on a
+//!   blank line, the last event ID, U+FFFD for invalid UTF-8, and the
+//!   unfinished event dropped at end of stream.
+//!
+//! Feed bytes with `handle_bytes` in chunks of any size, then drain with
+//! `poll_line` / `poll_event` until it returns `None`. Results never depend on
+//! how the input was chunked.
+//!
+//! ```
+//! use sse_core::parse::Parser;
+//!
+//! let mut parser = Parser::new();
+//! parser.handle_bytes(b"id: 7\nevent: greet\ndata: hello\r");
+//! parser.handle_bytes(b"\ndata: world\n\n");
+//! let event = parser.poll_event().unwrap().unwrap();
+//! assert_eq!(event.event_type, "greet");
+//! assert_eq!(event.data, "hello\nworld");
+//! assert_eq!(event.id, "7");
+//! assert!(parser.poll_event().is_none());
+//! ```
+//!
+//! # Zero copy
+//!
+//! Input is copied once into an internal buffer; lines, field values and
+//! single-line event data are [`Bytes`] slices of that buffer. Once the buffer
+//! has warmed up, an event whose data is one `data:` line costs no heap
+//! allocation. Multi-line data is joined into a reused scratch buffer.
+//!
+//! # Limits
+//!
+//! Memory is bounded by [`Limits`]:
+//!
+//! - a line longer than [`Limits::max_line_len`] bytes (terminator excluded)
+//!   is skipped without being buffered past the limit, and reported as
+//!   [`ParseError::LineTooLong`] (the event it belongs to is dropped) or
+//!   [`ParseError::CommentTooLong`] (nothing else is affected);
+//! - an event whose data would exceed [`Limits::max_event_size`] bytes is
+//!   reported as [`ParseError::EventTooLarge`] and dropped.
+//!
+//! A dropped event still ends at its blank line, which still commits the last
+//! event ID (so a reconnecting client does not ask for the dropped event
+//! again and again). Parsing carries on with the next event. Whether an input
+//! exceeds a limit depends only on the input, never on the chunking.
+//!
+//! The internal buffer holds at most `max_line_len` bytes of an unfinished line
+//! plus the lines of the last chunk that have not been polled yet: drain the
+//! outputs after each `handle_bytes`.
+//!
+//! # `retry`
+//!
+//! A `retry` value counts only when it is one or more ASCII digits. A value
+//! too large for a `u64` of milliseconds is ignored, as Chromium does. An
+//! empty value is ignored, as Firefox does.
+
+use alloc::vec::Vec;
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use core::fmt;
+
+use crate::text::Utf8Bytes;
+
+/// The UTF-8 byte order mark, stripped once at the start of a stream.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The event type used when a block sets none.
+const MESSAGE: Utf8Bytes = Utf8Bytes::from_static("message");
+
+/// Memory limits for one stream.
+///
+/// The defaults are generous (1 MiB lines, 16 MiB events): they stop a broken
+/// or hostile peer from exhausting memory without getting in the way of large
+/// JSON payloads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest accepted line in bytes, excluding its terminator.
+    pub max_line_len: usize,
+    /// Largest accepted event data in bytes (all `data` values plus the line
+    /// feeds that join them).
+    pub max_event_size: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_line_len: 1 << 20,
+            max_event_size: 16 << 20,
+        }
+    }
+}
+
+/// A recoverable problem in the input stream. Parsing continues after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ParseError {
+    /// A field line was longer than `limit` bytes; it was skipped and the
+    /// event it belongs to is dropped.
+    LineTooLong {
+        /// The configured [`Limits::max_line_len`].
+        limit: usize,
+    },
+    /// A comment line was longer than `limit` bytes; it was skipped.
+    CommentTooLong {
+        /// The configured [`Limits::max_line_len`].
+        limit: usize,
+    },
+    /// An event's data grew past `limit` bytes; the event is dropped.
+    EventTooLarge {
+        /// The configured [`Limits::max_event_size`].
+        limit: usize,
+    },
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParseError::LineTooLong { limit } => {
+                write!(f, "line longer than {limit} bytes; its event was dropped")
+            }
+            ParseError::CommentTooLong { limit } => {
+                write!(f, "comment longer than {limit} bytes was skipped")
+            }
+            ParseError::EventTooLarge { limit } => {
+                write!(f, "event data larger than {limit} bytes; the event was dropped")
+            }
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for ParseError {}
+
+/// One line of an event stream, as split by the [`Tokenizer`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Line {
+    /// An empty line: the end of an event block.
+    Blank,
+    /// A line starting with `:`. Holds everything after the colon, unchanged.
+    Comment(Bytes),
+    /// A field. `name` is everything before the first colon (the whole line
+    /// when there is none); `value` is everything after it, minus one leading
+    /// U+0020 SPACE if present. Both are raw bytes: they may hold invalid
+    /// UTF-8, which [`Parser`] replaces with U+FFFD.
+    Field {
+        /// The field name, compared byte for byte (case-sensitive).
+        name: Bytes,
+        /// The field value.
+        value: Bytes,
+    },
+}
+
+/// Splits a byte stream into [`Line`]s.
+///
+/// Push bytes with [`Tokenizer::handle_bytes`], pull lines with
+/// [`Tokenizer::poll_line`], call [`Tokenizer::handle_eof`] at the end of the
+/// stream and [`Tokenizer::reset`] before the next one.
+#[derive(Debug)]
+pub struct Tokenizer {
+    /// Input not yet returned as lines.
+    buf: BytesMut,
+    /// Length of the prefix of `buf` known to hold no CR or LF.
+    scanned: usize,
+    /// The stream start has not been checked for a BOM yet.
+    bom_pending: bool,
+    /// The last line ended with CR: an LF that follows completes a CRLF.
+    after_cr: bool,
+    /// Inside an over-long line: bytes are dropped until its end.
+    skipping: bool,
+    /// The end of the stream was signalled.
+    eof: bool,
+    max_line_len: usize,
+}
+
+impl Default for Tokenizer {
+    fn default() -> Self {
+        Tokenizer::new(Limits::default().max_line_len)
+    }
+}
+
+impl Tokenizer {
+    /// A tokenizer that rejects lines longer than `max_line_len` bytes.
+    pub fn new(max_line_len: usize) -> Self {
+        Tokenizer {
+            buf: BytesMut::new(),
+            scanned: 0,
+            bom_pending: true,
+            after_cr: false,
+            skipping: false,
+            eof: false,
+            max_line_len,
+        }
+    }
+
+    /// Appends bytes of the stream. Call [`Tokenizer::poll_line`] until it
+    /// returns `None` before the next call, or the buffer keeps those lines.
+    ///
+    /// Bytes after [`Tokenizer::handle_eof`] are ignored until
+    /// [`Tokenizer::reset`].
+    pub fn handle_bytes(&mut self, mut input: &[u8]) {
+        if self.eof {
+            return;
+        }
+        if self.skipping && self.buf.is_empty() {
+            // Drop the rest of an over-long line without buffering it.
+            match memchr::memchr2(b'\r', b'\n', input) {
+                Some(end) => input = &input[end..],
+                None => return,
+            }
+        }
+        self.buf.extend_from_slice(input);
+    }
+
+    /// Marks the end of the stream. A final line without a terminator is
+    /// discarded, as the specification requires. Repeating it changes nothing.
+    pub fn handle_eof(&mut self) {
+        self.eof = true;
+    }
+
+    /// Whether [`Tokenizer::handle_eof`] was called since the last reset.
+    pub fn is_eof(&self) -> bool {
+        self.eof
+    }
+
+    /// Forgets the current stream and expects a new one (with its own BOM).
+    /// Keeps the buffer's memory for reuse.
+    pub fn reset(&mut self) {
+        self.buf.clear();
+        self.scanned = 0;
+        self.bom_pending = true;
+        self.after_cr = false;
+        self.skipping = false;
+        self.eof = false;
+    }
+
+    /// The next complete line, a limit error, or `None` when more input is
+    /// needed (or the stream has ended).
+    pub fn poll_line(&mut self) -> Option<Result<Line, ParseError>> {
+        loop {
+            if self.after_cr {
+                let first = *self.buf.first()?;
+                if first == b'\n' {
+                    self.buf.advance(1);
+                }
+                self.after_cr = false;
+            }
+            if self.bom_pending {
+                let n = self.buf.len().min(BOM.len());
+                if self.buf[..n] != BOM[..n] {
+                    self.bom_pending = false;
+                } else if n == BOM.len() {
+                    self.buf.advance(n);
+                    self.bom_pending = false;
+                } else {
+                    return self.wait();
+                }
+            }
+            let Some(offset) = memchr::memchr2(b'\r', b'\n', &self.buf[self.scanned..]) else {
+                self.scanned = self.buf.len();
+                if !self.skipping && self.buf.len() > self.max_line_len {
+                    return Some(Err(self.start_skipping()));
+                }
+                if self.skipping {
+                    self.buf.clear();
+                    self.scanned = 0;
+                }
+                return self.wait();
+            };
+            let end = self.scanned + offset;
+            self.after_cr = self.buf[end] == b'\r';
+            self.scanned = 0;
+            if self.skipping {
+                self.buf.advance(end + 1);
+                self.skipping = false;
+                continue;
+            }
+            if end > self.max_line_len {
+                let err = self.too_long_error();
+                self.buf.advance(end + 1);
+                return Some(Err(err));
+            }
+            let line = self.buf.split_to(end).freeze();
+            self.buf.advance(1);
+            return Some(Ok(classify(line)));
+        }
+    }
+
+    /// `None`, dropping an unterminated last line if the stream has ended.
+    fn wait(&mut self) -> Option<Result<Line, ParseError>> {
+        if self.eof {
+            self.buf.clear();
+            self.scanned = 0;
+        }
+        None
+    }
+
+    fn too_long_error(&self) -> ParseError {
+        let limit = self.max_line_len;
+        if self.buf.first() == Some(&b':') {
+            ParseError::CommentTooLong { limit }
+        } else {
+            ParseError::LineTooLong { limit }
+        }
+    }
+
+    fn start_skipping(&mut self) -> ParseError {
+        let err = self.too_long_error();
+        self.buf.clear();
+        self.scanned = 0;
+        self.skipping = true;
+        err
+    }
+}
+
+/// Splits a line (terminator removed) into its kind, name and value.
+fn classify(line: Bytes) -> Line {
+    match memchr::memchr(b':', &line) {
+        None if line.is_empty() => Line::Blank,
+        None => Line::Field {
+            name: line,
+            value: Bytes::new(),
+        },
+        Some(0) => Line::Comment(line.slice(1..)),
+        Some(colon) => {
+            let mut start = colon + 1;
+            if line.get(start) == Some(&b' ') {
+                start += 1;
+            }
+            Line::Field {
+                name: line.slice(..colon),
+                value: line.slice(start..),
+            }
+        }
+    }
+}
+
+/// A dispatched event.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Event {
+    /// The event type: the last `event` field of the block, or `message`.
+    pub event_type: Utf8Bytes,
+    /// The `data` values joined with line feeds.
+    pub data: Utf8Bytes,
+    /// The stream's last event ID when this event was dispatched (possibly
+    /// set by an earlier block); empty when none.
+    pub id: Utf8Bytes,
+}
+
+impl Event {
+    /// An event of type `message` with the given data and no ID.
+    pub fn message(data: impl Into<Utf8Bytes>) -> Self {
+        Event {
+            event_type: MESSAGE,
+            data: data.into(),
+            id: Utf8Bytes::default(),
+        }
+    }
+}
+
+/// The data buffer of the block being read.
+#[derive(Debug)]
+enum Data {
+    /// No `data` field yet.
+    Empty,
+    /// Exactly one `data` field: its value, shared with the input.
+    One(Bytes),
+    /// Several: joined in the parser's scratch buffer.
+    Joined,
+}
+
+/// The WHATWG event stream interpreter: bytes in, [`Event`]s out.
+///
+/// One `Parser` belongs to one event source: the last event ID and the
+/// reconnection time survive [`Parser::reset`], which starts a new stream
+/// (new connection) and clears everything else.
+#[derive(Debug)]
+pub struct Parser {
+    tokenizer: Tokenizer,
+    data: Data,
+    scratch: BytesMut,
+    data_len: usize,
+    event_type: Option<Bytes>,
+    /// The spec's "last event ID buffer", set by `id` fields.
+    id_buffer: Utf8Bytes,
+    /// The spec's "last event ID string", committed at each dispatch.
+    last_event_id: Utf8Bytes,
+    retry: Option<u64>,
+    /// The current block broke a limit and will not be dispatched.
+    dropping: bool,
+    max_event_size: usize,
+}
+
+impl Default for Parser {
+    fn default() -> Self {
+        Parser::new()
+    }
+}
+
+impl Parser {
+    /// A parser with the default [`Limits`].
+    pub fn new() -> Self {
+        Parser::with_limits(Limits::default())
+    }
+
+    /// A parser with the given limits.
+    pub fn with_limits(limits: Limits) -> Self {
+        Parser {
+            tokenizer: Tokenizer::new(limits.max_line_len),
+            data: Data::Empty,
+            scratch: BytesMut::new(),
+            data_len: 0,
+            event_type: None,
+            id_buffer: Utf8Bytes::default(),
+            last_event_id: Utf8Bytes::default(),
+            retry: None,
+            dropping: false,
+            max_event_size: limits.max_event_size,
+        }
+    }
+
+    /// Appends bytes of the stream. Drain [`Parser::poll_event`] before the
+    /// next call.
+    pub fn handle_bytes(&mut self, input: &[u8]) {
+        self.tokenizer.handle_bytes(input);
+    }
+
+    /// Marks the end of the stream: the event being read, if unfinished, is
+    /// discarded once the complete ones have been polled.
+    pub fn handle_eof(&mut self) {
+        self.tokenizer.handle_eof();
+    }
+
+    /// Starts a new stream, e.g. after a reconnect: a new BOM is accepted and
+    /// any unfinished line or event is discarded. The last event ID and the
+    /// reconnection time are kept, as the EventSource keeps them.
+    pub fn reset(&mut self) {
+        self.tokenizer.reset();
+        self.clear_block();
+        self.id_buffer = self.last_event_id.clone();
+    }
+
+    /// The next event or limit error, or `None` when more input is needed.
+    pub fn poll_event(&mut self) -> Option<Result<Event, ParseError>> {
+        loop {
+            let Some(line) = self.tokenizer.poll_line() else {
+                if self.tokenizer.is_eof() {
+                    self.clear_block();
+                }
+                return None;
+            };
+            let outcome = match line {
+                Ok(Line::Blank) => self.dispatch().map(Ok),
+                Ok(Line::Comment(_)) => None,
+                Ok(Line::Field { name, value }) => self.field(&name, value).map(Err),
+                Err(err @ ParseError::LineTooLong { .. }) => {
+                    self.drop_block();
+                    Some(Err(err))
+                }
+                Err(err) => Some(Err(err)),
+            };
+            if outcome.is_some() {
+                return outcome;
+            }
+        }
+    }
+
+    /// The last event ID: the value of the last `id` field committed by a
+    /// dispatch, or what [`Parser::set_last_event_id`] set.
+    pub fn last_event_id(&self) -> &Utf8Bytes {
+        &self.last_event_id
+    }
+
+    /// Sets the last event ID, e.g. to resume a stream saved earlier.
+    pub fn set_last_event_id(&mut self, id: Utf8Bytes) {
+        self.id_buffer = id.clone();
+        self.last_event_id = id;
+    }
+
+    /// The reconnection time in milliseconds from the last valid `retry`
+    /// field, or `None` if there was none.
+    pub fn retry(&self) -> Option<u64> {
+        self.retry
+    }
+
+    /// Applies one field to the block being read.
+    fn field(&mut self, name: &[u8], value: Bytes) -> Option<ParseError> {
+        match name {
+            b"data" => return self.append_data(value),
+            b"event" => self.event_type = Some(value),
+            b"id" => {
+                if memchr::memchr(0, &value).is_none() {
+                    self.id_buffer = Utf8Bytes::from_bytes_lossy(value);
+                }
+            }
+            b"retry" => {
+                if let Some(ms) = parse_retry(&value) {
+                    self.retry = Some(ms);
+                }
+            }
+            _ => {}
+        }
+        None
+    }
+
+    fn append_data(&mut self, value: Bytes) -> Option<ParseError> {
+        if self.dropping {
+            return None;
+        }
+        let separator = usize::from(!matches!(self.data, Data::Empty));
+        let len = self.data_len + separator + value.len();
+        if len > self.max_event_size {
+            self.drop_block();
+            return Some(ParseError::EventTooLarge {
+                limit: self.max_event_size,
+            });
+        }
+        self.data_len = len;
+        self.data = match core::mem::replace(&mut self.data, Data::Empty) {
+            Data::Empty => Data::One(value),
+            Data::One(first) => {
+                self.scratch.reserve(len);
+                self.scratch.put_slice(&first);
+                self.scratch.put_u8(b'\n');
+                self.scratch.put_slice(&value);
+                Data::Joined
+            }
+            Data::Joined => {
+                self.scratch.put_u8(b'\n');
+                self.scratch.put_slice(&value);
+                Data::Joined
+            }
+        };
+        None
+    }
+
+    /// The blank-line step: commit the last event ID, then build the event
+    /// if the block had data.
+    fn dispatch(&mut self) -> Option<Event> {
+        self.last_event_id = self.id_buffer.clone();
+        let data = match core::mem::replace(&mut self.data, Data::Empty) {
+            Data::Empty => None,
+            Data::One(value) => Some(value),
+            Data::Joined => Some(self.scratch.split().freeze()),
+        };
+        let event_type = self.event_type.take();
+        let dropping = core::mem::take(&mut self.dropping);
+        self.data_len = 0;
+        if dropping {
+            return None;
+        }
+        let event_type = match event_type {
+            Some(t) if !t.is_empty() => Utf8Bytes::from_bytes_lossy(t),
+            _ => MESSAGE,
+        };
+        Some(Event {
+            event_type,
+            data: Utf8Bytes::from_bytes_lossy(data?),
+            id: self.last_event_id.clone(),
+        })
+    }
+
+    /// Marks the block as dropped and frees its data.
+    fn drop_block(&mut self) {
+        self.clear_block();
+        self.dropping = true;
+    }
+
+    /// Empties the data and event type buffers.
+    fn clear_block(&mut self) {
+        self.data = Data::Empty;
+        self.scratch.clear();
+        self.data_len = 0;
+        self.event_type = None;
+        self.dropping = false;
+    }
+}
+
+/// A `retry` value: one or more ASCII digits that fit a `u64`.
+fn parse_retry(value: &[u8]) -> Option<u64> {
+    if value.is_empty() {
+        return None;
+    }
+    value.iter().try_fold(0u64, |acc, &b| {
+        let digit = b.checked_sub(b'0').filter(|d| *d <= 9)?;
+        acc.checked_mul(10)?.checked_add(u64::from(digit))
+    })
+}
+
+/// Parses a complete stream in one go: every event and limit error, in order.
+/// A convenience for tests and one-shot use; streams should use [`Parser`].
+pub fn parse_all(input: &[u8]) -> Vec<Result<Event, ParseError>> {
+    let mut parser = Parser::new();
+    parser.handle_bytes(input);
+    parser.handle_eof();
+    core::iter::from_fn(|| parser.poll_event()).collect()
+}
+
+#[cfg(test)]
+mod tests;

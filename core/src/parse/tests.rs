@@ -1,0 +1,286 @@
+//! Parser unit tests: the spec's rules one by one, the chunking property and
+//! the limits. The language-neutral cases live in `conformance/fixtures/parse`.
+
+use super::*;
+use alloc::string::{String, ToString};
+use alloc::vec;
+use proptest::prelude::*;
+
+/// (type, data, id) of each event, or the error.
+type Out = Vec<Result<(String, String, String), ParseError>>;
+
+fn simplify(r: Result<Event, ParseError>) -> Result<(String, String, String), ParseError> {
+    r.map(|e| (e.event_type.to_string(), e.data.to_string(), e.id.to_string()))
+}
+
+/// Feeds `chunks` one by one, draining after each, then ends the stream.
+fn run_chunks(parser: &mut Parser, chunks: &[&[u8]]) -> Out {
+    let mut out = Vec::new();
+    for chunk in chunks {
+        parser.handle_bytes(chunk);
+        out.extend(core::iter::from_fn(|| parser.poll_event()).map(simplify));
+    }
+    parser.handle_eof();
+    out.extend(core::iter::from_fn(|| parser.poll_event()).map(simplify));
+    out
+}
+
+fn run(input: &[u8]) -> Out {
+    run_chunks(&mut Parser::new(), &[input])
+}
+
+fn msg(data: &str) -> Result<(String, String, String), ParseError> {
+    ev("message", data, "")
+}
+
+fn ev(t: &str, data: &str, id: &str) -> Result<(String, String, String), ParseError> {
+    Ok((t.to_string(), data.to_string(), id.to_string()))
+}
+
+#[test]
+fn spec_examples() {
+    assert_eq!(run(b"data: YHOO\ndata: +2\ndata: 10\n\n"), vec![msg("YHOO\n+2\n10")]);
+    assert_eq!(
+        run(b": test stream\n\ndata: first event\nid: 1\n\ndata:second event\nid\n\ndata:  third event\n\n"),
+        vec![ev("message", "first event", "1"), msg("second event"), msg(" third event")]
+    );
+    assert_eq!(run(b"data\n\ndata\ndata\n\ndata:"), vec![msg(""), msg("\n")]);
+    assert_eq!(run(b"data:test\n\ndata: test\n\n"), vec![msg("test"), msg("test")]);
+    assert_eq!(
+        run(b"event: add\ndata: 73857293\n\nevent: remove\ndata: 2153\n\n"),
+        vec![ev("add", "73857293", ""), ev("remove", "2153", "")]
+    );
+}
+
+#[test]
+fn bom_is_stripped_once_at_stream_start_only() {
+    assert_eq!(run(b"\xEF\xBB\xBFdata:1\n\n\xEF\xBB\xBFdata:2\n\ndata:3\n\n\n"), vec![msg("1"), msg("3")]);
+    assert_eq!(run(b"\xEF\xBB\xBF\xEF\xBB\xBFdata:1\n\ndata:2\n\n"), vec![msg("2")]);
+    let mut p = Parser::new();
+    assert_eq!(run_chunks(&mut p, &[b"\xEF", b"\xBB", b"\xBF", b"data: x\n\n"]), vec![msg("x")]);
+    // A lone stream that is a BOM prefix and nothing else parses to nothing.
+    assert_eq!(run(b"\xEF\xBB"), vec![]);
+    // A partial BOM followed by something else is not a BOM.
+    assert_eq!(run(b"\xEFdata: x\n\n"), vec![]);
+}
+
+#[test]
+fn reset_accepts_a_new_bom_and_keeps_id_and_retry() {
+    let mut p = Parser::new();
+    assert_eq!(run_chunks(&mut p, &[b"\xEF\xBB\xBFid: 5\nretry: 10\ndata: a\n\ndata: partial"]), vec![ev("message", "a", "5")]);
+    p.reset();
+    assert_eq!(run_chunks(&mut p, &[b"\xEF\xBB\xBFdata: b\n\n"]), vec![ev("message", "b", "5")]);
+    assert_eq!(p.retry(), Some(10));
+}
+
+#[test]
+fn crlf_split_across_chunks_is_one_line_ending() {
+    let mut p = Parser::new();
+    assert_eq!(run_chunks(&mut p, &[b"data: a\r", b"\n", b"\r\n"]), vec![msg("a")]);
+    // A CR-terminated blank line dispatches without waiting for more input.
+    let mut p = Parser::new();
+    p.handle_bytes(b"data: a\r\r");
+    assert_eq!(p.poll_event().map(simplify), Some(msg("a")));
+}
+
+#[test]
+fn every_line_ending_and_mixes() {
+    assert_eq!(run(b"data:a\rdata:b\ndata:c\r\n\r"), vec![msg("a\nb\nc")]);
+    assert_eq!(run(b"data:a\n\rdata:b\r\n\n"), vec![msg("a"), msg("b")]);
+}
+
+#[test]
+fn field_parsing_rules() {
+    assert_eq!(run(b"data:a:b\n\n"), vec![msg("a:b")]);
+    assert_eq!(run(b"data:  x\n\n"), vec![msg(" x")]);
+    assert_eq!(run(b"data:\tx\n\n"), vec![msg("\tx")]);
+    assert_eq!(run(b"Data: x\n data: y\ndata : z\n\n"), vec![]);
+    assert_eq!(run(b"data:a\nfoo:bar\ndata:b\n\n"), vec![msg("a\nb")]);
+    assert_eq!(run(b"data:\0\n\n"), vec![msg("\0")]);
+}
+
+#[test]
+fn event_type_rules() {
+    assert_eq!(run(b"event: a\n\ndata: b\n\n"), vec![msg("b")]);
+    assert_eq!(run(b"event: \ndata: b\n\n"), vec![msg("b")]);
+    assert_eq!(run(b"event: a\nevent: b\ndata: c\n\ndata: d\n\n"), vec![ev("b", "c", ""), msg("d")]);
+}
+
+#[test]
+fn id_rules() {
+    assert_eq!(run(b"id: 1\ndata: 1\n\ndata:2\n\n"), vec![ev("message", "1", "1"), ev("message", "2", "1")]);
+    assert_eq!(run(b"id: 1\ndata: 1\n\nid:\ndata:2\n\n"), vec![ev("message", "1", "1"), msg("2")]);
+    assert_eq!(run(b"id: 1\ndata: 1\n\nid: a\0b\ndata:2\n\n"), vec![ev("message", "1", "1"), ev("message", "2", "1")]);
+    // The last event ID is committed by a blank line even without data...
+    let mut p = Parser::new();
+    run_chunks(&mut p, &[b"id: 9\n\n"]);
+    assert_eq!(p.last_event_id(), "9");
+    // ...but not by an unfinished block.
+    let mut p = Parser::new();
+    run_chunks(&mut p, &[b"id: 9\ndata: x\n"]);
+    assert_eq!(p.last_event_id(), "");
+}
+
+#[test]
+fn retry_rules() {
+    let retry = |input: &[u8]| {
+        let mut p = Parser::new();
+        run_chunks(&mut p, &[input]);
+        p.retry()
+    };
+    assert_eq!(retry(b"retry: 02000\n"), Some(2000));
+    assert_eq!(retry(b"retry:2000\nretry:1000x\n"), Some(2000));
+    for bogus in [&b"retry\n"[..], b"retry:\n", b"retry: -1\n", b"retry: 1.5\n", b"retry:  10\n", b"retry: +5\n"] {
+        assert_eq!(retry(bogus), None, "{:?}", bogus);
+    }
+    assert_eq!(retry(b"retry: 18446744073709551615\n"), Some(u64::MAX));
+    assert_eq!(retry(b"retry: 7\nretry: 18446744073709551616\n"), Some(7));
+    // retry takes effect without a blank line and produces no event.
+    assert_eq!(retry(b"retry: 5"), None);
+    assert_eq!(retry(b"retry: 5\r"), Some(5));
+}
+
+#[test]
+fn invalid_utf8_becomes_replacement_characters() {
+    assert_eq!(run(b"data: \xFF\n\n"), vec![msg("\u{FFFD}")]);
+    assert_eq!(run(b"event: \xC0x\nid: \xE2\x80\ndata: ok\n\n"), vec![ev("\u{FFFD}x", "ok", "\u{FFFD}")]);
+    // A multi-byte character split across chunks is not damaged.
+    let mut p = Parser::new();
+    assert_eq!(run_chunks(&mut p, &[b"data: ok\xE2", b"\x80", b"\xA6\n\n"]), vec![msg("ok\u{2026}")]);
+}
+
+#[test]
+fn unfinished_event_at_eof_is_discarded() {
+    assert_eq!(run(b"data: x\n"), vec![]);
+    assert_eq!(run(b"data: x"), vec![]);
+    // Complete events before the end still come out after handle_eof.
+    let mut p = Parser::new();
+    p.handle_bytes(b"data: a\n\ndata: b\n");
+    p.handle_eof();
+    assert_eq!(p.poll_event().map(simplify), Some(msg("a")));
+    assert_eq!(p.poll_event(), None);
+    // Input after the end is ignored until reset, and a second EOF is harmless.
+    p.handle_bytes(b"\n");
+    p.handle_eof();
+    assert_eq!(p.poll_event(), None);
+}
+
+#[test]
+fn tokenizer_exposes_comments_and_raw_fields() {
+    let mut t = Tokenizer::default();
+    t.handle_bytes(b":  hi\nfield\nname: value\nx:\xFF\n\n");
+    let lines: Vec<_> = core::iter::from_fn(|| t.poll_line()).map(Result::unwrap).collect();
+    let field = |n: &'static [u8], v: &'static [u8]| Line::Field {
+        name: Bytes::from_static(n),
+        value: Bytes::from_static(v),
+    };
+    assert_eq!(
+        lines,
+        vec![
+            Line::Comment(Bytes::from_static(b"  hi")),
+            field(b"field", b""),
+            field(b"name", b"value"),
+            field(b"x", b"\xFF"),
+            Line::Blank
+        ]
+    );
+}
+
+fn small() -> Limits {
+    Limits {
+        max_line_len: 16,
+        max_event_size: 24,
+    }
+}
+
+#[test]
+fn line_limit_drops_the_event_and_resumes() {
+    let input = b"data: ok\n\ndata: 0123456789abcdefXYZ\ndata: more\n\ndata: next\n\n";
+    let out = run_chunks(&mut Parser::with_limits(small()), &[input]);
+    assert_eq!(out, vec![msg("ok"), Err(ParseError::LineTooLong { limit: 16 }), msg("next")]);
+    // A line of exactly the limit is fine.
+    let out = run_chunks(&mut Parser::with_limits(small()), &[b"data: 0123456789\n\n"]);
+    assert_eq!(out, vec![msg("0123456789")]);
+}
+
+#[test]
+fn long_comment_is_skipped_without_dropping_the_event() {
+    let input = b"data: a\n:0123456789abcdefghijklmnop\ndata: b\n\n";
+    let out = run_chunks(&mut Parser::with_limits(small()), &[input]);
+    assert_eq!(out, vec![Err(ParseError::CommentTooLong { limit: 16 }), msg("a\nb")]);
+}
+
+#[test]
+fn event_limit_drops_the_event_and_resumes() {
+    let input = b"id: 1\ndata: 0123456789\ndata: 0123456789\ndata: 0123\ndata: x\nid: 2\n\ndata: fine\n\n";
+    let out = run_chunks(&mut Parser::with_limits(small()), &[input]);
+    assert_eq!(out, vec![Err(ParseError::EventTooLarge { limit: 24 }), ev("message", "fine", "2")]);
+}
+
+#[test]
+fn an_endless_line_is_never_buffered_past_the_limit() {
+    let mut p = Parser::with_limits(small());
+    let chunk = [b'x'; 7];
+    let mut errors = 0;
+    for _ in 0..1000 {
+        p.handle_bytes(&chunk);
+        while let Some(r) = p.poll_event() {
+            assert_eq!(r, Err(ParseError::LineTooLong { limit: 16 }));
+            errors += 1;
+        }
+        assert!(p.tokenizer.buf.len() <= 16 + chunk.len());
+    }
+    assert_eq!(errors, 1);
+    assert_eq!(run_chunks(&mut p, &[b"\n\ndata: after\n\n"]), vec![msg("after")]);
+}
+
+/// Pieces that exercise every rule when concatenated in any order.
+fn piece() -> impl Strategy<Value = &'static [u8]> {
+    prop::sample::select(vec![
+        &b"data"[..], b"data:", b"data: ", b"event:", b"event: x", b"id:", b"id: 7", b"id: \0",
+        b"retry:", b"retry: 12", b"retry: 9x", b":", b": c", b"x", b" ", b"\r", b"\n", b"\r\n",
+        b"\xEF\xBB\xBF", b"\xEF", b"\xE2\x80", b"\xA6", b"\xFF", b"0123456789", b"0123456789abcdef",
+    ])
+}
+
+fn stream() -> impl Strategy<Value = Vec<u8>> {
+    prop::collection::vec(piece(), 0..40).prop_map(|ps| ps.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn chunking_never_changes_the_result(input in stream(), cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..8)) {
+        let limits = small();
+        let whole = run_chunks(&mut Parser::with_limits(limits), &[&input]);
+        let mut points: Vec<usize> = cuts.iter().map(|c| c.index(input.len() + 1)).collect();
+        points.sort_unstable();
+        let mut chunks = Vec::new();
+        let mut start = 0;
+        for p in points {
+            chunks.push(&input[start..p]);
+            start = p;
+        }
+        chunks.push(&input[start..]);
+        let mut parser = Parser::with_limits(limits);
+        prop_assert_eq!(run_chunks(&mut parser, &chunks), whole.clone());
+        // And byte by byte.
+        let bytes: Vec<&[u8]> = input.chunks(1).collect();
+        prop_assert_eq!(run_chunks(&mut Parser::with_limits(limits), &bytes), whole);
+    }
+
+    #[test]
+    fn never_panics_and_stays_bounded(input in prop::collection::vec(any::<u8>(), 0..512), size in 1usize..64) {
+        let mut p = Parser::with_limits(small());
+        for chunk in input.chunks(size) {
+            p.handle_bytes(chunk);
+            while let Some(r) = p.poll_event() {
+                if let Ok(e) = r {
+                    prop_assert!(e.data.len() <= 24);
+                }
+            }
+            prop_assert!(p.tokenizer.buf.len() <= 16 + size);
+        }
+    }
+}
