@@ -129,7 +129,10 @@ impl fmt::Display for ParseError {
                 write!(f, "comment longer than {limit} bytes was skipped")
             }
             ParseError::EventTooLarge { limit } => {
-                write!(f, "event data larger than {limit} bytes; the event was dropped")
+                write!(
+                    f,
+                    "event data larger than {limit} bytes; the event was dropped"
+                )
             }
         }
     }

@@ -1,0 +1,221 @@
+//! Deterministic `text/event-stream` workloads and a small timing harness.
+//!
+//! Every workload is generated from a fixed seed, so all benchmark runs (and
+//! all machines) parse exactly the same bytes and nothing is checked in. The
+//! `parse` bench in `benches/` feeds them to our parser, to the Rust peers and
+//! to two hardware floors (a newline count and a plain copy).
+
+use std::time::{Duration, Instant};
+
+/// Chunk size used to feed every contestant, as a socket read would.
+pub const CHUNK: usize = 16 * 1024;
+
+/// A generated stream and what a correct parser must find in it.
+pub struct Workload {
+    /// Short name used in tables.
+    pub name: &'static str,
+    /// The raw stream.
+    pub bytes: Vec<u8>,
+    /// How many events a conforming parser dispatches.
+    pub events: usize,
+}
+
+/// A tiny deterministic generator (SplitMix64); the seed fixes the workload.
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator with the given seed.
+    pub fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+
+    /// One element of `items`.
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}
+
+const WORDS: &[&str] = &[
+    "the",
+    "model",
+    "stream",
+    "token",
+    "event",
+    "rust",
+    "server",
+    "client",
+    "data",
+    "fast",
+    "línea",
+    "naïve",
+    "größe",
+    "データ",
+    "поток",
+    "😀",
+    "x",
+    "of",
+    "and",
+    "a",
+];
+
+/// 200,000 LLM-token events: `id`, `event: delta`, one JSON `data` line.
+pub fn tokens() -> Workload {
+    let mut rng = Rng::new(1);
+    let mut out = String::new();
+    let n = 200_000;
+    for i in 0..n {
+        let mut content = String::new();
+        for w in 0..1 + rng.below(8) {
+            if w > 0 {
+                content.push(' ');
+            }
+            content.push_str(*rng.pick(WORDS));
+        }
+        out.push_str(&format!(
+            "id: {i}\nevent: delta\ndata: {{\"choices\":[{{\"delta\":{{\"content\":\"{content}\"}}}}]}}\n\n"
+        ));
+    }
+    Workload {
+        name: "tokens",
+        bytes: out.into_bytes(),
+        events: n,
+    }
+}
+
+/// 400 events of 64 KiB data each, in `data:` lines of about 100 bytes.
+pub fn large() -> Workload {
+    let mut rng = Rng::new(2);
+    let mut out = Vec::new();
+    let n = 400;
+    for _ in 0..n {
+        let mut size = 0;
+        while size < 64 * 1024 {
+            let len = 90 + rng.below(21);
+            out.extend_from_slice(b"data: ");
+            out.extend((0..len).map(|_| b'a' + rng.below(26) as u8));
+            out.push(b'\n');
+            size += len + 1;
+        }
+        out.push(b'\n');
+    }
+    Workload {
+        name: "large",
+        bytes: out,
+        events: n,
+    }
+}
+
+/// 100,000 three-line events with CRLF endings, a keep-alive comment every
+/// 50 events and a `retry` every 1,000.
+pub fn crlf() -> Workload {
+    let mut rng = Rng::new(3);
+    let mut out = String::new();
+    let n = 100_000;
+    for i in 0..n {
+        if i % 50 == 0 {
+            out.push_str(": keep-alive\r\n\r\n");
+        }
+        if i % 1000 == 0 {
+            out.push_str("retry: 3000\r\n");
+        }
+        out.push_str(&format!(
+            "id: {i}\r\nevent: {}\r\ndata: {}\r\n\r\n",
+            rng.pick(WORDS),
+            rng.next_u64()
+        ));
+    }
+    Workload {
+        name: "crlf",
+        bytes: out.into_bytes(),
+        events: n,
+    }
+}
+
+/// 50,000 events mixing LF, CR and CRLF, multi-byte UTF-8, ids and names.
+pub fn mixed() -> Workload {
+    let mut rng = Rng::new(4);
+    let mut out = String::new();
+    let n = 50_000;
+    let endings = ["\n", "\r", "\r\n"];
+    for i in 0..n {
+        let eol = *rng.pick(&endings);
+        if rng.below(3) == 0 {
+            out.push_str(&format!("id: {i}{eol}"));
+        }
+        if rng.below(2) == 0 {
+            out.push_str(&format!("event: {}{eol}", rng.pick(WORDS)));
+        }
+        let mut eol = eol;
+        for _ in 0..1 + rng.below(3) {
+            eol = *rng.pick(&endings);
+            out.push_str("data: ");
+            for _ in 0..1 + rng.below(10) {
+                out.push_str(*rng.pick(WORDS));
+                out.push(' ');
+            }
+            out.push_str(eol);
+        }
+        // After a CR, an LF would only complete a CRLF, not end the block.
+        let blank = if eol == "\r" {
+            &endings[1..]
+        } else {
+            &endings[..]
+        };
+        out.push_str(*rng.pick(blank));
+    }
+    Workload {
+        name: "mixed",
+        bytes: out.into_bytes(),
+        events: n,
+    }
+}
+
+/// All workloads, in table order.
+pub fn all() -> Vec<Workload> {
+    vec![tokens(), large(), crlf(), mixed()]
+}
+
+/// The median of `runs` timings of `f`, after one warm-up run.
+pub fn median_time(runs: usize, mut f: impl FnMut()) -> Duration {
+    f();
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed()
+        })
+        .collect();
+    times.sort_unstable();
+    times[times.len() / 2]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sse_core::parse::parse_all;
+
+    #[test]
+    fn workloads_are_deterministic_and_have_the_stated_event_counts() {
+        for w in all() {
+            let got = parse_all(&w.bytes);
+            assert!(got.iter().all(Result::is_ok), "{}", w.name);
+            assert_eq!(got.len(), w.events, "{}", w.name);
+        }
+        assert_eq!(tokens().bytes, tokens().bytes);
+        assert_ne!(mixed().bytes, crlf().bytes);
+    }
+}
