@@ -171,6 +171,9 @@ pub struct Tokenizer {
     buf: BytesMut,
     /// Length of the prefix of `buf` known to hold no CR or LF.
     scanned: usize,
+    /// Length of the prefix of `buf` known to be valid UTF-8 (always a
+    /// character boundary).
+    valid: usize,
     /// The stream start has not been checked for a BOM yet.
     bom_pending: bool,
     /// The last line ended with CR: an LF that follows completes a CRLF.
@@ -194,6 +197,7 @@ impl Tokenizer {
         Tokenizer {
             buf: BytesMut::new(),
             scanned: 0,
+            valid: 0,
             bom_pending: true,
             after_cr: false,
             skipping: false,
@@ -237,6 +241,7 @@ impl Tokenizer {
     pub fn reset(&mut self) {
         self.buf.clear();
         self.scanned = 0;
+        self.valid = 0;
         self.bom_pending = true;
         self.after_cr = false;
         self.skipping = false;
@@ -246,11 +251,36 @@ impl Tokenizer {
     /// The next complete line, a limit error, or `None` when more input is
     /// needed (or the stream has ended).
     pub fn poll_line(&mut self) -> Option<Result<Line, ParseError>> {
+        let len = match self.next_line()? {
+            Ok(len) => len,
+            Err(err) => return Some(Err(err)),
+        };
+        let line = match split_field(&self.buf[..len]) {
+            None => {
+                self.skip_line(len);
+                Line::Blank
+            }
+            Some((0, _)) => Line::Comment(self.take_line(len, 1)),
+            Some((colon, value_start)) => {
+                let mut field = self.take_line(len, 0);
+                let value = field.split_off(value_start.min(field.len()));
+                field.truncate(colon);
+                return Some(Ok(Line::Field { name: field, value }));
+            }
+        };
+        Some(Ok(line))
+    }
+
+    /// Finds the next complete line at the front of the buffer and returns
+    /// its length (terminator excluded). The line stays in the buffer: the
+    /// caller must then call [`Tokenizer::take_line`] or
+    /// [`Tokenizer::skip_line`] with that length.
+    fn next_line(&mut self) -> Option<Result<usize, ParseError>> {
         loop {
             if self.after_cr {
                 let first = *self.buf.first()?;
                 if first == b'\n' {
-                    self.buf.advance(1);
+                    self.consume(1);
                 }
                 self.after_cr = false;
             }
@@ -259,7 +289,7 @@ impl Tokenizer {
                 if self.buf[..n] != BOM[..n] {
                     self.bom_pending = false;
                 } else if n == BOM.len() {
-                    self.buf.advance(n);
+                    self.consume(n);
                     self.bom_pending = false;
                 } else {
                     return self.wait();
@@ -273,6 +303,7 @@ impl Tokenizer {
                 if self.skipping {
                     self.buf.clear();
                     self.scanned = 0;
+                    self.valid = 0;
                 }
                 return self.wait();
             };
@@ -280,23 +311,61 @@ impl Tokenizer {
             self.after_cr = self.buf[end] == b'\r';
             self.scanned = 0;
             if self.skipping {
-                self.buf.advance(end + 1);
+                self.consume(end + 1);
                 self.skipping = false;
                 continue;
             }
             if end > self.max_line_len {
                 let err = self.too_long_error();
-                self.buf.advance(end + 1);
+                self.consume(end + 1);
                 return Some(Err(err));
             }
-            let line = self.buf.split_to(end).freeze();
-            self.buf.advance(1);
-            return Some(Ok(classify(line)));
+            return Some(Ok(end));
         }
     }
 
+    /// Removes the line found by `next_line` and returns its bytes from
+    /// `start` on, shared with the buffer (no copy).
+    fn take_line(&mut self, len: usize, start: usize) -> Bytes {
+        let mut line = self.buf.split_to(len);
+        self.valid = self.valid.saturating_sub(len);
+        self.consume(1);
+        line.advance(start.min(len));
+        line.freeze()
+    }
+
+    /// Drops `n` bytes from the front of the buffer.
+    fn consume(&mut self, n: usize) {
+        self.buf.advance(n);
+        self.valid = self.valid.saturating_sub(n);
+    }
+
+    /// Whether the first `len` buffered bytes (a line found by `next_line`)
+    /// are valid UTF-8. Checks all complete lines in the buffer at once, so a
+    /// chunk costs one validation pass, not one per field.
+    fn is_valid_utf8(&mut self, len: usize) -> bool {
+        if len <= self.valid {
+            return true;
+        }
+        let upto = memchr::memrchr2(b'\r', b'\n', &self.buf)
+            .unwrap_or(len)
+            .max(len);
+        // Each scan stops at the first invalid byte and records how far the
+        // input is good, so every byte is examined a bounded number of times.
+        self.valid = match core::str::from_utf8(&self.buf[self.valid..upto]) {
+            Ok(_) => upto,
+            Err(e) => self.valid + e.valid_up_to(),
+        };
+        len <= self.valid
+    }
+
+    /// Removes the line found by `next_line` without looking at it again.
+    fn skip_line(&mut self, len: usize) {
+        self.consume(len + 1);
+    }
+
     /// `None`, dropping an unterminated last line if the stream has ended.
-    fn wait(&mut self) -> Option<Result<Line, ParseError>> {
+    fn wait<T>(&mut self) -> Option<T> {
         if self.eof {
             self.buf.clear();
             self.scanned = 0;
@@ -317,31 +386,27 @@ impl Tokenizer {
         let err = self.too_long_error();
         self.buf.clear();
         self.scanned = 0;
+        self.valid = 0;
         self.skipping = true;
         err
     }
 }
 
-/// Splits a line (terminator removed) into its kind, name and value.
-fn classify(line: Bytes) -> Line {
-    match memchr::memchr(b':', &line) {
-        None if line.is_empty() => Line::Blank,
-        None => Line::Field {
-            name: line,
-            value: Bytes::new(),
-        },
-        Some(0) => Line::Comment(line.slice(1..)),
-        Some(colon) => {
-            let mut start = colon + 1;
-            if line.get(start) == Some(&b' ') {
-                start += 1;
-            }
-            Line::Field {
-                name: line.slice(..colon),
-                value: line.slice(start..),
-            }
-        }
+/// Where a line's field name ends and its value starts: `None` for a blank
+/// line, `Some((0, 1))` for a comment, `Some((name_len, value_start))` for a
+/// field (`value_start` skips the colon and one space; a line without a colon
+/// is all name, with an empty value past its end).
+fn split_field(line: &[u8]) -> Option<(usize, usize)> {
+    if line.is_empty() {
+        return None;
     }
+    Some(match memchr::memchr(b':', line) {
+        None => (line.len(), line.len() + 1),
+        Some(colon) => {
+            let space = usize::from(line.get(colon + 1) == Some(&b' '));
+            (colon, colon + 1 + space)
+        }
+    })
 }
 
 /// A dispatched event.
@@ -367,6 +432,14 @@ impl Event {
     }
 }
 
+/// The fields the interpreter acts on.
+enum Field {
+    Data,
+    Event,
+    Id,
+    Ignored,
+}
+
 /// The data buffer of the block being read.
 #[derive(Debug)]
 enum Data {
@@ -389,7 +462,9 @@ pub struct Parser {
     data: Data,
     scratch: BytesMut,
     data_len: usize,
-    event_type: Option<Bytes>,
+    event_type: Option<Utf8Bytes>,
+    /// Every `data` value of the block so far was valid UTF-8.
+    data_valid: bool,
     /// The spec's "last event ID buffer", set by `id` fields.
     id_buffer: Utf8Bytes,
     /// The spec's "last event ID string", committed at each dispatch.
@@ -420,6 +495,7 @@ impl Parser {
             scratch: BytesMut::new(),
             data_len: 0,
             event_type: None,
+            data_valid: true,
             id_buffer: Utf8Bytes::default(),
             last_event_id: Utf8Bytes::default(),
             retry: None,
@@ -452,24 +528,78 @@ impl Parser {
     /// The next event or limit error, or `None` when more input is needed.
     pub fn poll_event(&mut self) -> Option<Result<Event, ParseError>> {
         loop {
-            let Some(line) = self.tokenizer.poll_line() else {
-                if self.tokenizer.is_eof() {
-                    self.clear_block();
+            let len = match self.tokenizer.next_line() {
+                Some(Ok(len)) => len,
+                Some(Err(err)) => {
+                    if matches!(err, ParseError::LineTooLong { .. }) {
+                        self.drop_block();
+                    }
+                    return Some(Err(err));
                 }
-                return None;
+                None => {
+                    if self.tokenizer.is_eof() {
+                        self.clear_block();
+                    }
+                    return None;
+                }
             };
-            let outcome = match line {
-                Ok(Line::Blank) => self.dispatch().map(Ok),
-                Ok(Line::Comment(_)) => None,
-                Ok(Line::Field { name, value }) => self.field(&name, value).map(Err),
-                Err(err @ ParseError::LineTooLong { .. }) => {
+            let Some((name_len, value_start)) = split_field(&self.tokenizer.buf[..len]) else {
+                self.tokenizer.skip_line(len);
+                match self.dispatch() {
+                    Some(event) => return Some(Ok(event)),
+                    None => continue,
+                }
+            };
+            let field = match &self.tokenizer.buf[..name_len] {
+                b"data" => Field::Data,
+                b"event" => Field::Event,
+                b"id" => Field::Id,
+                b"retry" => {
+                    let value = self.tokenizer.buf.get(value_start..len).unwrap_or_default();
+                    if let Some(ms) = parse_retry(value) {
+                        self.retry = Some(ms);
+                    }
+                    Field::Ignored
+                }
+                _ => Field::Ignored,
+            };
+            if matches!(field, Field::Ignored) || (self.dropping && matches!(field, Field::Data)) {
+                self.tokenizer.skip_line(len);
+                continue;
+            }
+            let valid = self.tokenizer.is_valid_utf8(len);
+            if matches!((&field, &self.data), (Field::Data, Data::Joined)) {
+                // Joined data is copied anyway: no need for a shared handle.
+                self.data_valid &= valid;
+                let value = self.tokenizer.buf.get(value_start..len).unwrap_or_default();
+                let err = append_joined(
+                    &mut self.scratch,
+                    &mut self.data_len,
+                    value,
+                    self.max_event_size,
+                );
+                self.tokenizer.skip_line(len);
+                if let Some(err) = err {
                     self.drop_block();
-                    Some(Err(err))
+                    return Some(Err(err));
                 }
-                Err(err) => Some(Err(err)),
-            };
-            if outcome.is_some() {
-                return outcome;
+                continue;
+            }
+            let value = self.tokenizer.take_line(len, value_start);
+            match field {
+                Field::Data => {
+                    self.data_valid &= valid;
+                    if let Some(err) = self.append_data(value) {
+                        return Some(Err(err));
+                    }
+                }
+                Field::Event => self.event_type = Some(Utf8Bytes::from_parts(value, valid)),
+                Field::Id => {
+                    if memchr::memchr(0, &value).is_none() {
+                        self.id_buffer = Utf8Bytes::from_parts(value, valid);
+                    }
+                }
+                Field::Ignored => {}
             }
         }
     }
@@ -492,55 +622,38 @@ impl Parser {
         self.retry
     }
 
-    /// Applies one field to the block being read.
-    fn field(&mut self, name: &[u8], value: Bytes) -> Option<ParseError> {
-        match name {
-            b"data" => return self.append_data(value),
-            b"event" => self.event_type = Some(value),
-            b"id" => {
-                if memchr::memchr(0, &value).is_none() {
-                    self.id_buffer = Utf8Bytes::from_bytes_lossy(value);
-                }
-            }
-            b"retry" => {
-                if let Some(ms) = parse_retry(&value) {
-                    self.retry = Some(ms);
-                }
-            }
-            _ => {}
-        }
-        None
-    }
-
+    /// Adds a `data` value to the block.
     fn append_data(&mut self, value: Bytes) -> Option<ParseError> {
-        if self.dropping {
-            return None;
-        }
-        let separator = usize::from(!matches!(self.data, Data::Empty));
-        let len = self.data_len + separator + value.len();
-        if len > self.max_event_size {
-            self.drop_block();
-            return Some(ParseError::EventTooLarge {
+        let result = match core::mem::replace(&mut self.data, Data::Joined) {
+            Data::Empty if value.len() <= self.max_event_size => {
+                self.data_len = value.len();
+                self.data = Data::One(value);
+                return None;
+            }
+            Data::Empty => Some(ParseError::EventTooLarge {
                 limit: self.max_event_size,
-            });
-        }
-        self.data_len = len;
-        self.data = match core::mem::replace(&mut self.data, Data::Empty) {
-            Data::Empty => Data::One(value),
+            }),
             Data::One(first) => {
-                self.scratch.reserve(len);
+                self.scratch.reserve(first.len() + 1 + value.len());
                 self.scratch.put_slice(&first);
-                self.scratch.put_u8(b'\n');
-                self.scratch.put_slice(&value);
-                Data::Joined
+                append_joined(
+                    &mut self.scratch,
+                    &mut self.data_len,
+                    &value,
+                    self.max_event_size,
+                )
             }
-            Data::Joined => {
-                self.scratch.put_u8(b'\n');
-                self.scratch.put_slice(&value);
-                Data::Joined
-            }
+            Data::Joined => append_joined(
+                &mut self.scratch,
+                &mut self.data_len,
+                &value,
+                self.max_event_size,
+            ),
         };
-        None
+        if result.is_some() {
+            self.drop_block();
+        }
+        result
     }
 
     /// The blank-line step: commit the last event ID, then build the event
@@ -558,13 +671,14 @@ impl Parser {
         if dropping {
             return None;
         }
+        let data_valid = core::mem::replace(&mut self.data_valid, true);
         let event_type = match event_type {
-            Some(t) if !t.is_empty() => Utf8Bytes::from_bytes_lossy(t),
+            Some(t) if !t.is_empty() => t,
             _ => MESSAGE,
         };
         Some(Event {
             event_type,
-            data: Utf8Bytes::from_bytes_lossy(data?),
+            data: Utf8Bytes::from_parts(data?, data_valid),
             id: self.last_event_id.clone(),
         })
     }
@@ -581,8 +695,27 @@ impl Parser {
         self.scratch.clear();
         self.data_len = 0;
         self.event_type = None;
+        self.data_valid = true;
         self.dropping = false;
     }
+}
+
+/// Appends LF and `value` to joined data of `len` bytes, unless that would
+/// exceed `limit`.
+fn append_joined(
+    scratch: &mut BytesMut,
+    len: &mut usize,
+    value: &[u8],
+    limit: usize,
+) -> Option<ParseError> {
+    let new_len = *len + 1 + value.len();
+    if new_len > limit {
+        return Some(ParseError::EventTooLarge { limit });
+    }
+    *len = new_len;
+    scratch.put_u8(b'\n');
+    scratch.put_slice(value);
+    None
 }
 
 /// A `retry` value: one or more ASCII digits that fit a `u64`.

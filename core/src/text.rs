@@ -44,6 +44,21 @@ impl Utf8Bytes {
         }
     }
 
+    /// Wraps bytes the caller has already checked to be valid UTF-8.
+    pub(crate) fn from_checked(bytes: Bytes) -> Self {
+        debug_assert!(core::str::from_utf8(&bytes).is_ok());
+        Utf8Bytes(bytes)
+    }
+
+    /// Wraps `bytes`, checked by the caller when `valid`, else made valid.
+    pub(crate) fn from_parts(bytes: Bytes, valid: bool) -> Self {
+        if valid {
+            Utf8Bytes::from_checked(bytes)
+        } else {
+            Utf8Bytes::from_bytes_lossy(bytes)
+        }
+    }
+
     /// The text as a string slice.
     pub fn as_str(&self) -> &str {
         // The invariant makes the fallback unreachable; it exists so that the

@@ -1,0 +1,27 @@
+//! Parses one workload many times with the event-level parser, for profilers:
+//! `cargo build --release -p sse-bench --example profile_parse` then
+//! `perf record target/release/examples/profile_parse tokens 20`.
+
+use sse_bench::{all, CHUNK};
+use sse_core::parse::Parser;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let name = args.next().unwrap_or_else(|| "tokens".into());
+    let rounds: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(10);
+    let workload = all()
+        .into_iter()
+        .find(|w| w.name == name)
+        .expect("unknown workload");
+    let mut total = 0;
+    for _ in 0..rounds {
+        let mut parser = Parser::new();
+        for chunk in workload.bytes.chunks(CHUNK) {
+            parser.handle_bytes(chunk);
+            while let Some(event) = parser.poll_event() {
+                total += std::hint::black_box(event).is_ok() as usize;
+            }
+        }
+    }
+    assert_eq!(total, rounds * workload.events);
+}
