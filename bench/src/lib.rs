@@ -44,8 +44,8 @@ impl Rng {
     }
 
     /// One element of `items`.
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
+    pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len())]
     }
 }
 
@@ -83,7 +83,7 @@ pub fn tokens() -> Workload {
             if w > 0 {
                 content.push(' ');
             }
-            content.push_str(*rng.pick(WORDS));
+            content.push_str(rng.pick(WORDS));
         }
         out.push_str(&format!(
             "id: {i}\nevent: delta\ndata: {{\"choices\":[{{\"delta\":{{\"content\":\"{content}\"}}}}]}}\n\n"
@@ -152,7 +152,7 @@ pub fn mixed() -> Workload {
     let n = 50_000;
     let endings = ["\n", "\r", "\r\n"];
     for i in 0..n {
-        let eol = *rng.pick(&endings);
+        let eol = rng.pick(&endings);
         if rng.below(3) == 0 {
             out.push_str(&format!("id: {i}{eol}"));
         }
@@ -161,10 +161,10 @@ pub fn mixed() -> Workload {
         }
         let mut eol = eol;
         for _ in 0..1 + rng.below(3) {
-            eol = *rng.pick(&endings);
+            eol = rng.pick(&endings);
             out.push_str("data: ");
             for _ in 0..1 + rng.below(10) {
-                out.push_str(*rng.pick(WORDS));
+                out.push_str(rng.pick(WORDS));
                 out.push(' ');
             }
             out.push_str(eol);
@@ -175,7 +175,7 @@ pub fn mixed() -> Workload {
         } else {
             &endings[..]
         };
-        out.push_str(*rng.pick(blank));
+        out.push_str(rng.pick(blank));
     }
     Workload {
         name: "mixed",
