@@ -352,7 +352,7 @@ impl Tokenizer {
             .max(len);
         // Each scan stops at the first invalid byte and records how far the
         // input is good, so every byte is examined a bounded number of times.
-        self.valid = match core::str::from_utf8(&self.buf[self.valid..upto]) {
+        self.valid = match simdutf8::compat::from_utf8(&self.buf[self.valid..upto]) {
             Ok(_) => upto,
             Err(e) => self.valid + e.valid_up_to(),
         };
