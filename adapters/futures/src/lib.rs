@@ -1,0 +1,17 @@
+//! Runtime-neutral glue between [`sse_core`] and the `futures` ecosystem.
+//!
+//! Nothing here makes a protocol decision: the core parses, this crate only
+//! moves bytes from a [`Stream`](futures_lite::Stream) or an
+//! [`AsyncRead`](futures_lite::AsyncRead) into it and hands the events back as
+//! a `Stream`. It works under any executor (async-std, smol, tokio with a
+//! compat layer, or `futures_lite::future::block_on`).
+//!
+//! - [`decode`]: [`EventStream`] over a stream of byte chunks (e.g. an HTTP
+//!   client's body stream) and [`EventReader`] over an `AsyncRead`.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod decode;
+
+pub use decode::{DecodeError, EventReader, EventStream};
+pub use sse_core;
