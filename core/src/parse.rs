@@ -165,15 +165,24 @@ pub enum Line {
 /// Push bytes with [`Tokenizer::handle_bytes`], pull lines with
 /// [`Tokenizer::poll_line`], call [`Tokenizer::handle_eof`] at the end of the
 /// stream and [`Tokenizer::reset`] before the next one.
+///
+/// Internally, the complete lines of the input are frozen into one shared
+/// [`Bytes`] region at a time and walked with an index, so a line costs no
+/// buffer bookkeeping and only the values a caller keeps become handles. The
+/// unfinished last line waits in a growable buffer for the rest of it.
 #[derive(Debug)]
 pub struct Tokenizer {
-    /// Input not yet returned as lines.
+    /// Complete lines (the region ends with a line terminator).
+    lines: Bytes,
+    /// Where the next line starts in `lines`.
+    pos: usize,
+    /// `lines[..valid]` is known to be valid UTF-8 up to a character
+    /// boundary (or, past an invalid line, where checking resumes).
+    valid: usize,
+    /// Input after `lines`: an unfinished line, or lines not frozen yet.
     buf: BytesMut,
     /// Length of the prefix of `buf` known to hold no CR or LF.
     scanned: usize,
-    /// Length of the prefix of `buf` known to be valid UTF-8 (always a
-    /// character boundary).
-    valid: usize,
     /// The stream start has not been checked for a BOM yet.
     bom_pending: bool,
     /// The last line ended with CR: an LF that follows completes a CRLF.
@@ -195,9 +204,11 @@ impl Tokenizer {
     /// A tokenizer that rejects lines longer than `max_line_len` bytes.
     pub fn new(max_line_len: usize) -> Self {
         Tokenizer {
+            lines: Bytes::new(),
+            pos: 0,
+            valid: 0,
             buf: BytesMut::new(),
             scanned: 0,
-            valid: 0,
             bom_pending: true,
             after_cr: false,
             skipping: false,
@@ -231,6 +242,12 @@ impl Tokenizer {
         self.eof = true;
     }
 
+    /// Bytes held for lines not returned yet. At most
+    /// [`Limits::max_line_len`] plus the size of the input not yet drained.
+    pub fn buffered_len(&self) -> usize {
+        self.lines.len() + self.buf.len()
+    }
+
     /// Whether [`Tokenizer::handle_eof`] was called since the last reset.
     pub fn is_eof(&self) -> bool {
         self.eof
@@ -239,9 +256,8 @@ impl Tokenizer {
     /// Forgets the current stream and expects a new one (with its own BOM).
     /// Keeps the buffer's memory for reuse.
     pub fn reset(&mut self) {
-        self.buf.clear();
-        self.scanned = 0;
-        self.valid = 0;
+        self.release_lines();
+        self.clear_buf();
         self.bom_pending = true;
         self.after_cr = false;
         self.skipping = false;
@@ -255,32 +271,46 @@ impl Tokenizer {
             Ok(len) => len,
             Err(err) => return Some(Err(err)),
         };
-        let line = match split_field(&self.buf[..len]) {
+        let line = match split_field(self.line(len)) {
             None => {
                 self.skip_line(len);
                 Line::Blank
             }
             Some((0, _)) => Line::Comment(self.take_line(len, 1)),
             Some((colon, value_start)) => {
-                let mut field = self.take_line(len, 0);
-                let value = field.split_off(value_start.min(field.len()));
-                field.truncate(colon);
-                return Some(Ok(Line::Field { name: field, value }));
+                let name = self.lines.slice(self.pos..self.pos + colon);
+                let value = self.take_line(len, value_start);
+                return Some(Ok(Line::Field { name, value }));
             }
         };
         Some(Ok(line))
     }
 
-    /// Finds the next complete line at the front of the buffer and returns
-    /// its length (terminator excluded). The line stays in the buffer: the
-    /// caller must then call [`Tokenizer::take_line`] or
-    /// [`Tokenizer::skip_line`] with that length.
+    /// Finds the next complete line and returns its length (terminator
+    /// excluded). The line is [`Tokenizer::line`]`(len)`; the caller must then
+    /// call [`Tokenizer::take_line`] or [`Tokenizer::skip_line`].
     fn next_line(&mut self) -> Option<Result<usize, ParseError>> {
         loop {
+            if let Some(rest) = self.lines.get(self.pos..).filter(|r| !r.is_empty()) {
+                if core::mem::take(&mut self.after_cr) && rest[0] == b'\n' {
+                    self.pos += 1;
+                    continue;
+                }
+                // The region ends with a terminator, so one is always found.
+                let len = memchr::memchr2(b'\r', b'\n', rest).unwrap_or(rest.len() - 1);
+                self.after_cr = rest[len] == b'\r';
+                if len > self.max_line_len {
+                    let err = self.too_long_error(rest[0]);
+                    self.pos += len + 1;
+                    return Some(Err(err));
+                }
+                return Some(Ok(len));
+            }
+            self.release_lines();
             if self.after_cr {
                 let first = *self.buf.first()?;
                 if first == b'\n' {
-                    self.consume(1);
+                    self.buf.advance(1);
                 }
                 self.after_cr = false;
             }
@@ -289,106 +319,103 @@ impl Tokenizer {
                 if self.buf[..n] != BOM[..n] {
                     self.bom_pending = false;
                 } else if n == BOM.len() {
-                    self.consume(n);
+                    self.buf.advance(n);
                     self.bom_pending = false;
                 } else {
                     return self.wait();
                 }
             }
-            let Some(offset) = memchr::memchr2(b'\r', b'\n', &self.buf[self.scanned..]) else {
-                self.scanned = self.buf.len();
-                if !self.skipping && self.buf.len() > self.max_line_len {
-                    return Some(Err(self.start_skipping()));
-                }
-                if self.skipping {
-                    self.buf.clear();
-                    self.scanned = 0;
-                    self.valid = 0;
-                }
-                return self.wait();
-            };
-            let end = self.scanned + offset;
-            self.after_cr = self.buf[end] == b'\r';
-            self.scanned = 0;
+            let unscanned = &self.buf[self.scanned..];
             if self.skipping {
-                self.consume(end + 1);
+                let Some(end) = memchr::memchr2(b'\r', b'\n', unscanned) else {
+                    self.clear_buf();
+                    return self.wait();
+                };
+                self.after_cr = unscanned[end] == b'\r';
+                self.buf.advance(self.scanned + end + 1);
+                self.scanned = 0;
                 self.skipping = false;
                 continue;
             }
-            if end > self.max_line_len {
-                let err = self.too_long_error();
-                self.consume(end + 1);
-                return Some(Err(err));
-            }
-            return Some(Ok(end));
+            let Some(last) = memchr::memrchr2(b'\r', b'\n', unscanned) else {
+                self.scanned = self.buf.len();
+                if self.buf.len() > self.max_line_len {
+                    let err = self.too_long_error(self.buf[0]);
+                    self.clear_buf();
+                    self.skipping = true;
+                    return Some(Err(err));
+                }
+                return self.wait();
+            };
+            let end = self.scanned + last + 1;
+            self.lines = self.buf.split_to(end).freeze();
+            self.scanned = 0;
         }
     }
 
-    /// Removes the line found by `next_line` and returns its bytes from
-    /// `start` on, shared with the buffer (no copy).
+    /// The line found by `next_line`.
+    fn line(&self, len: usize) -> &[u8] {
+        self.lines.get(self.pos..self.pos + len).unwrap_or_default()
+    }
+
+    /// Consumes the line found by `next_line` and returns its bytes from
+    /// `start` on, shared with the input (no copy).
     fn take_line(&mut self, len: usize, start: usize) -> Bytes {
-        let mut line = self.buf.split_to(len);
-        self.valid = self.valid.saturating_sub(len);
-        self.consume(1);
-        line.advance(start.min(len));
-        line.freeze()
+        let value = self.lines.slice(self.pos + start.min(len)..self.pos + len);
+        self.pos += len + 1;
+        value
     }
 
-    /// Drops `n` bytes from the front of the buffer.
-    fn consume(&mut self, n: usize) {
-        self.buf.advance(n);
-        self.valid = self.valid.saturating_sub(n);
+    /// Consumes the line found by `next_line`.
+    fn skip_line(&mut self, len: usize) {
+        self.pos += len + 1;
     }
 
-    /// Whether the first `len` buffered bytes (a line found by `next_line`)
-    /// are valid UTF-8. Checks all complete lines in the buffer at once, so a
-    /// chunk costs one validation pass, not one per field.
+    /// Whether the line found by `next_line` is valid UTF-8. Checks all the
+    /// complete lines at once, so a chunk costs one validation pass, not one
+    /// per field; each pass stops at the first invalid byte and records how
+    /// far the input is good, so every byte is checked a bounded number of
+    /// times.
     fn is_valid_utf8(&mut self, len: usize) -> bool {
-        if len <= self.valid {
+        let end = self.pos + len;
+        if end <= self.valid {
             return true;
         }
-        let upto = memchr::memrchr2(b'\r', b'\n', &self.buf)
-            .unwrap_or(len)
-            .max(len);
-        // Each scan stops at the first invalid byte and records how far the
-        // input is good, so every byte is examined a bounded number of times.
-        self.valid = match simdutf8::compat::from_utf8(&self.buf[self.valid..upto]) {
-            Ok(_) => upto,
-            Err(e) => self.valid + e.valid_up_to(),
+        let from = self.valid.max(self.pos);
+        self.valid = match simdutf8::compat::from_utf8(&self.lines[from..]) {
+            Ok(_) => self.lines.len(),
+            Err(e) => from + e.valid_up_to(),
         };
-        len <= self.valid
+        end <= self.valid
     }
 
-    /// Removes the line found by `next_line` without looking at it again.
-    fn skip_line(&mut self, len: usize) {
-        self.consume(len + 1);
+    /// Drops the consumed region so its memory can be reused.
+    fn release_lines(&mut self) {
+        self.lines = Bytes::new();
+        self.pos = 0;
+        self.valid = 0;
+    }
+
+    fn clear_buf(&mut self) {
+        self.buf.clear();
+        self.scanned = 0;
     }
 
     /// `None`, dropping an unterminated last line if the stream has ended.
     fn wait<T>(&mut self) -> Option<T> {
         if self.eof {
-            self.buf.clear();
-            self.scanned = 0;
+            self.clear_buf();
         }
         None
     }
 
-    fn too_long_error(&self) -> ParseError {
+    fn too_long_error(&self, first: u8) -> ParseError {
         let limit = self.max_line_len;
-        if self.buf.first() == Some(&b':') {
+        if first == b':' {
             ParseError::CommentTooLong { limit }
         } else {
             ParseError::LineTooLong { limit }
         }
-    }
-
-    fn start_skipping(&mut self) -> ParseError {
-        let err = self.too_long_error();
-        self.buf.clear();
-        self.scanned = 0;
-        self.valid = 0;
-        self.skipping = true;
-        err
     }
 }
 
@@ -543,19 +570,23 @@ impl Parser {
                     return None;
                 }
             };
-            let Some((name_len, value_start)) = split_field(&self.tokenizer.buf[..len]) else {
+            let Some((name_len, value_start)) = split_field(self.tokenizer.line(len)) else {
                 self.tokenizer.skip_line(len);
                 match self.dispatch() {
                     Some(event) => return Some(Ok(event)),
                     None => continue,
                 }
             };
-            let field = match &self.tokenizer.buf[..name_len] {
+            let field = match &self.tokenizer.line(len)[..name_len] {
                 b"data" => Field::Data,
                 b"event" => Field::Event,
                 b"id" => Field::Id,
                 b"retry" => {
-                    let value = self.tokenizer.buf.get(value_start..len).unwrap_or_default();
+                    let value = self
+                        .tokenizer
+                        .line(len)
+                        .get(value_start..)
+                        .unwrap_or_default();
                     if let Some(ms) = parse_retry(value) {
                         self.retry = Some(ms);
                     }
@@ -571,7 +602,11 @@ impl Parser {
             if matches!((&field, &self.data), (Field::Data, Data::Joined)) {
                 // Joined data is copied anyway: no need for a shared handle.
                 self.data_valid &= valid;
-                let value = self.tokenizer.buf.get(value_start..len).unwrap_or_default();
+                let value = self
+                    .tokenizer
+                    .line(len)
+                    .get(value_start..)
+                    .unwrap_or_default();
                 let err = append_joined(
                     &mut self.scratch,
                     &mut self.data_len,
@@ -602,6 +637,13 @@ impl Parser {
                 Field::Ignored => {}
             }
         }
+    }
+
+    /// Bytes held for input not parsed yet (see [`Tokenizer::buffered_len`]);
+    /// the event being built is bounded separately by
+    /// [`Limits::max_event_size`].
+    pub fn buffered_len(&self) -> usize {
+        self.tokenizer.buffered_len()
     }
 
     /// The last event ID: the value of the last `id` field committed by a

@@ -311,7 +311,7 @@ fn an_endless_line_is_never_buffered_past_the_limit() {
             assert_eq!(r, Err(ParseError::LineTooLong { limit: 16 }));
             errors += 1;
         }
-        assert!(p.tokenizer.buf.len() <= 16 + chunk.len());
+        assert!(p.buffered_len() <= 16 + chunk.len());
     }
     assert_eq!(errors, 1);
     assert_eq!(
@@ -388,7 +388,7 @@ proptest! {
                     prop_assert!(e.data.len() <= 24);
                 }
             }
-            prop_assert!(p.tokenizer.buf.len() <= 16 + size);
+            prop_assert!(p.buffered_len() <= 16 + size);
         }
     }
 }
