@@ -38,7 +38,8 @@ pub struct BodyLimits {
     /// Longest chunk-size line (size digits and extensions, CRLF excluded).
     /// Default 4 KiB.
     pub max_chunk_line_len: usize,
-    /// Largest trailer section in bytes. Default 16 KiB.
+    /// Largest trailer section in bytes, counting each field line with its
+    /// CRLF but not the final empty line. Default 16 KiB.
     pub max_trailers_len: usize,
 }
 
@@ -196,6 +197,12 @@ impl BodyDecoder {
         self.eof = true;
     }
 
+    /// Bytes held in the buffer (input not yet polled, or after the end).
+    #[cfg(test)]
+    pub(crate) fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
     /// Whether the body ended or failed and that was reported.
     pub fn is_finished(&self) -> bool {
         self.state == State::Finished
@@ -342,7 +349,9 @@ impl BodyDecoder {
                 _ => trailer_byte(len, false, b, max_trailers)?,
             },
             State::TrailerLine { len, colon } => trailer_byte(len, colon, b, max_trailers)?,
-            State::TrailerLf { len } if b == b'\n' => State::TrailerStart { len },
+            State::TrailerLf { len } if b == b'\n' => State::TrailerStart {
+                len: trailer_len(len, max_trailers)?,
+            },
             State::LastLf if b == b'\n' => State::Done,
             State::TrailerLf { .. } | State::LastLf => return Err(BodyError::MissingCrlf),
             // Not framing states: `poll_body` handles them itself.
@@ -352,12 +361,18 @@ impl BodyDecoder {
     }
 }
 
+/// `len + 1` trailer bytes, if that is within `max`.
+fn trailer_len(len: usize, max: usize) -> Result<usize, BodyError> {
+    if len >= max {
+        Err(BodyError::TrailersTooLarge { limit: max })
+    } else {
+        Ok(len + 1)
+    }
+}
+
 /// One byte of a trailer line that has `len` trailer bytes before it.
 fn trailer_byte(len: usize, colon: bool, b: u8, max: usize) -> Result<State, BodyError> {
-    if len >= max {
-        return Err(BodyError::TrailersTooLarge { limit: max });
-    }
-    let len = len + 1;
+    let len = trailer_len(len, max)?;
     match b {
         b'\r' if colon => Ok(State::TrailerLf { len }),
         b'\n' => Err(BodyError::MissingCrlf),

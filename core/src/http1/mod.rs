@@ -106,3 +106,5 @@ pub use head::{
 };
 pub use headers::{Headers, Version};
 
+#[cfg(test)]
+mod tests;
