@@ -146,7 +146,15 @@ enum State {
     Finished,
 }
 
-/// Decodes one message body. See the [module docs](self).
+/// Decodes one message body: push bytes with [`BodyDecoder::handle_bytes`],
+/// pull [`BodyEvent`]s with [`BodyDecoder::poll_body`].
+///
+/// Data comes out as [`Bytes`] slices of the decoder's buffer (input is
+/// copied once on the way in, never again). Framing bytes are consumed as
+/// they are polled and the decoder keeps its position, so input trickling in
+/// one byte at a time costs linear time. The buffer holds only input not yet
+/// polled: drain `poll_body` after every `handle_bytes` and memory stays
+/// bounded by what one read delivers.
 #[derive(Debug)]
 pub struct BodyDecoder {
     buf: BytesMut,

@@ -441,6 +441,12 @@ fn head_helpers() {
     assert!(built.is_event_stream());
     assert!(!built.is_redirect());
     assert!(ResponseHead::new(Version::Http11, 307, "", Headers::new()).is_redirect());
+    // A reason phrase with obs-text is kept as raw bytes.
+    let input = b"HTTP/1.1 200 \xE9t\xE9 ok\r\n\r\n";
+    let Ok(HeadStatus::Complete(head, _)) = ResponseParser::new().handle_bytes(input) else {
+        panic!("obs-text reason");
+    };
+    assert_eq!(&head.reason()[..], b"\xE9t\xE9 ok");
 }
 
 #[test]
