@@ -15,6 +15,8 @@
 //!   ([`parse::Parser`]), the WHATWG "event stream interpretation".
 //! - [`encode`]: events, comments and `retry` hints → wire bytes; the exact
 //!   inverse of the parser.
+//! - [`http1`]: HTTP/1.1 framing for raw sockets: request and response
+//!   heads, chunked / `Content-Length` / read-until-close bodies.
 //! - [`text`]: [`Utf8Bytes`], the shared, zero-copy UTF-8 text events carry.
 //! - [`time`]: [`Instant`], the caller's clock.
 //!
@@ -46,6 +48,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod encode;
+pub mod http1;
 pub mod parse;
 pub mod text;
 pub mod time;
