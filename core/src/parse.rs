@@ -71,6 +71,9 @@ use crate::text::Utf8Bytes;
 /// The UTF-8 byte order mark, stripped once at the start of a stream.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// Capacity reserved at a time for copies of event IDs.
+const ID_STORE_SIZE: usize = 1024;
+
 /// The event type used when a block sets none.
 const MESSAGE: Utf8Bytes = Utf8Bytes::from_static("message");
 
@@ -492,6 +495,8 @@ pub struct Parser {
     event_type: Option<Utf8Bytes>,
     /// Every `data` value of the block so far was valid UTF-8.
     data_valid: bool,
+    /// Storage the IDs are copied into.
+    id_store: BytesMut,
     /// The spec's "last event ID buffer", set by `id` fields.
     id_buffer: Utf8Bytes,
     /// The spec's "last event ID string", committed at each dispatch.
@@ -523,6 +528,7 @@ impl Parser {
             data_len: 0,
             event_type: None,
             data_valid: true,
+            id_store: BytesMut::new(),
             id_buffer: Utf8Bytes::default(),
             last_event_id: Utf8Bytes::default(),
             retry: None,
@@ -631,7 +637,7 @@ impl Parser {
                 Field::Event => self.event_type = Some(Utf8Bytes::from_parts(value, valid)),
                 Field::Id => {
                     if memchr::memchr(0, &value).is_none() {
-                        self.id_buffer = Utf8Bytes::from_parts(value, valid);
+                        self.set_id_buffer(&value, valid);
                     }
                 }
                 Field::Ignored => {}
@@ -662,6 +668,23 @@ impl Parser {
     /// field, or `None` if there was none.
     pub fn retry(&self) -> Option<u64> {
         self.retry
+    }
+
+    /// Sets the last event ID buffer to a copy of `value`. The ID outlives
+    /// the input it came from (the parser keeps it), so it is copied into a
+    /// small store of its own instead of pinning a whole input region; the
+    /// store is reused once the IDs handed out before are dropped.
+    fn set_id_buffer(&mut self, value: &[u8], valid: bool) {
+        if value == self.id_buffer.as_bytes() {
+            return;
+        }
+        if self.id_store.capacity() == 0 {
+            // Fresh buffers keep this as their minimum size when replaced.
+            self.id_store = BytesMut::with_capacity(ID_STORE_SIZE.max(value.len()));
+        }
+        self.id_store.reserve(value.len());
+        self.id_store.put_slice(value);
+        self.id_buffer = Utf8Bytes::from_parts(self.id_store.split().freeze(), valid);
     }
 
     /// Adds a `data` value to the block.
