@@ -129,7 +129,10 @@ impl fmt::Display for ParseError {
                 write!(f, "comment longer than {limit} bytes was skipped")
             }
             ParseError::EventTooLarge { limit } => {
-                write!(f, "event data larger than {limit} bytes; the event was dropped")
+                write!(
+                    f,
+                    "event data larger than {limit} bytes; the event was dropped"
+                )
             }
         }
     }
@@ -494,16 +497,10 @@ impl Parser {
         match name {
             b"data" => return self.append_data(value),
             b"event" => self.event_type = Some(value),
-            b"id" => {
-                if memchr::memchr(0, &value).is_none() {
-                    self.id_buffer = Utf8Bytes::from_bytes_lossy(value);
-                }
+            b"id" if memchr::memchr(0, &value).is_none() => {
+                self.id_buffer = Utf8Bytes::from_bytes_lossy(value);
             }
-            b"retry" => {
-                if let Some(ms) = parse_retry(&value) {
-                    self.retry = Some(ms);
-                }
-            }
+            b"retry" => self.retry = parse_retry(&value).or(self.retry),
             _ => {}
         }
         None
