@@ -19,6 +19,14 @@
 //!   heads, chunked / `Content-Length` / read-until-close bodies.
 //! - [`text`]: [`Utf8Bytes`], the shared, zero-copy UTF-8 text events carry.
 //! - [`time`]: [`Instant`], the caller's clock.
+//! - [`server`]: one subscriber's response: headers, preamble (padding,
+//!   `retry:`), keep-alive comments, a bounded queue, resume from
+//!   `Last-Event-ID`.
+//! - [`hub`]: broadcast; publish encodes once into the [`replay`] log and
+//!   subscribers are cursors into it.
+//! - [`replay`]: the bounded log of encoded events behind the
+//!   [`replay::ReplayLog`] trait, and the typed [`replay::Resume`] outcome.
+//! - `json` (feature `json`): any `serde::Serialize` value as event data.
 //!
 //! # Driving it
 //!
@@ -49,7 +57,12 @@ extern crate std;
 
 pub mod encode;
 pub mod http1;
+pub mod hub;
+#[cfg(feature = "json")]
+pub mod json;
 pub mod parse;
+pub mod replay;
+pub mod server;
 pub mod text;
 pub mod time;
 

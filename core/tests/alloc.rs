@@ -2,38 +2,51 @@
 //! zero allocations per single-line event once warmed up, and memory that
 //! stays bounded by the limits however long a line grows.
 //!
-//! The tests share one allocator, so they run one at a time (a mutex).
+//! Counts are kept per thread, so the test harness's own allocations on other
+//! threads do not disturb a measurement.
 #![allow(unsafe_code)] // the counting global allocator
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-use std::sync::Mutex;
+use std::cell::Cell;
 
 use sse_core::parse::{Limits, ParseError, Parser};
 
 struct Counting;
 
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-static SERIAL: Mutex<()> = Mutex::new(());
+thread_local! {
+    static ALLOCS: Cell<usize> = const { Cell::new(0) };
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+    static PEAK: Cell<isize> = const { Cell::new(0) };
+}
+
+fn record(allocs: usize, grow: isize) {
+    // `try_with`: a thread being torn down has no counters any more.
+    let _ = ALLOCS.try_with(|a| a.set(a.get() + allocs));
+    let _ = LIVE.try_with(|live| {
+        live.set(live.get() + grow);
+        let _ = PEAK.try_with(|p| p.set(p.get().max(live.get())));
+    });
+}
+
+fn allocs() -> usize {
+    ALLOCS.with(Cell::get)
+}
+
+fn live() -> isize {
+    LIVE.with(Cell::get)
+}
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Relaxed);
-        let live = LIVE.fetch_add(layout.size(), Relaxed) + layout.size();
-        PEAK.fetch_max(live, Relaxed);
+        record(1, layout.size() as isize);
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Relaxed);
+        record(0, -(layout.size() as isize));
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCS.fetch_add(1, Relaxed);
-        let live = LIVE.fetch_add(new_size, Relaxed) + new_size;
-        LIVE.fetch_sub(layout.size(), Relaxed);
-        PEAK.fetch_max(live, Relaxed);
+        record(1, new_size as isize - layout.size() as isize);
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -58,7 +71,6 @@ fn feed(parser: &mut Parser, chunk: &[u8], rounds: usize) -> usize {
 
 #[test]
 fn single_line_events_allocate_nothing_after_warm_up() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let mut parser = Parser::new();
     // Several events per read, one split across reads, every line ending, a
     // named event and a comment.
@@ -71,14 +83,14 @@ fn single_line_events_allocate_nothing_after_warm_up() {
             feed(&mut parser, read, 1);
         }
     }
-    let before = ALLOCS.load(Relaxed);
+    let before = allocs();
     let mut events = 0;
     for _ in 0..10_000 {
         for read in reads {
             events += feed(&mut parser, read, 1);
         }
     }
-    let allocs = ALLOCS.load(Relaxed) - before;
+    let allocs = allocs() - before;
     assert_eq!(events, 40_000);
     assert_eq!(
         allocs, 0,
@@ -88,7 +100,6 @@ fn single_line_events_allocate_nothing_after_warm_up() {
 
 #[test]
 fn events_with_ids_allocate_a_bounded_amortized_amount() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let mut parser = Parser::new();
     // Every event carries its own id. The parser keeps the current id after
     // the input is gone, so ids are copied into a small reused store: the
@@ -96,9 +107,9 @@ fn events_with_ids_allocate_a_bounded_amortized_amount() {
     // Measured: 38 allocations for 20,000 events.
     let chunk: &[u8] = b"id: 1\ndata: abc\n\nid: 2\ndata: def\n\n";
     feed(&mut parser, chunk, 100);
-    let before = ALLOCS.load(Relaxed);
+    let before = allocs();
     let events = feed(&mut parser, chunk, 10_000);
-    let allocs = ALLOCS.load(Relaxed) - before;
+    let allocs = allocs() - before;
     assert_eq!(events, 20_000);
     println!("events with ids: {allocs} allocations for {events} events");
     assert!(
@@ -109,7 +120,6 @@ fn events_with_ids_allocate_a_bounded_amortized_amount() {
 
 #[test]
 fn a_gibibyte_long_line_keeps_memory_under_the_limit() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     const LIMIT: usize = 64 * 1024;
     const CHUNK: usize = 64 * 1024;
     let mut parser = Parser::with_limits(Limits {
@@ -121,14 +131,14 @@ fn a_gibibyte_long_line_keeps_memory_under_the_limit() {
     parser.handle_bytes(b"data: ok\n\ndata: ");
     errors.extend(std::iter::from_fn(|| parser.poll_event()));
 
-    let base = LIVE.load(Relaxed);
-    PEAK.store(base, Relaxed);
+    let base = live();
+    PEAK.with(|p| p.set(base));
     for _ in 0..(1usize << 30) / CHUNK {
         parser.handle_bytes(&chunk);
         errors.extend(std::iter::from_fn(|| parser.poll_event()));
         assert!(parser.buffered_len() <= LIMIT + CHUNK);
     }
-    let peak = PEAK.load(Relaxed) - base;
+    let peak = (PEAK.with(Cell::get) - base) as usize;
     println!(
         "1 GiB line: peak live heap {} KiB (limit {} KiB, chunk {} KiB)",
         peak / 1024,

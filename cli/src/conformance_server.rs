@@ -1,0 +1,56 @@
+//! `sse conformance server`: runs the server fixtures against the core and
+//! prints one line per failing case (with its diff when `--verbose`), then
+//! `N passed, M failed`. Exits 1 when any case fails.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use sse_conformance::server::{fixture_dir, load_cases, run_case, CoreServer};
+
+/// Options of `sse conformance server`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Fixture directory (default: the one shipped with sse-conformance).
+    #[arg(long)]
+    fixtures: Option<PathBuf>,
+    /// Print each failure's details under its line.
+    #[arg(short, long)]
+    verbose: bool,
+}
+
+/// Runs the subcommand.
+pub fn run(args: &Args) -> ExitCode {
+    let dir = args.fixtures.clone().unwrap_or_else(fixture_dir);
+    let cases = match load_cases(&dir) {
+        Ok(cases) => cases,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let (mut passed, mut failed) = (0, 0);
+    for case in &cases {
+        let result = run_case(case, CoreServer::new);
+        if result.passed() {
+            passed += 1;
+        } else {
+            failed += 1;
+            println!(
+                "FAIL {}: {}",
+                result.name,
+                result.failures[0].lines().next().unwrap_or_default()
+            );
+            if args.verbose {
+                for failure in &result.failures {
+                    println!("    {}", failure.replace('\n', "\n    "));
+                }
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}

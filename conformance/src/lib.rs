@@ -1,0 +1,11 @@
+//! Conformance fixtures and runners for the SSE toolkit.
+//!
+//! Fixtures are language-neutral JSON files under `fixtures/`, one directory
+//! per area; each module here loads one area and runs it against an
+//! implementation described by a trait, in-process against `sse-core` by
+//! default.
+//!
+//! - [`server`]: event streams, keep-alives, resume and the broadcast hub
+//!   (`fixtures/server/`).
+
+pub mod server;
