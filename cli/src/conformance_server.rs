@@ -35,7 +35,11 @@ pub fn run(args: &Args) -> ExitCode {
             passed += 1;
         } else {
             failed += 1;
-            println!("FAIL {}: {}", result.name, result.failures[0].lines().next().unwrap_or_default());
+            println!(
+                "FAIL {}: {}",
+                result.name,
+                result.failures[0].lines().next().unwrap_or_default()
+            );
             if args.verbose {
                 for failure in &result.failures {
                     println!("    {}", failure.replace('\n', "\n    "));

@@ -32,6 +32,8 @@ enum Area {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Conformance { area: Area::Server(args) } => conformance_server::run(&args),
+        Command::Conformance {
+            area: Area::Server(args),
+        } => conformance_server::run(&args),
     }
 }

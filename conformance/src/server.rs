@@ -234,7 +234,13 @@ impl CoreServer {
             max_events: config.log_max_events.unwrap_or(dl.max_events),
             max_bytes: config.log_max_bytes.unwrap_or(dl.max_bytes),
         };
-        Ok(CoreServer { hub: Hub::new(limits), config: server_config, now: Instant::ZERO, subs: BTreeMap::new(), gone: BTreeMap::new() })
+        Ok(CoreServer {
+            hub: Hub::new(limits),
+            config: server_config,
+            now: Instant::ZERO,
+            subs: BTreeMap::new(),
+            gone: BTreeMap::new(),
+        })
     }
 
     /// Writes what every unpaused subscriber can take.
@@ -262,13 +268,24 @@ impl ServerUnderTest for CoreServer {
     fn connect(&mut self, req: &Connect) -> Result<Head, String> {
         let headers = req.headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes()));
         let id = server::last_event_id(&req.target, headers);
-        let sub = self.hub.subscribe(self.now, id.as_deref(), self.config.clone());
+        let sub = self
+            .hub
+            .subscribe(self.now, id.as_deref(), self.config.clone());
         let head = sub.response_head();
         let head = Head {
             status: head.status,
-            headers: head.headers.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+            headers: head
+                .headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
         };
-        let conn = Conn { sub, paused: false, out: Output::default(), closed_reported: false };
+        let conn = Conn {
+            sub,
+            paused: false,
+            out: Output::default(),
+            closed_reported: false,
+        };
         self.subs.insert(req.subscriber.clone(), conn);
         self.flush();
         Ok(head)
@@ -276,10 +293,18 @@ impl ServerUnderTest for CoreServer {
 
     fn publish(&mut self, event: &Publish) -> Result<(), String> {
         let data = event.data_text();
-        let msg = Message { id: event.id.as_deref(), event: event.event.as_deref(), data: &data, retry: None };
+        let msg = Message {
+            id: event.id.as_deref(),
+            event: event.event.as_deref(),
+            data: &data,
+            retry: None,
+        };
         match &event.to {
             Some(name) => {
-                let conn = self.subs.get_mut(name).ok_or_else(|| format!("no subscriber {name:?}"))?;
+                let conn = self
+                    .subs
+                    .get_mut(name)
+                    .ok_or_else(|| format!("no subscriber {name:?}"))?;
                 conn.sub.stream().send(&msg).map_err(|e| e.to_string())?;
             }
             None => match &event.json {
@@ -300,7 +325,12 @@ impl ServerUnderTest for CoreServer {
     fn advance(&mut self, ms: u64) {
         let target = self.now + std::time::Duration::from_millis(ms);
         loop {
-            let next = self.subs.values().filter_map(|c| c.sub.poll_timeout()).filter(|t| *t <= target).min();
+            let next = self
+                .subs
+                .values()
+                .filter_map(|c| c.sub.poll_timeout())
+                .filter(|t| *t <= target)
+                .min();
             let Some(due) = next else { break };
             self.now = self.now.max(due);
             for conn in self.subs.values_mut() {
@@ -332,7 +362,10 @@ impl ServerUnderTest for CoreServer {
         if let Some(out) = self.gone.remove(subscriber) {
             return out;
         }
-        self.subs.get_mut(subscriber).map(|c| std::mem::take(&mut c.out)).unwrap_or_default()
+        self.subs
+            .get_mut(subscriber)
+            .map(|c| std::mem::take(&mut c.out))
+            .unwrap_or_default()
     }
 }
 
@@ -356,7 +389,9 @@ impl CaseResult {
 
 /// The fixture directory of this crate.
 pub fn fixture_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join("server")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join("server")
 }
 
 /// Loads every `*.json` case in `dir`, sorted by name.
@@ -370,9 +405,14 @@ pub fn load_cases(dir: &Path) -> Result<Vec<Case>, String> {
     paths
         .iter()
         .map(|path| {
-            let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let mut case: Case = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-            case.name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let mut case: Case =
+                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            case.name = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
             Ok(case)
         })
         .collect()
@@ -383,7 +423,11 @@ pub fn run_case<S: ServerUnderTest>(
     case: &Case,
     make: impl FnOnce(&CaseConfig) -> Result<S, String>,
 ) -> CaseResult {
-    let mut result = CaseResult { name: case.name.clone(), failures: Vec::new(), wire: BTreeMap::new() };
+    let mut result = CaseResult {
+        name: case.name.clone(),
+        failures: Vec::new(),
+        wire: BTreeMap::new(),
+    };
     let mut sut = match make(&case.config) {
         Ok(s) => s,
         Err(e) => {
@@ -393,7 +437,8 @@ pub fn run_case<S: ServerUnderTest>(
     };
     let mut names: Vec<String> = Vec::new();
     for (i, step) in case.steps.iter().enumerate() {
-        let fail = |result: &mut CaseResult, msg: String| result.failures.push(format!("step {i}: {msg}"));
+        let fail =
+            |result: &mut CaseResult, msg: String| result.failures.push(format!("step {i}: {msg}"));
         let actions = [
             step.connect.is_some(),
             step.publish.is_some(),
@@ -414,11 +459,20 @@ pub fn run_case<S: ServerUnderTest>(
                 Ok(head) => {
                     let want = step.expect_status.unwrap_or(200);
                     if head.status != want {
-                        fail(&mut result, format!("status: expected {want}, got {}", head.status));
+                        fail(
+                            &mut result,
+                            format!("status: expected {want}, got {}", head.status),
+                        );
                     }
                     if let Some(want) = &step.expect_headers {
                         if &head.headers != want {
-                            fail(&mut result, format!("headers:\n  expected {want:?}\n  got      {:?}", head.headers));
+                            fail(
+                                &mut result,
+                                format!(
+                                    "headers:\n  expected {want:?}\n  got      {:?}",
+                                    head.headers
+                                ),
+                            );
                         }
                     }
                 }
@@ -439,19 +493,38 @@ pub fn run_case<S: ServerUnderTest>(
         }
         for name in step.expect.keys().chain(step.expect_closed.keys()) {
             if !names.contains(name) {
-                fail(&mut result, format!("expectation for unknown subscriber {name:?}"));
+                fail(
+                    &mut result,
+                    format!("expectation for unknown subscriber {name:?}"),
+                );
             }
         }
         for name in &names {
             let out = sut.take_output(name);
-            result.wire.entry(name.clone()).or_default().extend_from_slice(&out.bytes);
+            result
+                .wire
+                .entry(name.clone())
+                .or_default()
+                .extend_from_slice(&out.bytes);
             let want = step.expect.get(name).map(String::as_str).unwrap_or("");
             if out.bytes != want.as_bytes() {
-                fail(&mut result, format!("{name}: bytes differ\n{}", diff(want.as_bytes(), &out.bytes)));
+                fail(
+                    &mut result,
+                    format!(
+                        "{name}: bytes differ\n{}",
+                        diff(want.as_bytes(), &out.bytes)
+                    ),
+                );
             }
             let want_closed = step.expect_closed.get(name);
             if out.closed.as_ref() != want_closed {
-                fail(&mut result, format!("{name}: closed: expected {want_closed:?}, got {:?}", out.closed));
+                fail(
+                    &mut result,
+                    format!(
+                        "{name}: closed: expected {want_closed:?}, got {:?}",
+                        out.closed
+                    ),
+                );
             }
         }
     }
@@ -465,17 +538,29 @@ pub fn diff(expected: &[u8], got: &[u8]) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "  expected: \"{}\"", expected.escape_ascii());
     let _ = writeln!(out, "  got:      \"{}\"", got.escape_ascii());
-    let _ = write!(out, "  first difference at byte {at}: expected \"{}\", got \"{}\"", tail(expected, at), tail(got, at));
+    let _ = write!(
+        out,
+        "  first difference at byte {at}: expected \"{}\", got \"{}\"",
+        tail(expected, at),
+        tail(got, at)
+    );
     out
 }
 
 fn tail(bytes: &[u8], at: usize) -> String {
     let end = bytes.len().min(at + 24);
-    bytes.get(at..end).unwrap_or_default().escape_ascii().to_string()
+    bytes
+        .get(at..end)
+        .unwrap_or_default()
+        .escape_ascii()
+        .to_string()
 }
 
 /// Runs every fixture in [`fixture_dir`] in-process against the core.
 pub fn run_core() -> Result<Vec<CaseResult>, String> {
     let cases = load_cases(&fixture_dir())?;
-    Ok(cases.iter().map(|case| run_case(case, CoreServer::new)).collect())
+    Ok(cases
+        .iter()
+        .map(|case| run_case(case, CoreServer::new))
+        .collect())
 }

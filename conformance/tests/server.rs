@@ -12,7 +12,11 @@ fn all_server_fixtures_pass() {
     for case in &cases {
         let result = run_case(case, CoreServer::new);
         if !result.passed() {
-            report.push_str(&format!("FAIL {}\n  {}\n", result.name, result.failures.join("\n  ")));
+            report.push_str(&format!(
+                "FAIL {}\n  {}\n",
+                result.name,
+                result.failures.join("\n  ")
+            ));
         }
     }
     assert!(report.is_empty(), "{report}");
@@ -31,7 +35,11 @@ fn wire_output_parses_back_to_published_events() {
             .filter(|p| p.to.is_none())
             .map(|p| {
                 let data = p.data_text().replace("\r\n", "\n").replace('\r', "\n");
-                (p.event.clone().unwrap_or_else(|| "message".into()), data, p.id.clone())
+                (
+                    p.event.clone().unwrap_or_else(|| "message".into()),
+                    data,
+                    p.id.clone(),
+                )
             })
             .collect();
         let notice_types = ["sse-resync", "resync"];
@@ -46,9 +54,14 @@ fn wire_output_parses_back_to_published_events() {
                 }
                 if event.id.is_empty() {
                     // Sent to this subscriber alone; not a broadcast.
-                    let direct = case.steps.iter().filter_map(|s| s.publish.as_ref()).any(|p| {
-                        p.to.as_deref() == Some(name.as_str()) && p.data_text() == event.data.as_str()
-                    });
+                    let direct = case
+                        .steps
+                        .iter()
+                        .filter_map(|s| s.publish.as_ref())
+                        .any(|p| {
+                            p.to.as_deref() == Some(name.as_str())
+                                && p.data_text() == event.data.as_str()
+                        });
                     assert!(direct, "{}: {name}: unexpected event {event:?}", case.name);
                     continue;
                 }
@@ -59,7 +72,10 @@ fn wire_output_parses_back_to_published_events() {
                         && id.as_deref().is_none_or(|id| id == event.id.as_str())
                 });
                 let Some(offset) = found else {
-                    panic!("{}: {name}: event {event:?} is not a later published event", case.name);
+                    panic!(
+                        "{}: {name}: event {event:?} is not a later published event",
+                        case.name
+                    );
                 };
                 next += offset + 1;
             }
