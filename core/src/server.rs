@@ -424,6 +424,12 @@ impl Stream {
         }
     }
 
+    /// Bytes of events queued by [`Stream::send`] and not yet handed out
+    /// (at most [`Config::max_queued_bytes`], or one larger message).
+    pub fn queued_bytes(&self) -> usize {
+        self.queued
+    }
+
     /// Whether bytes are queued for [`Stream::poll_transmit`].
     pub fn has_queued(&self) -> bool {
         !self.queue.is_empty()
