@@ -4,7 +4,9 @@
 
 use clap::{Parser, Subcommand};
 
+mod conformance_parse;
 mod conformance_server;
+mod parse;
 
 /// Tools for Server-Sent Events.
 #[derive(Parser)]
@@ -16,6 +18,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Parse a text/event-stream body from stdin and print JSON Lines.
+    Parse(parse::Args),
     /// Run the conformance fixtures.
     Conformance {
         #[command(subcommand)]
@@ -25,6 +29,8 @@ enum Command {
 
 #[derive(Subcommand)]
 enum Area {
+    /// Parse fixtures against the built-in parser or an external command.
+    Parse(conformance_parse::Args),
     /// Server fixtures (streams, keep-alives, resume, hub) against the core.
     Server(conformance_server::Args),
 }
@@ -32,6 +38,10 @@ enum Area {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Parse(args) => parse::run(&args),
+        Command::Conformance {
+            area: Area::Parse(args),
+        } => conformance_parse::run(&args),
         Command::Conformance {
             area: Area::Server(args),
         } => conformance_server::run(&args),

@@ -5,7 +5,10 @@
 //! implementation described by a trait, in-process against `sse-core` by
 //! default.
 //!
+//! - [`parse`]: the event stream parser (`fixtures/parse/`), in-process or
+//!   any program speaking the subprocess protocol.
 //! - [`server`]: event streams, keep-alives, resume and the broadcast hub
 //!   (`fixtures/server/`).
 
+pub mod parse;
 pub mod server;
