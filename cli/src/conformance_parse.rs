@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use sse_conformance::parse::{fixtures_dir, load, run as run_cases, Command, CoreParser, ParserUnderTest};
+use sse_conformance::parse::{
+    fixtures_dir, load, run as run_cases, Command, CoreParser, ParserUnderTest,
+};
 
 /// Options of `sse conformance parse`.
 #[derive(clap::Args)]

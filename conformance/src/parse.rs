@@ -47,7 +47,10 @@ impl Case {
         match (&self.input, &self.input_hex) {
             (Some(text), None) => Ok(text.as_bytes().to_vec()),
             (None, Some(hex)) => decode_hex(hex),
-            _ => Err(format!("{}: exactly one of input and input_hex is required", self.name)),
+            _ => Err(format!(
+                "{}: exactly one of input and input_hex is required",
+                self.name
+            )),
         }
     }
 
@@ -189,10 +192,18 @@ impl ParserUnderTest for CoreParser {
         compare("whole", &expected, &parse_chunks([&body[..]]))?;
         for at in 0..=body.len() {
             let (a, b) = body.split_at(at);
-            compare(&format!("split at byte {at}"), &expected, &parse_chunks([a, b]))?;
+            compare(
+                &format!("split at byte {at}"),
+                &expected,
+                &parse_chunks([a, b]),
+            )?;
         }
         for size in [1, 2, 3, 7] {
-            compare(&format!("chunks of {size}"), &expected, &parse_chunks(body.chunks(size)))?;
+            compare(
+                &format!("chunks of {size}"),
+                &expected,
+                &parse_chunks(body.chunks(size)),
+            )?;
         }
         Ok(())
     }
@@ -282,8 +293,21 @@ fn compare(how: &str, expected: &Outcome, got: &Outcome) -> Result<(), String> {
         return Ok(());
     }
     let mut msg = format!("{how}:\n");
-    let _ = writeln!(msg, "  expected: {}", expected.to_json_lines().trim_end().replace('\n', "\n            "));
-    let _ = writeln!(msg, "  got:      {}", got.to_json_lines().trim_end().replace('\n', "\n            "));
+    let _ = writeln!(
+        msg,
+        "  expected: {}",
+        expected
+            .to_json_lines()
+            .trim_end()
+            .replace('\n', "\n            ")
+    );
+    let _ = writeln!(
+        msg,
+        "  got:      {}",
+        got.to_json_lines()
+            .trim_end()
+            .replace('\n', "\n            ")
+    );
     Err(msg)
 }
 
@@ -303,7 +327,8 @@ pub fn load(dir: &Path) -> Result<Vec<Case>, String> {
     paths
         .iter()
         .map(|path| {
-            let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
             serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
         })
         .collect()

@@ -8,7 +8,11 @@ fn every_parse_fixture_passes_in_process() {
     let cases = load(&fixtures_dir()).expect("fixtures load");
     assert!(cases.len() >= 80, "only {} parse fixtures", cases.len());
     let report = run(&cases, &mut CoreParser);
-    let failures: Vec<String> = report.failures.iter().map(|(n, why)| format!("{n}: {why}")).collect();
+    let failures: Vec<String> = report
+        .failures
+        .iter()
+        .map(|(n, why)| format!("{n}: {why}"))
+        .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert_eq!(report.passed, cases.len());
 }
@@ -20,7 +24,9 @@ fn fixture_names_are_unique_and_rules_are_set() {
     names.sort_unstable();
     names.dedup();
     assert_eq!(names.len(), cases.len());
-    assert!(cases.iter().all(|c| !c.rule.is_empty() && !c.description.is_empty()));
+    assert!(cases
+        .iter()
+        .all(|c| !c.rule.is_empty() && !c.description.is_empty()));
 }
 
 #[test]
@@ -28,7 +34,10 @@ fn protocol_lines_round_trip_and_a_wrong_outcome_is_caught() {
     let cases = load(&fixtures_dir()).unwrap();
     for case in &cases {
         let expected = case.expected();
-        assert_eq!(Outcome::from_json_lines(&expected.to_json_lines()).unwrap(), expected);
+        assert_eq!(
+            Outcome::from_json_lines(&expected.to_json_lines()).unwrap(),
+            expected
+        );
     }
     assert!(Outcome::from_json_lines("").is_err());
     assert!(Outcome::from_json_lines("{\"type\":\"message\"}\n").is_err());
