@@ -44,7 +44,8 @@
 //!   is skipped without being buffered past the limit, and reported as
 //!   [`ParseError::LineTooLong`] (the event it belongs to is dropped) or
 //!   [`ParseError::CommentTooLong`] (nothing else is affected);
-//! - an event whose data would exceed [`Limits::max_event_size`] bytes is
+//! - an event whose data would exceed [`Limits::max_event_size`] bytes (as
+//!   read, or once invalid UTF-8 is replaced by 3-byte U+FFFD) is
 //!   reported as [`ParseError::EventTooLarge`] and dropped.
 //!
 //! A dropped event still ends at its blank line, which still commits the last
@@ -579,7 +580,7 @@ impl Parser {
             let Some((name_len, value_start)) = split_field(self.tokenizer.line(len)) else {
                 self.tokenizer.skip_line(len);
                 match self.dispatch() {
-                    Some(event) => return Some(Ok(event)),
+                    Some(result) => return Some(result),
                     None => continue,
                 }
             };
@@ -723,7 +724,7 @@ impl Parser {
 
     /// The blank-line step: commit the last event ID, then build the event
     /// if the block had data.
-    fn dispatch(&mut self) -> Option<Event> {
+    fn dispatch(&mut self) -> Option<Result<Event, ParseError>> {
         self.last_event_id = self.id_buffer.clone();
         let data = match core::mem::replace(&mut self.data, Data::Empty) {
             Data::Empty => None,
@@ -741,11 +742,19 @@ impl Parser {
             Some(t) if !t.is_empty() => t,
             _ => MESSAGE,
         };
-        Some(Event {
+        let data = Utf8Bytes::from_parts(data?, data_valid);
+        if data.len() > self.max_event_size {
+            // Each invalid byte became a 3-byte U+FFFD: the limit holds for
+            // what the application receives, not only for what was read.
+            return Some(Err(ParseError::EventTooLarge {
+                limit: self.max_event_size,
+            }));
+        }
+        Some(Ok(Event {
             event_type,
-            data: Utf8Bytes::from_parts(data?, data_valid),
+            data,
             id: self.last_event_id.clone(),
-        })
+        }))
     }
 
     /// Marks the block as dropped and frees its data.

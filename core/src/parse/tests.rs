@@ -301,6 +301,21 @@ fn event_limit_drops_the_event_and_resumes() {
 }
 
 #[test]
+fn the_event_limit_holds_after_invalid_bytes_are_replaced() {
+    // 10 invalid bytes fit the 24-byte limit as read, but become 30 bytes of
+    // U+FFFD: the event is too large for the application.
+    let input = b"data: \xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\n\ndata: \xFF\n\n";
+    let out = run_chunks(&mut Parser::with_limits(small()), &[input]);
+    assert_eq!(
+        out,
+        vec![
+            Err(ParseError::EventTooLarge { limit: 24 }),
+            msg("\u{FFFD}")
+        ]
+    );
+}
+
+#[test]
 fn an_endless_line_is_never_buffered_past_the_limit() {
     let mut p = Parser::with_limits(small());
     let chunk = [b'x'; 7];
