@@ -17,6 +17,10 @@
 //!   inverse of the parser.
 //! - [`text`]: [`Utf8Bytes`], the shared, zero-copy UTF-8 text events carry.
 //! - [`time`]: [`Instant`], the caller's clock.
+//! - [`client`]: the `EventSource` state machine ([`client::Client`]):
+//!   requests, response checks, reconnects, `Last-Event-ID`, close/reopen.
+//! - [`url`]: [`url::Url`], absolute http(s) URLs, redirect resolution and
+//!   origins for the client.
 //!
 //! # Driving it
 //!
@@ -45,10 +49,12 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod client;
 pub mod encode;
 pub mod parse;
 pub mod text;
 pub mod time;
+pub mod url;
 
 pub use parse::{Event, Limits, Parser};
 pub use text::Utf8Bytes;
