@@ -129,7 +129,10 @@ impl fmt::Display for ParseError {
                 write!(f, "comment longer than {limit} bytes was skipped")
             }
             ParseError::EventTooLarge { limit } => {
-                write!(f, "event data larger than {limit} bytes; the event was dropped")
+                write!(
+                    f,
+                    "event data larger than {limit} bytes; the event was dropped"
+                )
             }
         }
     }
@@ -494,10 +497,9 @@ impl Parser {
         match name {
             b"data" => return self.append_data(value),
             b"event" => self.event_type = Some(value),
-            b"id" => {
-                if memchr::memchr(0, &value).is_none() {
-                    self.id_buffer = Utf8Bytes::from_bytes_lossy(value);
-                }
+            // An id containing NUL is ignored as a whole.
+            b"id" if memchr::memchr(0, &value).is_none() => {
+                self.id_buffer = Utf8Bytes::from_bytes_lossy(value);
             }
             b"retry" => {
                 if let Some(ms) = parse_retry(&value) {
