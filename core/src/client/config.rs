@@ -10,6 +10,7 @@ use core::time::Duration;
 use super::backoff::Backoff;
 use super::request::Method;
 use crate::parse::Limits;
+use crate::text::Utf8Bytes;
 
 /// Which notifications [`Client::poll_notification`](super::Client::poll_notification)
 /// returns, after the Go seed's `WantErrors | WantOpenClose | WantMessages`.
@@ -136,6 +137,9 @@ pub struct Config {
     pub want: Want,
     /// Parser memory limits.
     pub limits: Limits,
+    /// The last event ID to start with, e.g. saved by an earlier run
+    /// (default empty: no `Last-Event-ID` on the first request).
+    pub last_event_id: Utf8Bytes,
     /// Bytes of a failed response's body kept for the error (default 0:
     /// fail as soon as the head arrives). When non-zero, the machine reads
     /// the body up to this many bytes (or its end) before reporting.
@@ -159,6 +163,7 @@ impl Default for Config {
             reconnect: Reconnect::Auto,
             want: Want::ALL,
             limits: Limits::default(),
+            last_event_id: Utf8Bytes::default(),
             max_error_body: 0,
         }
     }

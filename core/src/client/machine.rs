@@ -137,7 +137,11 @@ impl Client {
             body_dropped: false,
             redirects: 0,
             phase: Phase::Closed,
-            parser: Parser::with_limits(config.limits),
+            parser: {
+                let mut parser = Parser::with_limits(config.limits);
+                parser.set_last_event_id(config.last_event_id.clone());
+                parser
+            },
             origin: Utf8Bytes::default(),
             timers: Timers::default(),
             now,

@@ -1,5 +1,9 @@
 //! Client unit tests: the rules that the conformance scenarios do not reach
 //! easily, and properties over arbitrary input sequences.
+//!
+//! Configs are built the way users outside the crate must (the struct is
+//! `#[non_exhaustive]`): `default()`, then field assignments.
+#![allow(clippy::field_reassign_with_default)]
 
 use super::*;
 use crate::time::Instant;
