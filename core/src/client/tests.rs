@@ -295,3 +295,36 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn followed_redirect_sets_origin() {
+    let mut c = client(Config::default());
+    connect(&mut c);
+    c.handle_followed_redirect(ms(1), Url::parse("https://cdn.test:8443/x").unwrap());
+    c.handle_response_head(ms(1), 200, SSE);
+    c.handle_bytes(ms(1), b"data: a\n\n");
+    let n = notes(&mut c);
+    assert!(matches!(&n[1], Notification::Message(m) if m.origin == "https://cdn.test:8443"));
+    assert_eq!(c.url().as_str(), "http://example.test/s");
+    assert_eq!(c.current_url().as_str(), "https://cdn.test:8443/x");
+}
+
+#[test]
+fn close_is_final_until_reopen() {
+    let mut c = client(Config::default());
+    connect(&mut c);
+    c.close();
+    assert_eq!(c.poll_action(), Some(Action::Disconnect));
+    c.handle_response_head(ms(1), 200, SSE);
+    c.handle_bytes(ms(1), b"data: a\n\n");
+    c.handle_eof(ms(2));
+    c.handle_timeout(ms(100_000));
+    assert!(c.poll_action().is_none());
+    assert!(c.poll_notification().is_none());
+    assert_eq!(c.ready_state(), ReadyState::Closed);
+    c.close();
+    assert!(c.poll_action().is_none());
+    c.reopen(ms(5));
+    assert!(matches!(c.poll_action(), Some(Action::Connect(_))));
+    assert_eq!(c.ready_state(), ReadyState::Connecting);
+}
