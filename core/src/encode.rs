@@ -188,7 +188,11 @@ fn lines(text: &str) -> impl Iterator<Item = &str> {
                 Some(current)
             }
             Some(i) => {
-                let skip = if current[i..].starts_with("\r\n") { 2 } else { 1 };
+                let skip = if current[i..].starts_with("\r\n") {
+                    2
+                } else {
+                    1
+                };
                 rest = Some(&current[i + skip..]);
                 Some(&current[..i])
             }
@@ -237,7 +241,10 @@ mod tests {
 
     #[test]
     fn splits_data_on_every_line_ending() {
-        assert_eq!(encode(&Message::new("a\rb\nc\r\nd")), b"data: a\ndata: b\ndata: c\ndata: d\n\n");
+        assert_eq!(
+            encode(&Message::new("a\rb\nc\r\nd")),
+            b"data: a\ndata: b\ndata: c\ndata: d\n\n"
+        );
         assert_eq!(encode(&Message::new("")), b"data: \n\n");
         assert_eq!(encode(&Message::new("\n")), b"data: \ndata: \n\n");
         assert_eq!(encode(&Message::new("x\r")), b"data: x\ndata: \n\n");
@@ -245,7 +252,10 @@ mod tests {
 
     #[test]
     fn empty_id_resets_and_empty_event_is_omitted() {
-        assert_eq!(encode(&Message::new("a").id("").event("")), b"id: \ndata: a\n\n");
+        assert_eq!(
+            encode(&Message::new("a").id("").event("")),
+            b"id: \ndata: a\n\n"
+        );
     }
 
     #[test]
@@ -255,7 +265,10 @@ mod tests {
             (Message::new("a").id("1\n2"), EncodeError::IdHasNewline),
             (Message::new("a").id("1\r"), EncodeError::IdHasNewline),
             (Message::new("a").id("\0"), EncodeError::IdHasNull),
-            (Message::new("a").event("x\ny"), EncodeError::EventHasNewline),
+            (
+                Message::new("a").event("x\ny"),
+                EncodeError::EventHasNewline,
+            ),
             (Message::new("a").event("\r"), EncodeError::EventHasNewline),
         ];
         for (msg, err) in cases {
@@ -271,7 +284,10 @@ mod tests {
         comment(&mut out, "");
         retry(&mut out, 0);
         retry(&mut out, u64::MAX);
-        assert_eq!(out, b": one\n: two\n:\n:\nretry: 0\nretry: 18446744073709551615\n");
+        assert_eq!(
+            out,
+            b": one\n: two\n:\n:\nretry: 0\nretry: 18446744073709551615\n"
+        );
         let events = parse_all(&out);
         assert!(events.is_empty());
     }
@@ -280,7 +296,8 @@ mod tests {
     fn expected(msg: &Message<'_>) -> Event {
         let data: String = msg.data.replace("\r\n", "\n").replace('\r', "\n");
         Event {
-            event_type: String::from(msg.event.filter(|e| !e.is_empty()).unwrap_or("message")).into(),
+            event_type: String::from(msg.event.filter(|e| !e.is_empty()).unwrap_or("message"))
+                .into(),
             data: data.into(),
             id: String::from(msg.id.unwrap_or("")).into(),
         }

@@ -146,6 +146,9 @@ mod tests {
     #[test]
     fn try_from_rejects_invalid() {
         assert!(Utf8Bytes::try_from_bytes(Bytes::from_static(b"\xC0")).is_err());
-        assert_eq!(Utf8Bytes::try_from_bytes(Bytes::from_static(b"ok")).unwrap(), "ok");
+        assert_eq!(
+            Utf8Bytes::try_from_bytes(Bytes::from_static(b"ok")).unwrap(),
+            "ok"
+        );
     }
 }

@@ -84,7 +84,10 @@ mod tests {
         assert_eq!(t + Duration::from_secs(1), Instant::from_nanos(u64::MAX));
         assert_eq!(Instant::ZERO - Duration::from_secs(1), Instant::ZERO);
         assert_eq!(Instant::ZERO - t, Duration::ZERO);
-        assert_eq!(Instant::from_millis(u64::MAX), Instant::from_nanos(u64::MAX));
+        assert_eq!(
+            Instant::from_millis(u64::MAX),
+            Instant::from_nanos(u64::MAX)
+        );
     }
 
     #[test]
@@ -93,6 +96,9 @@ mod tests {
         let b = a + Duration::from_millis(250);
         assert_eq!(b - a, Duration::from_millis(250));
         assert_eq!(b.as_duration(), Duration::from_millis(1750));
-        assert_eq!(Instant::from_duration(Duration::from_secs(2)), Instant::from_millis(2000));
+        assert_eq!(
+            Instant::from_duration(Duration::from_secs(2)),
+            Instant::from_millis(2000)
+        );
     }
 }

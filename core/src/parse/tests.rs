@@ -10,7 +10,13 @@ use proptest::prelude::*;
 type Out = Vec<Result<(String, String, String), ParseError>>;
 
 fn simplify(r: Result<Event, ParseError>) -> Result<(String, String, String), ParseError> {
-    r.map(|e| (e.event_type.to_string(), e.data.to_string(), e.id.to_string()))
+    r.map(|e| {
+        (
+            e.event_type.to_string(),
+            e.data.to_string(),
+            e.id.to_string(),
+        )
+    })
 }
 
 /// Feeds `chunks` one by one, draining after each, then ends the stream.
@@ -39,13 +45,22 @@ fn ev(t: &str, data: &str, id: &str) -> Result<(String, String, String), ParseEr
 
 #[test]
 fn spec_examples() {
-    assert_eq!(run(b"data: YHOO\ndata: +2\ndata: 10\n\n"), vec![msg("YHOO\n+2\n10")]);
+    assert_eq!(
+        run(b"data: YHOO\ndata: +2\ndata: 10\n\n"),
+        vec![msg("YHOO\n+2\n10")]
+    );
     assert_eq!(
         run(b": test stream\n\ndata: first event\nid: 1\n\ndata:second event\nid\n\ndata:  third event\n\n"),
         vec![ev("message", "first event", "1"), msg("second event"), msg(" third event")]
     );
-    assert_eq!(run(b"data\n\ndata\ndata\n\ndata:"), vec![msg(""), msg("\n")]);
-    assert_eq!(run(b"data:test\n\ndata: test\n\n"), vec![msg("test"), msg("test")]);
+    assert_eq!(
+        run(b"data\n\ndata\ndata\n\ndata:"),
+        vec![msg(""), msg("\n")]
+    );
+    assert_eq!(
+        run(b"data:test\n\ndata: test\n\n"),
+        vec![msg("test"), msg("test")]
+    );
     assert_eq!(
         run(b"event: add\ndata: 73857293\n\nevent: remove\ndata: 2153\n\n"),
         vec![ev("add", "73857293", ""), ev("remove", "2153", "")]
@@ -54,10 +69,19 @@ fn spec_examples() {
 
 #[test]
 fn bom_is_stripped_once_at_stream_start_only() {
-    assert_eq!(run(b"\xEF\xBB\xBFdata:1\n\n\xEF\xBB\xBFdata:2\n\ndata:3\n\n\n"), vec![msg("1"), msg("3")]);
-    assert_eq!(run(b"\xEF\xBB\xBF\xEF\xBB\xBFdata:1\n\ndata:2\n\n"), vec![msg("2")]);
+    assert_eq!(
+        run(b"\xEF\xBB\xBFdata:1\n\n\xEF\xBB\xBFdata:2\n\ndata:3\n\n\n"),
+        vec![msg("1"), msg("3")]
+    );
+    assert_eq!(
+        run(b"\xEF\xBB\xBF\xEF\xBB\xBFdata:1\n\ndata:2\n\n"),
+        vec![msg("2")]
+    );
     let mut p = Parser::new();
-    assert_eq!(run_chunks(&mut p, &[b"\xEF", b"\xBB", b"\xBF", b"data: x\n\n"]), vec![msg("x")]);
+    assert_eq!(
+        run_chunks(&mut p, &[b"\xEF", b"\xBB", b"\xBF", b"data: x\n\n"]),
+        vec![msg("x")]
+    );
     // A lone stream that is a BOM prefix and nothing else parses to nothing.
     assert_eq!(run(b"\xEF\xBB"), vec![]);
     // A partial BOM followed by something else is not a BOM.
@@ -67,16 +91,28 @@ fn bom_is_stripped_once_at_stream_start_only() {
 #[test]
 fn reset_accepts_a_new_bom_and_keeps_id_and_retry() {
     let mut p = Parser::new();
-    assert_eq!(run_chunks(&mut p, &[b"\xEF\xBB\xBFid: 5\nretry: 10\ndata: a\n\ndata: partial"]), vec![ev("message", "a", "5")]);
+    assert_eq!(
+        run_chunks(
+            &mut p,
+            &[b"\xEF\xBB\xBFid: 5\nretry: 10\ndata: a\n\ndata: partial"]
+        ),
+        vec![ev("message", "a", "5")]
+    );
     p.reset();
-    assert_eq!(run_chunks(&mut p, &[b"\xEF\xBB\xBFdata: b\n\n"]), vec![ev("message", "b", "5")]);
+    assert_eq!(
+        run_chunks(&mut p, &[b"\xEF\xBB\xBFdata: b\n\n"]),
+        vec![ev("message", "b", "5")]
+    );
     assert_eq!(p.retry(), Some(10));
 }
 
 #[test]
 fn crlf_split_across_chunks_is_one_line_ending() {
     let mut p = Parser::new();
-    assert_eq!(run_chunks(&mut p, &[b"data: a\r", b"\n", b"\r\n"]), vec![msg("a")]);
+    assert_eq!(
+        run_chunks(&mut p, &[b"data: a\r", b"\n", b"\r\n"]),
+        vec![msg("a")]
+    );
     // A CR-terminated blank line dispatches without waiting for more input.
     let mut p = Parser::new();
     p.handle_bytes(b"data: a\r\r");
@@ -103,14 +139,26 @@ fn field_parsing_rules() {
 fn event_type_rules() {
     assert_eq!(run(b"event: a\n\ndata: b\n\n"), vec![msg("b")]);
     assert_eq!(run(b"event: \ndata: b\n\n"), vec![msg("b")]);
-    assert_eq!(run(b"event: a\nevent: b\ndata: c\n\ndata: d\n\n"), vec![ev("b", "c", ""), msg("d")]);
+    assert_eq!(
+        run(b"event: a\nevent: b\ndata: c\n\ndata: d\n\n"),
+        vec![ev("b", "c", ""), msg("d")]
+    );
 }
 
 #[test]
 fn id_rules() {
-    assert_eq!(run(b"id: 1\ndata: 1\n\ndata:2\n\n"), vec![ev("message", "1", "1"), ev("message", "2", "1")]);
-    assert_eq!(run(b"id: 1\ndata: 1\n\nid:\ndata:2\n\n"), vec![ev("message", "1", "1"), msg("2")]);
-    assert_eq!(run(b"id: 1\ndata: 1\n\nid: a\0b\ndata:2\n\n"), vec![ev("message", "1", "1"), ev("message", "2", "1")]);
+    assert_eq!(
+        run(b"id: 1\ndata: 1\n\ndata:2\n\n"),
+        vec![ev("message", "1", "1"), ev("message", "2", "1")]
+    );
+    assert_eq!(
+        run(b"id: 1\ndata: 1\n\nid:\ndata:2\n\n"),
+        vec![ev("message", "1", "1"), msg("2")]
+    );
+    assert_eq!(
+        run(b"id: 1\ndata: 1\n\nid: a\0b\ndata:2\n\n"),
+        vec![ev("message", "1", "1"), ev("message", "2", "1")]
+    );
     // The last event ID is committed by a blank line even without data...
     let mut p = Parser::new();
     run_chunks(&mut p, &[b"id: 9\n\n"]);
@@ -130,7 +178,14 @@ fn retry_rules() {
     };
     assert_eq!(retry(b"retry: 02000\n"), Some(2000));
     assert_eq!(retry(b"retry:2000\nretry:1000x\n"), Some(2000));
-    for bogus in [&b"retry\n"[..], b"retry:\n", b"retry: -1\n", b"retry: 1.5\n", b"retry:  10\n", b"retry: +5\n"] {
+    for bogus in [
+        &b"retry\n"[..],
+        b"retry:\n",
+        b"retry: -1\n",
+        b"retry: 1.5\n",
+        b"retry:  10\n",
+        b"retry: +5\n",
+    ] {
         assert_eq!(retry(bogus), None, "{:?}", bogus);
     }
     assert_eq!(retry(b"retry: 18446744073709551615\n"), Some(u64::MAX));
@@ -143,10 +198,16 @@ fn retry_rules() {
 #[test]
 fn invalid_utf8_becomes_replacement_characters() {
     assert_eq!(run(b"data: \xFF\n\n"), vec![msg("\u{FFFD}")]);
-    assert_eq!(run(b"event: \xC0x\nid: \xE2\x80\ndata: ok\n\n"), vec![ev("\u{FFFD}x", "ok", "\u{FFFD}")]);
+    assert_eq!(
+        run(b"event: \xC0x\nid: \xE2\x80\ndata: ok\n\n"),
+        vec![ev("\u{FFFD}x", "ok", "\u{FFFD}")]
+    );
     // A multi-byte character split across chunks is not damaged.
     let mut p = Parser::new();
-    assert_eq!(run_chunks(&mut p, &[b"data: ok\xE2", b"\x80", b"\xA6\n\n"]), vec![msg("ok\u{2026}")]);
+    assert_eq!(
+        run_chunks(&mut p, &[b"data: ok\xE2", b"\x80", b"\xA6\n\n"]),
+        vec![msg("ok\u{2026}")]
+    );
 }
 
 #[test]
@@ -169,7 +230,9 @@ fn unfinished_event_at_eof_is_discarded() {
 fn tokenizer_exposes_comments_and_raw_fields() {
     let mut t = Tokenizer::default();
     t.handle_bytes(b":  hi\nfield\nname: value\nx:\xFF\n\n");
-    let lines: Vec<_> = core::iter::from_fn(|| t.poll_line()).map(Result::unwrap).collect();
+    let lines: Vec<_> = core::iter::from_fn(|| t.poll_line())
+        .map(Result::unwrap)
+        .collect();
     let field = |n: &'static [u8], v: &'static [u8]| Line::Field {
         name: Bytes::from_static(n),
         value: Bytes::from_static(v),
@@ -197,9 +260,19 @@ fn small() -> Limits {
 fn line_limit_drops_the_event_and_resumes() {
     let input = b"data: ok\n\ndata: 0123456789abcdefXYZ\ndata: more\n\ndata: next\n\n";
     let out = run_chunks(&mut Parser::with_limits(small()), &[input]);
-    assert_eq!(out, vec![msg("ok"), Err(ParseError::LineTooLong { limit: 16 }), msg("next")]);
+    assert_eq!(
+        out,
+        vec![
+            msg("ok"),
+            Err(ParseError::LineTooLong { limit: 16 }),
+            msg("next")
+        ]
+    );
     // A line of exactly the limit is fine.
-    let out = run_chunks(&mut Parser::with_limits(small()), &[b"data: 0123456789\n\n"]);
+    let out = run_chunks(
+        &mut Parser::with_limits(small()),
+        &[b"data: 0123456789\n\n"],
+    );
     assert_eq!(out, vec![msg("0123456789")]);
 }
 
@@ -207,14 +280,24 @@ fn line_limit_drops_the_event_and_resumes() {
 fn long_comment_is_skipped_without_dropping_the_event() {
     let input = b"data: a\n:0123456789abcdefghijklmnop\ndata: b\n\n";
     let out = run_chunks(&mut Parser::with_limits(small()), &[input]);
-    assert_eq!(out, vec![Err(ParseError::CommentTooLong { limit: 16 }), msg("a\nb")]);
+    assert_eq!(
+        out,
+        vec![Err(ParseError::CommentTooLong { limit: 16 }), msg("a\nb")]
+    );
 }
 
 #[test]
 fn event_limit_drops_the_event_and_resumes() {
-    let input = b"id: 1\ndata: 0123456789\ndata: 0123456789\ndata: 0123\ndata: x\nid: 2\n\ndata: fine\n\n";
+    let input =
+        b"id: 1\ndata: 0123456789\ndata: 0123456789\ndata: 0123\ndata: x\nid: 2\n\ndata: fine\n\n";
     let out = run_chunks(&mut Parser::with_limits(small()), &[input]);
-    assert_eq!(out, vec![Err(ParseError::EventTooLarge { limit: 24 }), ev("message", "fine", "2")]);
+    assert_eq!(
+        out,
+        vec![
+            Err(ParseError::EventTooLarge { limit: 24 }),
+            ev("message", "fine", "2")
+        ]
+    );
 }
 
 #[test]
@@ -231,15 +314,40 @@ fn an_endless_line_is_never_buffered_past_the_limit() {
         assert!(p.tokenizer.buf.len() <= 16 + chunk.len());
     }
     assert_eq!(errors, 1);
-    assert_eq!(run_chunks(&mut p, &[b"\n\ndata: after\n\n"]), vec![msg("after")]);
+    assert_eq!(
+        run_chunks(&mut p, &[b"\n\ndata: after\n\n"]),
+        vec![msg("after")]
+    );
 }
 
 /// Pieces that exercise every rule when concatenated in any order.
 fn piece() -> impl Strategy<Value = &'static [u8]> {
     prop::sample::select(vec![
-        &b"data"[..], b"data:", b"data: ", b"event:", b"event: x", b"id:", b"id: 7", b"id: \0",
-        b"retry:", b"retry: 12", b"retry: 9x", b":", b": c", b"x", b" ", b"\r", b"\n", b"\r\n",
-        b"\xEF\xBB\xBF", b"\xEF", b"\xE2\x80", b"\xA6", b"\xFF", b"0123456789", b"0123456789abcdef",
+        &b"data"[..],
+        b"data:",
+        b"data: ",
+        b"event:",
+        b"event: x",
+        b"id:",
+        b"id: 7",
+        b"id: \0",
+        b"retry:",
+        b"retry: 12",
+        b"retry: 9x",
+        b":",
+        b": c",
+        b"x",
+        b" ",
+        b"\r",
+        b"\n",
+        b"\r\n",
+        b"\xEF\xBB\xBF",
+        b"\xEF",
+        b"\xE2\x80",
+        b"\xA6",
+        b"\xFF",
+        b"0123456789",
+        b"0123456789abcdef",
     ])
 }
 
