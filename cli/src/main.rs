@@ -4,6 +4,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod conformance_client;
 mod conformance_parse;
 mod conformance_server;
 mod parse;
@@ -29,6 +30,8 @@ enum Command {
 
 #[derive(Subcommand)]
 enum Area {
+    /// Client scenarios (EventSource state machine) against the core.
+    Client(conformance_client::Args),
     /// Parse fixtures against the built-in parser or an external command.
     Parse(conformance_parse::Args),
     /// Server fixtures (streams, keep-alives, resume, hub) against the core.
@@ -45,5 +48,8 @@ fn main() -> std::process::ExitCode {
         Command::Conformance {
             area: Area::Server(args),
         } => conformance_server::run(&args),
+        Command::Conformance {
+            area: Area::Client(args),
+        } => conformance_client::run(&args),
     }
 }

@@ -5,10 +5,14 @@
 //! implementation described by a trait, in-process against `sse-core` by
 //! default.
 //!
+//! - [`client`]: the `EventSource` client (`fixtures/client/`): scripted
+//!   server responses on a fake clock, expected requests, notifications and
+//!   ready states.
 //! - [`parse`]: the event stream parser (`fixtures/parse/`), in-process or
 //!   any program speaking the subprocess protocol.
 //! - [`server`]: event streams, keep-alives, resume and the broadcast hub
 //!   (`fixtures/server/`).
 
+pub mod client;
 pub mod parse;
 pub mod server;

@@ -27,6 +27,10 @@
 //! - [`replay`]: the bounded log of encoded events behind the
 //!   [`replay::ReplayLog`] trait, and the typed [`replay::Resume`] outcome.
 //! - `json` (feature `json`): any `serde::Serialize` value as event data.
+//! - [`client`]: the `EventSource` state machine ([`client::Client`]):
+//!   requests, response checks, reconnects, `Last-Event-ID`, close/reopen.
+//! - [`url`]: [`url::Url`], absolute http(s) URLs, redirect resolution and
+//!   origins for the client.
 //!
 //! # Driving it
 //!
@@ -55,6 +59,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod client;
 pub mod encode;
 pub mod http1;
 pub mod hub;
@@ -65,6 +70,7 @@ pub mod replay;
 pub mod server;
 pub mod text;
 pub mod time;
+pub mod url;
 
 pub use parse::{Event, Limits, Parser};
 pub use text::Utf8Bytes;
