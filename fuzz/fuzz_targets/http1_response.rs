@@ -25,14 +25,24 @@ struct Outcome {
 fn decode(pieces: &[&[u8]], head_request: bool, small: bool) -> Outcome {
     let (head_limits, body_limits) = if small {
         (
-            HeadLimits { max_head_len: 64, max_headers: 3 },
-            BodyLimits { max_chunk_line_len: 8, max_trailers_len: 16 },
+            HeadLimits {
+                max_head_len: 64,
+                max_headers: 3,
+            },
+            BodyLimits {
+                max_chunk_line_len: 8,
+                max_trailers_len: 16,
+            },
         )
     } else {
         (HeadLimits::default(), BodyLimits::default())
     };
     let mut parser = ResponseParser::with_limits(head_limits);
-    let mut out = Outcome { head: None, data: Vec::new(), end: None };
+    let mut out = Outcome {
+        head: None,
+        data: Vec::new(),
+        end: None,
+    };
     let mut body: Option<BodyDecoder> = None;
     for piece in pieces {
         let mut rest: &[u8] = piece;
@@ -91,11 +101,21 @@ fn drain(decoder: &mut BodyDecoder, out: &mut Outcome) {
 }
 
 fuzz_target!(|input: &[u8]| {
-    let Some((&options, rest)) = input.split_first() else { return };
-    let Some((splits, data)) = rest.split_at_checked(4) else { return };
+    let Some((&options, rest)) = input.split_first() else {
+        return;
+    };
+    let Some((splits, data)) = rest.split_at_checked(4) else {
+        return;
+    };
     let mut points: Vec<usize> = splits
         .iter()
-        .map(|&s| if data.is_empty() { 0 } else { usize::from(s) * data.len() / 256 })
+        .map(|&s| {
+            if data.is_empty() {
+                0
+            } else {
+                usize::from(s) * data.len() / 256
+            }
+        })
         .collect();
     points.sort_unstable();
     let mut pieces = Vec::new();

@@ -8,7 +8,10 @@
 use libfuzzer_sys::fuzz_target;
 use sse_core::parse::{Limits, Parser};
 
-const LIMITS: Limits = Limits { max_line_len: 64, max_event_size: 128 };
+const LIMITS: Limits = Limits {
+    max_line_len: 64,
+    max_event_size: 128,
+};
 
 fn run<'a>(chunks: impl Iterator<Item = &'a [u8]>) -> (Vec<String>, String, Option<u64>) {
     let mut parser = Parser::with_limits(LIMITS);
@@ -31,7 +34,9 @@ fn run<'a>(chunks: impl Iterator<Item = &'a [u8]>) -> (Vec<String>, String, Opti
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&first, stream)) = data.split_first() else { return };
+    let Some((&first, stream)) = data.split_first() else {
+        return;
+    };
     let size = usize::from(first % 17) + 1;
     let whole = run(std::iter::once(stream));
     assert_eq!(run(stream.chunks(size)), whole);

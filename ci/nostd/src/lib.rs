@@ -21,7 +21,10 @@ unsafe impl Sync for Bump {}
 
 unsafe impl GlobalAlloc for Bump {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let start = self.next.load(Ordering::Relaxed).next_multiple_of(layout.align());
+        let start = self
+            .next
+            .load(Ordering::Relaxed)
+            .next_multiple_of(layout.align());
         let end = start + layout.size();
         if end > 64 * 1024 {
             return core::ptr::null_mut();
@@ -33,7 +36,10 @@ unsafe impl GlobalAlloc for Bump {
 }
 
 #[global_allocator]
-static ALLOC: Bump = Bump { arena: UnsafeCell::new([0; 64 * 1024]), next: AtomicUsize::new(0) };
+static ALLOC: Bump = Bump {
+    arena: UnsafeCell::new([0; 64 * 1024]),
+    next: AtomicUsize::new(0),
+};
 
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
