@@ -20,22 +20,19 @@ pub struct Workload {
     pub events: usize,
 }
 
-/// A tiny deterministic generator (SplitMix64); the seed fixes the workload.
-pub struct Rng(u64);
+/// A deterministic generator (the core's SplitMix64); the seed fixes the
+/// workload.
+pub struct Rng(sse_core::client::SplitMix64);
 
 impl Rng {
     /// A generator with the given seed.
     pub fn new(seed: u64) -> Self {
-        Rng(seed)
+        Rng(sse_core::client::SplitMix64::new(seed))
     }
 
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// A number in `0..n` (`n > 0`).

@@ -5,9 +5,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use sse_conformance::parse::{
-    fixtures_dir, load, run as run_cases, Command, CoreParser, ParserUnderTest,
-};
+use sse_conformance::parse::{fixtures_dir, load, Command, CoreParser, ParserUnderTest};
+
+use crate::report::{finish, load_error, CaseReport};
 
 /// Options of `sse conformance parse`.
 #[derive(clap::Args)]
@@ -21,28 +21,20 @@ pub struct Args {
     fixtures: Option<PathBuf>,
 }
 
-/// Runs `sse conformance parse`.
+/// Runs `sse conformance parse`. Failures always show their diff.
 pub fn run(args: &Args) -> ExitCode {
     let dir = args.fixtures.clone().unwrap_or_else(fixtures_dir);
     let cases = match load(&dir) {
         Ok(cases) => cases,
-        Err(e) => {
-            eprintln!("sse conformance parse: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(e) => return load_error("parse", &e),
     };
     let mut parser: Box<dyn ParserUnderTest> = match &args.cmd {
         Some(cmd) => Box::new(Command::new(cmd.clone())),
         None => Box::new(CoreParser),
     };
-    let report = run_cases(&cases, parser.as_mut());
-    for (name, why) in &report.failures {
-        println!("FAIL {name} ({}): {}", parser.name(), why.trim_end());
-    }
-    println!("{} passed, {} failed", report.passed, report.failures.len());
-    if report.failures.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    let results = cases.iter().map(|case| CaseReport {
+        name: format!("{} ({})", case.name, parser.name()),
+        failures: parser.check(case).err().into_iter().collect(),
+    });
+    finish(results.collect::<Vec<_>>(), true)
 }

@@ -1,56 +1,24 @@
-//! `sse conformance server`: runs the server fixtures against the core and
-//! prints one line per failing case (with its diff when `--verbose`), then
-//! `N passed, M failed`. Exits 1 when any case fails.
+//! `sse conformance server`: runs the server fixtures against the core.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use sse_conformance::server::{fixture_dir, load_cases, run_case, CoreServer};
 
-/// Options of `sse conformance server`.
-#[derive(clap::Args)]
-pub struct Args {
-    /// Fixture directory (default: the one shipped with sse-conformance).
-    #[arg(long)]
-    fixtures: Option<PathBuf>,
-    /// Print each failure's details under its line.
-    #[arg(short, long)]
-    verbose: bool,
-}
+use crate::report::{finish, load_error, CaseReport};
 
 /// Runs the subcommand.
-pub fn run(args: &Args) -> ExitCode {
+pub fn run(args: &crate::SuiteArgs) -> ExitCode {
     let dir = args.fixtures.clone().unwrap_or_else(fixture_dir);
     let cases = match load_cases(&dir) {
         Ok(cases) => cases,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return load_error("server", &e),
     };
-    let (mut passed, mut failed) = (0, 0);
-    for case in &cases {
+    let results = cases.iter().map(|case| {
         let result = run_case(case, CoreServer::new);
-        if result.passed() {
-            passed += 1;
-        } else {
-            failed += 1;
-            println!(
-                "FAIL {}: {}",
-                result.name,
-                result.failures[0].lines().next().unwrap_or_default()
-            );
-            if args.verbose {
-                for failure in &result.failures {
-                    println!("    {}", failure.replace('\n', "\n    "));
-                }
-            }
+        CaseReport {
+            name: result.name,
+            failures: result.failures,
         }
-    }
-    println!("{passed} passed, {failed} failed");
-    if failed > 0 {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    }
+    });
+    finish(results, args.verbose)
 }

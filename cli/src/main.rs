@@ -8,6 +8,7 @@ mod conformance_client;
 mod conformance_parse;
 mod conformance_server;
 mod parse;
+mod report;
 
 /// Tools for Server-Sent Events.
 #[derive(Parser)]
@@ -31,11 +32,22 @@ enum Command {
 #[derive(Subcommand)]
 enum Area {
     /// Client scenarios (EventSource state machine) against the core.
-    Client(conformance_client::Args),
+    Client(SuiteArgs),
     /// Parse fixtures against the built-in parser or an external command.
     Parse(conformance_parse::Args),
     /// Server fixtures (streams, keep-alives, resume, hub) against the core.
-    Server(conformance_server::Args),
+    Server(SuiteArgs),
+}
+
+/// Options shared by the fixture suites run in-process.
+#[derive(clap::Args)]
+struct SuiteArgs {
+    /// Fixture directory (default: the one in this source tree).
+    #[arg(long, value_name = "DIR")]
+    fixtures: Option<std::path::PathBuf>,
+    /// Print each failure's details under its line.
+    #[arg(short, long)]
+    verbose: bool,
 }
 
 fn main() -> std::process::ExitCode {

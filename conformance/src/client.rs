@@ -320,20 +320,10 @@ pub fn fixture_dir() -> PathBuf {
 
 /// Loads every `*.json` scenario in `dir`, sorted by file name.
 pub fn load_scenarios(dir: &Path) -> Result<Vec<Scenario>, String> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| format!("{}: {e}", dir.display()))?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    paths.sort();
-    paths
-        .iter()
-        .map(|path| {
-            let text =
-                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
-        })
-        .collect()
+    Ok(crate::load_json_dir(dir)?
+        .into_iter()
+        .map(|(_, scenario)| scenario)
+        .collect())
 }
 
 /// Plays `scenario` on `imp` and checks the result.

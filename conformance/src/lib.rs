@@ -16,3 +16,28 @@
 pub mod client;
 pub mod parse;
 pub mod server;
+
+use std::path::{Path, PathBuf};
+
+/// Loads every `*.json` file in `dir`, sorted by file name, with its path.
+/// Each runner module uses this for its own fixture type.
+pub fn load_json_dir<T: serde::de::DeserializeOwned>(
+    dir: &Path,
+) -> Result<Vec<(PathBuf, T)>, String> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|entry| Some(entry.ok()?.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| {
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let value =
+                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            Ok((path, value))
+        })
+        .collect()
+}

@@ -318,20 +318,10 @@ pub fn fixtures_dir() -> PathBuf {
 
 /// Loads every `*.json` case in `dir`, sorted by file name.
 pub fn load(dir: &Path) -> Result<Vec<Case>, String> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| format!("{}: {e}", dir.display()))?
-        .filter_map(|entry| Some(entry.ok()?.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    paths.sort();
-    paths
-        .iter()
-        .map(|path| {
-            let text =
-                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
-        })
-        .collect()
+    Ok(crate::load_json_dir(dir)?
+        .into_iter()
+        .map(|(_, case)| case)
+        .collect())
 }
 
 /// The result of running every case against one parser.

@@ -394,28 +394,20 @@ pub fn fixture_dir() -> PathBuf {
         .join("server")
 }
 
-/// Loads every `*.json` case in `dir`, sorted by name.
+/// Loads every `*.json` case in `dir`, sorted by name; a case is named
+/// after its file.
 pub fn load_cases(dir: &Path) -> Result<Vec<Case>, String> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| format!("{}: {e}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    paths.sort();
-    paths
-        .iter()
-        .map(|path| {
-            let text =
-                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let mut case: Case =
-                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let cases = crate::load_json_dir::<Case>(dir)?;
+    Ok(cases
+        .into_iter()
+        .map(|(path, mut case)| {
             case.name = path
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            Ok(case)
+            case
         })
-        .collect()
+        .collect())
 }
 
 /// Runs one case against a server built for it by `make`.
