@@ -12,17 +12,7 @@ fn ours(input: &[u8]) -> Vec<String> {
 }
 
 fn async_sse(input: &[u8]) -> Vec<String> {
-    let reader = futures_lite::io::BufReader::new(futures_lite::io::Cursor::new(input.to_vec()));
-    block_on(
-        async_sse::decode(reader)
-            .filter_map(|e| match e {
-                Ok(async_sse::Event::Message(m)) => {
-                    Some(String::from_utf8_lossy(m.data()).into_owned())
-                }
-                _ => None,
-            })
-            .collect(),
-    )
+    async_sse_chunks(&[input])
 }
 
 fn eventsource_stream(input: &[u8]) -> Vec<String> {
