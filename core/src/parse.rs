@@ -357,6 +357,11 @@ impl Tokenizer {
         }
     }
 
+    /// The value of the line found by `next_line`, from `start` on.
+    fn value(&self, len: usize, start: usize) -> &[u8] {
+        self.line(len).get(start..).unwrap_or_default()
+    }
+
     /// The line found by `next_line`.
     fn line(&self, len: usize) -> &[u8] {
         self.lines.get(self.pos..self.pos + len).unwrap_or_default()
@@ -589,12 +594,7 @@ impl Parser {
                 b"event" => Field::Event,
                 b"id" => Field::Id,
                 b"retry" => {
-                    let value = self
-                        .tokenizer
-                        .line(len)
-                        .get(value_start..)
-                        .unwrap_or_default();
-                    if let Some(ms) = parse_retry(value) {
+                    if let Some(ms) = parse_retry(self.tokenizer.value(len, value_start)) {
                         self.retry = Some(ms);
                     }
                     Field::Ignored
@@ -606,40 +606,22 @@ impl Parser {
                 continue;
             }
             let valid = self.tokenizer.is_valid_utf8(len);
-            if matches!((&field, &self.data), (Field::Data, Data::Joined)) {
-                // Joined data is copied anyway: no need for a shared handle.
-                self.data_valid &= valid;
-                let value = self
-                    .tokenizer
-                    .line(len)
-                    .get(value_start..)
-                    .unwrap_or_default();
-                let err = append_joined(
-                    &mut self.scratch,
-                    &mut self.data_len,
-                    value,
-                    self.max_event_size,
-                );
-                self.tokenizer.skip_line(len);
-                if let Some(err) = err {
-                    self.drop_block();
-                    return Some(Err(err));
-                }
-                continue;
-            }
-            let value = self.tokenizer.take_line(len, value_start);
             match field {
                 Field::Data => {
-                    self.data_valid &= valid;
-                    if let Some(err) = self.append_data(value) {
+                    if let Some(err) = self.data_line(len, value_start, valid) {
                         return Some(Err(err));
                     }
                 }
-                Field::Event => self.event_type = Some(Utf8Bytes::from_parts(value, valid)),
+                Field::Event => {
+                    let value = self.tokenizer.take_line(len, value_start);
+                    self.event_type = Some(Utf8Bytes::from_parts(value, valid));
+                }
                 Field::Id => {
-                    if memchr::memchr(0, &value).is_none() {
-                        self.set_id_buffer(&value, valid);
+                    let value = self.tokenizer.value(len, value_start);
+                    if memchr::memchr(0, value).is_none() {
+                        set_id_buffer(&mut self.id_store, &mut self.id_buffer, value, valid);
                     }
+                    self.tokenizer.skip_line(len);
                 }
                 Field::Ignored => {}
             }
@@ -671,50 +653,31 @@ impl Parser {
         self.retry
     }
 
-    /// Sets the last event ID buffer to a copy of `value`. The ID outlives
-    /// the input it came from (the parser keeps it), so it is copied into a
-    /// small store of its own instead of pinning a whole input region; the
-    /// store is reused once the IDs handed out before are dropped.
-    fn set_id_buffer(&mut self, value: &[u8], valid: bool) {
-        if value == self.id_buffer.as_bytes() {
-            return;
-        }
-        if self.id_store.capacity() == 0 {
-            // Fresh buffers keep this as their minimum size when replaced.
-            self.id_store = BytesMut::with_capacity(ID_STORE_SIZE.max(value.len()));
-        }
-        self.id_store.reserve(value.len());
-        self.id_store.put_slice(value);
-        self.id_buffer = Utf8Bytes::from_parts(self.id_store.split().freeze(), valid);
-    }
-
-    /// Adds a `data` value to the block.
-    fn append_data(&mut self, value: Bytes) -> Option<ParseError> {
+    /// Adds the `data` line found by the tokenizer to the block. A first
+    /// line stays a shared slice of the input; from the second line on, the
+    /// values are copied into the scratch buffer, which joins them.
+    fn data_line(&mut self, len: usize, value_start: usize, valid: bool) -> Option<ParseError> {
+        self.data_valid &= valid;
+        let limit = self.max_event_size;
         let result = match core::mem::replace(&mut self.data, Data::Joined) {
-            Data::Empty if value.len() <= self.max_event_size => {
-                self.data_len = value.len();
-                self.data = Data::One(value);
-                return None;
+            Data::Empty => {
+                let value = self.tokenizer.take_line(len, value_start);
+                if value.len() <= limit {
+                    self.data_len = value.len();
+                    self.data = Data::One(value);
+                    return None;
+                }
+                Some(ParseError::EventTooLarge { limit })
             }
-            Data::Empty => Some(ParseError::EventTooLarge {
-                limit: self.max_event_size,
-            }),
-            Data::One(first) => {
-                self.scratch.reserve(first.len() + 1 + value.len());
-                self.scratch.put_slice(&first);
-                append_joined(
-                    &mut self.scratch,
-                    &mut self.data_len,
-                    &value,
-                    self.max_event_size,
-                )
+            joined => {
+                if let Data::One(first) = joined {
+                    self.scratch.put_slice(&first);
+                }
+                let value = self.tokenizer.value(len, value_start);
+                let result = append_joined(&mut self.scratch, &mut self.data_len, value, limit);
+                self.tokenizer.skip_line(len);
+                result
             }
-            Data::Joined => append_joined(
-                &mut self.scratch,
-                &mut self.data_len,
-                &value,
-                self.max_event_size,
-            ),
         };
         if result.is_some() {
             self.drop_block();
@@ -772,6 +735,23 @@ impl Parser {
         self.data_valid = true;
         self.dropping = false;
     }
+}
+
+/// Sets the last event ID buffer to a copy of `value`. The ID outlives the
+/// input it came from (the parser keeps it), so it is copied into a small
+/// store of its own instead of pinning a whole input region; the store is
+/// reused once the IDs handed out before are dropped.
+fn set_id_buffer(store: &mut BytesMut, id_buffer: &mut Utf8Bytes, value: &[u8], valid: bool) {
+    if value == id_buffer.as_bytes() {
+        return;
+    }
+    if store.capacity() == 0 {
+        // Fresh buffers keep this as their minimum size when replaced.
+        *store = BytesMut::with_capacity(ID_STORE_SIZE.max(value.len()));
+    }
+    store.reserve(value.len());
+    store.put_slice(value);
+    *id_buffer = Utf8Bytes::from_parts(store.split().freeze(), valid);
 }
 
 /// Appends LF and `value` to joined data of `len` bytes, unless that would
