@@ -18,6 +18,10 @@
 //!   [`Client::poll_timeout`] for the next deadline, and
 //!   [`Client::ready_state`].
 //!
+//! A raw-socket driver puts an [`Exchange`] between its socket and the
+//! machine: it writes the HTTP/1.1 request and turns the response bytes into
+//! those inputs.
+//!
 //! Inside, the [`parse::Parser`](crate::parse::Parser) reads the body (reset
 //! per connection, keeping the last event ID and `retry:`), [`Url`] resolves
 //! redirects and gives the events' origin, and [`Backoff`] with a seeded
@@ -108,6 +112,7 @@
 
 mod backoff;
 mod config;
+mod exchange;
 mod machine;
 mod notify;
 mod request;
@@ -115,6 +120,7 @@ mod response;
 
 pub use backoff::{Backoff, SplitMix64};
 pub use config::{Config, Reconnect, Want};
+pub use exchange::Exchange;
 pub use machine::Client;
 pub use notify::{Action, ClientError, MessageEvent, Notification, ReadyState, TransportError};
 pub use request::{Method, Request};
