@@ -22,6 +22,8 @@
 //! - [`server`]: one subscriber's response: headers, preamble (padding,
 //!   `retry:`), keep-alive comments, a bounded queue, resume from
 //!   `Last-Event-ID`.
+//! - [`endpoint`]: the HTTP/1.1 front of a stream endpoint on a raw socket:
+//!   routing a request, the stream's response head, small answers.
 //! - [`hub`]: broadcast; publish encodes once into the [`replay`] log and
 //!   subscribers are cursors into it.
 //! - [`replay`]: the bounded log of encoded events behind the
@@ -61,6 +63,7 @@ extern crate std;
 
 pub mod client;
 pub mod encode;
+pub mod endpoint;
 pub mod http1;
 pub mod hub;
 #[cfg(feature = "json")]
