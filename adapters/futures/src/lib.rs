@@ -12,6 +12,8 @@
 #![deny(missing_docs)]
 
 pub mod decode;
+pub mod runtime;
 
 pub use decode::{DecodeError, EventReader, EventStream};
+pub use runtime::{BoxFuture, ConnectError, Connector, Timer};
 pub use sse_core;
