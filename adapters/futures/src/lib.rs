@@ -11,9 +11,11 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod client;
 pub mod decode;
 pub mod runtime;
 
+pub use client::{CloseHandle, EventSource};
 pub use decode::{DecodeError, EventReader, EventStream};
 pub use runtime::{BoxFuture, ConnectError, Connector, Timer};
 pub use sse_core;
