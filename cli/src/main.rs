@@ -7,8 +7,10 @@ use clap::{Parser, Subcommand};
 mod conformance_client;
 mod conformance_parse;
 mod conformance_server;
+mod listen;
 mod parse;
 mod report;
+mod runtime;
 
 /// Tools for Server-Sent Events.
 #[derive(Parser)]
@@ -22,6 +24,8 @@ struct Cli {
 enum Command {
     /// Parse a text/event-stream body from stdin and print JSON Lines.
     Parse(parse::Args),
+    /// Print the events of a stream as they arrive (an EventSource).
+    Listen(listen::Args),
     /// Run the conformance fixtures.
     Conformance {
         #[command(subcommand)]
@@ -54,6 +58,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Parse(args) => parse::run(&args),
+        Command::Listen(args) => listen::run(&args),
         Command::Conformance {
             area: Area::Parse(args),
         } => conformance_parse::run(&args),
