@@ -178,9 +178,29 @@ impl Config {
     /// Whether a stream with this configuration reconnects on its own.
     pub fn reconnects(&self) -> bool {
         match self.reconnect {
-            Reconnect::Auto => self.method == Method::Get,
+            // `Method::Other("GET")` is a GET too.
+            Reconnect::Auto => self.method.as_str() == "GET",
             Reconnect::Always => true,
             Reconnect::Never => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_reconnects_any_spelling_of_get_only() {
+        let mut c = Config::default();
+        assert!(c.reconnects());
+        c.method = Method::Other("GET".into());
+        assert!(c.reconnects());
+        c.method = Method::Post;
+        assert!(!c.reconnects());
+        c.method = Method::Other("PUT".into());
+        assert!(!c.reconnects());
+        c.reconnect = Reconnect::Always;
+        assert!(c.reconnects());
     }
 }
