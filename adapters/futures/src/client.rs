@@ -366,7 +366,11 @@ impl<C: Connector, T: Timer> Stream for EventSource<C, T> {
             if this.poll_conn(cx) || this.poll_timer(cx) {
                 continue;
             }
-            if this.client.ready_state() == ReadyState::Closed && matches!(this.conn, Conn::None) {
+            if this.client.ready_state() == ReadyState::Closed {
+                // Nothing more can happen until `reopen`: let go of the
+                // connection (a one-shot stream's, after its end) and end.
+                this.conn = Conn::None;
+                this.sleep = None;
                 return Poll::Ready(None);
             }
             return Poll::Pending;

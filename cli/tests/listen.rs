@@ -1,0 +1,217 @@
+//! `sse listen` against scripted servers on 127.0.0.1, as a user runs it.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Output};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+/// A request as the server saw it: head lines and body.
+struct Seen {
+    head: Vec<String>,
+    body: String,
+}
+
+impl Seen {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.head.iter().find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+}
+
+fn read_request(stream: &TcpStream) -> Seen {
+    let mut reader = BufReader::new(stream);
+    let mut head = Vec::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            break;
+        }
+        let line = line.trim_end().to_string();
+        if line.is_empty() {
+            break;
+        }
+        head.push(line);
+    }
+    let mut seen = Seen {
+        head,
+        body: String::new(),
+    };
+    if let Some(n) = seen
+        .header("content-length")
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        let mut body = vec![0; n];
+        let _ = reader.read_exact(&mut body);
+        seen.body = String::from_utf8_lossy(&body).into_owned();
+    }
+    seen
+}
+
+/// Serves `responses` to successive connections (each written, then the
+/// connection closed); reports each request.
+fn server(responses: Vec<String>) -> (String, mpsc::Receiver<Seen>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for response in responses {
+            let Ok((mut stream, _)) = listener.accept() else {
+                return;
+            };
+            let _ = tx.send(read_request(&stream));
+            let _ = stream.write_all(response.as_bytes());
+        }
+        // Later connections hang: accept them and keep them open.
+        let mut keep = Vec::new();
+        while let Ok((s, _)) = listener.accept() {
+            keep.push(s);
+        }
+    });
+    (format!("http://{addr}/events"), rx)
+}
+
+const OK: &str = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n";
+
+/// Runs `sse listen` with a 20 s safety net.
+fn listen(args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sse"))
+        .arg("listen")
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("sse runs");
+    for _ in 0..2000 {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    if child.try_wait().unwrap().is_none() {
+        let _ = child.kill();
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn json_lines_reconnect_with_last_event_id_and_204_exits_0() {
+    let (url, seen) = server(vec![
+        format!("{OK}retry: 10\nid: 1\nevent: tick\ndata: a\ndata: b\n\n"),
+        format!("{OK}data: c\n\n"),
+        "HTTP/1.1 204 No Content\r\n\r\n".into(),
+    ]);
+    let out = listen(&[
+        &url,
+        "--json",
+        "-H",
+        "Authorization: Bearer t",
+        "--last-event-id",
+        "0",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let origin = url.trim_end_matches("/events");
+    let expected = [
+        r#"{"kind":"open"}"#.to_string(),
+        format!(r#"{{"kind":"message","type":"tick","data":"a\nb","id":"1","origin":"{origin}"}}"#),
+        r#"{"kind":"error","reconnecting":true,"message":"stream ended"}"#.into(),
+        r#"{"kind":"open"}"#.into(),
+        format!(r#"{{"kind":"message","type":"message","data":"c","id":"1","origin":"{origin}"}}"#),
+        r#"{"kind":"error","reconnecting":true,"message":"stream ended"}"#.into(),
+        r#"{"kind":"error","reconnecting":false,"message":"server said stop (204 no content)"}"#
+            .into(),
+    ];
+    assert_eq!(stdout(&out).lines().collect::<Vec<_>>(), expected);
+    let requests: Vec<Seen> = seen.try_iter().collect();
+    assert_eq!(requests.len(), 3);
+    assert_eq!(requests[0].head[0], "GET /events HTTP/1.1");
+    assert_eq!(requests[0].header("authorization"), Some("Bearer t"));
+    assert_eq!(requests[0].header("last-event-id"), Some("0"));
+    assert_eq!(requests[1].header("last-event-id"), Some("1"));
+    assert_eq!(requests[2].header("last-event-id"), Some("1"));
+}
+
+#[test]
+fn max_events_exits_0_after_n_messages() {
+    let (url, _) = server(vec![format!("{OK}data: 1\n\ndata: 2\n\ndata: 3\n\n")]);
+    let out = listen(&[&url, "--max-events", "2"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(stdout(&out), "[message] 1\n[message] 2\n");
+}
+
+#[test]
+fn bad_status_exits_1_with_the_reason() {
+    let (url, _) = server(vec![
+        "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\n\r\nnope".into(),
+    ]);
+    let out = listen(&[&url]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unexpected status 404"), "{err}");
+}
+
+#[test]
+fn post_with_body_is_one_shot() {
+    let (url, seen) = server(vec![format!("{OK}data: token\n\n")]);
+    let out = listen(&[
+        &url,
+        "--json",
+        "-X",
+        "POST",
+        "--data",
+        "{\"prompt\":\"hi\"}",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let lines: Vec<String> = stdout(&out).lines().map(String::from).collect();
+    assert_eq!(
+        lines.first().map(String::as_str),
+        Some(r#"{"kind":"open"}"#)
+    );
+    assert_eq!(
+        lines.last().map(String::as_str),
+        Some(r#"{"kind":"closed"}"#)
+    );
+    let request = seen.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(request.head[0], "POST /events HTTP/1.1");
+    assert_eq!(request.body, "{\"prompt\":\"hi\"}");
+}
+
+#[test]
+fn idle_timeout_reconnects() {
+    // The first connection sends one event and then nothing.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/events", listener.local_addr().unwrap());
+    thread::spawn(move || {
+        let mut held = Vec::new();
+        for (i, stream) in listener.incoming().flatten().take(2).enumerate() {
+            read_request(&stream);
+            let mut s = stream;
+            let _ = s.write_all(format!("{OK}retry: 10\ndata: {i}\n\n").as_bytes());
+            held.push(s);
+        }
+        thread::sleep(Duration::from_secs(10));
+    });
+    let out = listen(&[&url, "--json", "--timeout-ms", "200", "--max-events", "2"]);
+    assert!(out.status.success(), "{out:?}");
+    let text = stdout(&out);
+    assert!(
+        text.contains(r#""message":"stream idle for too long""#),
+        "{text}"
+    );
+    assert!(text.contains(r#""data":"1""#), "{text}");
+}
+
+#[test]
+fn bad_options_exit_2() {
+    let out = listen(&["http://127.0.0.1:1/", "-H", "no colon"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = listen(&["not a url"]);
+    assert_eq!(out.status.code(), Some(2));
+}
