@@ -54,8 +54,9 @@ pub enum Error {
     Trimmed {
         /// The last entry read before the outage.
         after: StreamId,
-        /// The newest entry Redis removed (`max-deleted-entry-id`).
-        deleted_up_to: StreamId,
+        /// The oldest entry still retained, where reading continues
+        /// (`None`: the stream is empty).
+        oldest: Option<StreamId>,
     },
     /// The stream's newest ID is older than the last entry already read:
     /// Redis lost data (restarted without persistence) or the key was
@@ -124,13 +125,16 @@ impl fmt::Display for Error {
             Error::Command { op, source } => write!(f, "Redis rejected {op}: {source}"),
             Error::Reply { op, detail } => write!(f, "unexpected Redis reply to {op}: {detail}"),
             Error::Encode(e) => write!(f, "event cannot be sent as SSE: {e}"),
-            Error::Trimmed {
-                after,
-                deleted_up_to,
-            } => write!(
-                f,
-                "events after {after} were trimmed from the Redis stream (up to {deleted_up_to}) before they were read; continuing with the oldest retained"
-            ),
+            Error::Trimmed { after, oldest } => {
+                write!(
+                    f,
+                    "events after {after} were trimmed from the Redis stream before they were read; continuing with the oldest retained"
+                )?;
+                match oldest {
+                    Some(id) => write!(f, " ({id})"),
+                    None => f.write_str(" (none)"),
+                }
+            }
             Error::Regressed { after, stream_last } => write!(
                 f,
                 "the Redis stream went back from {after} to {stream_last} (data lost or key recreated)"

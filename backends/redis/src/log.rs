@@ -125,8 +125,8 @@ pub struct StreamInfo {
     pub last: Option<StreamId>,
     /// The newest ID ever assigned (even if since deleted).
     pub last_generated: Option<StreamId>,
-    /// The newest ID removed by trimming or `XDEL` (`0-0` if none); Redis
-    /// 7.0 and later only.
+    /// The newest ID removed by `XDEL` (`0-0` if none; Redis 7.0 does not
+    /// count trimming here); Redis 7.0 and later only.
     pub max_deleted: Option<StreamId>,
 }
 
@@ -285,10 +285,11 @@ impl RedisLog {
     /// Where a subscriber whose `Last-Event-ID` is `last_event_id` resumes.
     ///
     /// `earliest` (the Mercure convention) asks for everything retained. An
-    /// ID is a [`Position::Gap`] when an entry after it was trimmed or
-    /// deleted (Redis' `max-deleted-entry-id`; before Redis 7, when it is
-    /// older than the oldest retained entry), [`Position::Unknown`] when it
-    /// is malformed or newer than any ID the stream assigned.
+    /// ID is a [`Position::Gap`] when it is older than the oldest retained
+    /// entry (unless that entry is certainly the next one: same millisecond,
+    /// next sequence number) or an entry after it was deleted with `XDEL`,
+    /// and [`Position::Unknown`] when it is malformed or newer than any ID
+    /// the stream assigned.
     pub async fn resume_from(&self, last_event_id: &str) -> Result<Position, Error> {
         if last_event_id == EARLIEST {
             return Ok(Position::From(StreamId::ZERO));
@@ -346,11 +347,7 @@ pub(crate) fn classify(requested: StreamId, info: &StreamInfo) -> Position {
         Some(last) if requested <= last => {}
         _ => return Position::Unknown,
     }
-    let lost = match info.max_deleted {
-        Some(deleted) => deleted > requested,
-        None => info.first.is_some_and(|first| requested < first),
-    };
-    if lost {
+    if lost_after(requested, info) {
         Position::Gap {
             requested,
             oldest: info.first,
@@ -358,6 +355,24 @@ pub(crate) fn classify(requested: StreamId, info: &StreamInfo) -> Position {
     } else {
         Position::From(requested)
     }
+}
+
+/// Whether an entry after `id` was removed from the stream.
+///
+/// Trimming removes from the front, so entries after `id` were lost when
+/// `id` is older than the oldest retained entry, unless that entry comes
+/// right after it. Redis does not record what it trimmed (7.0 updates
+/// `max-deleted-entry-id` on `XDEL` only), so "right after" is recognised
+/// when it is certain: the next sequence number in the same millisecond.
+/// An ID that is in fact the last trimmed entry otherwise counts as a gap:
+/// the subscriber then gets a notice it did not need, and the same events.
+/// `XDEL` of an entry after `id` counts too.
+pub(crate) fn lost_after(id: StreamId, info: &StreamInfo) -> bool {
+    let trimmed = match info.first {
+        Some(first) => id < first && !(first.ms == id.ms && first.seq == id.seq.wrapping_add(1)),
+        None => info.last_generated.is_some_and(|last| id < last),
+    };
+    trimmed || info.max_deleted.is_some_and(|deleted| deleted > id)
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -423,7 +438,16 @@ mod tests {
             last_generated: Some(id(10)),
             max_deleted: Some(id(4)),
         };
-        assert_eq!(classify(id(4), &info), Position::From(id(4)));
+        // 4-0 was the last trimmed entry, but Redis cannot tell that.
+        assert!(matches!(classify(id(4), &info), Position::Gap { .. }));
+        let adjacent = StreamInfo {
+            first: Some(StreamId::new(5, 1)),
+            ..info
+        };
+        assert_eq!(
+            classify(StreamId::new(5, 0), &adjacent),
+            Position::From(StreamId::new(5, 0))
+        );
         assert_eq!(classify(id(7), &info), Position::From(id(7)));
         assert_eq!(classify(id(10), &info), Position::From(id(10)));
         assert_eq!(
@@ -434,13 +458,25 @@ mod tests {
             }
         );
         assert_eq!(classify(id(11), &info), Position::Unknown);
-        // Before Redis 7 there is no max-deleted-entry-id.
-        let old = StreamInfo {
-            max_deleted: None,
+        // XDEL of an entry after the requested one.
+        let deleted = StreamInfo {
+            max_deleted: Some(id(8)),
             ..info
         };
-        assert_eq!(classify(id(5), &old), Position::From(id(5)));
-        assert!(matches!(classify(id(4), &old), Position::Gap { .. }));
+        assert!(matches!(classify(id(7), &deleted), Position::Gap { .. }));
+        assert_eq!(classify(id(8), &deleted), Position::From(id(8)));
+        // Everything trimmed.
+        let empty = StreamInfo {
+            length: 0,
+            first: None,
+            last: None,
+            ..info
+        };
+        assert!(matches!(
+            classify(id(9), &empty),
+            Position::Gap { oldest: None, .. }
+        ));
+        assert_eq!(classify(id(10), &empty), Position::From(id(10)));
         // Nothing ever added.
         assert_eq!(classify(id(1), &StreamInfo::default()), Position::Unknown);
     }

@@ -90,7 +90,7 @@ impl StreamLog {
     /// missing (a mirror's backfill knows this). Ignored unless older than
     /// the oldest retained entry.
     pub fn set_floor(&mut self, id: StreamId) {
-        if self.keys.front().is_none_or_gt(id) {
+        if !matches!(self.keys.front(), Some(oldest) if *oldest <= id) {
             self.floor = Some(id);
         }
     }
@@ -113,19 +113,6 @@ impl StreamLog {
     /// Encoded bytes retained.
     pub fn retained_bytes(&self) -> usize {
         self.inner.retained_bytes()
-    }
-}
-
-trait FrontExt {
-    fn is_none_or_gt(self, id: StreamId) -> bool;
-}
-
-impl FrontExt for Option<&StreamId> {
-    fn is_none_or_gt(self, id: StreamId) -> bool {
-        match self {
-            Some(front) => *front > id,
-            None => true,
-        }
     }
 }
 
@@ -555,4 +542,80 @@ fn hub_floor(hub: &mut Hub<StreamLog>, floor: StreamId) {
     let mut log = hub.log().clone();
     log.set_floor(floor);
     *hub = Hub::with_log(log);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sse_core::encode::Message;
+
+    fn hub(max_events: usize, ids: &[&str]) -> Hub<StreamLog> {
+        let mut hub = Hub::with_log(StreamLog::new(LogLimits {
+            max_events,
+            max_bytes: 1 << 20,
+        }));
+        for id in ids {
+            hub.publish(&Message::new("x").id(id)).unwrap();
+        }
+        hub
+    }
+
+    #[test]
+    fn resume_by_stream_order() {
+        let hub = hub(3, &["1-0", "2-0", "3-5", "10-0", "10-1"]);
+        let log = hub.log();
+        // Retained: 3-5 (seq 3), 10-0 (4), 10-1 (5); floor 2-0.
+        assert_eq!(
+            (log.first_seq(), log.floor()),
+            (3, Some(StreamId::new(2, 0)))
+        );
+        assert_eq!(log.resume("10-0"), Resume::From(5));
+        assert_eq!(log.resume("10-1"), Resume::From(6));
+        assert_eq!(log.resume("3-5"), Resume::From(4));
+        assert_eq!(log.resume("4-0"), Resume::From(4)); // between entries
+        assert_eq!(log.resume("2-0"), Resume::From(3)); // the floor
+        assert_eq!(log.resume("2-1"), Resume::From(3));
+        assert_eq!(
+            log.resume("1-0"),
+            Resume::Gap {
+                requested: 0,
+                oldest_retained: 3
+            }
+        );
+        assert_eq!(log.resume("0-0"), log.resume("1-0"));
+        for unknown in ["10-2", "99-0", "3", "x", "", "03-5"] {
+            assert_eq!(log.resume(unknown), Resume::Unknown, "{unknown:?}");
+        }
+        assert_eq!(log.resume(EARLIEST), Resume::From(3));
+        assert_eq!(log.find("3-5"), Some(3));
+        assert_eq!(log.find("4-0"), None);
+        assert_eq!(log.newest(), Some(StreamId::new(10, 1)));
+    }
+
+    #[test]
+    fn foreign_and_out_of_order_ids_are_served_and_found_exactly() {
+        let hub = hub(10, &["5-0", "custom", "4-0", "6-0"]);
+        let log = hub.log();
+        assert_eq!(log.len(), 4);
+        assert_eq!(log.find("custom"), Some(2));
+        assert_eq!(log.resume("custom"), Resume::From(3));
+        assert_eq!(log.resume("4-0"), Resume::From(4));
+        assert_eq!(log.resume("5-0"), Resume::From(2));
+        assert_eq!(log.resume("5-5"), Resume::From(4));
+        assert_eq!(log.resume("6-0"), Resume::From(5));
+    }
+
+    #[test]
+    fn empty_log_with_a_floor() {
+        let mut log = StreamLog::default();
+        assert_eq!(log.resume("1-0"), Resume::Unknown);
+        log.set_floor(StreamId::new(7, 0));
+        assert_eq!(log.resume("7-0"), Resume::From(1));
+        assert!(matches!(log.resume("6-0"), Resume::Gap { .. }));
+        assert_eq!(log.resume("8-0"), Resume::Unknown);
+        log.append("9-0".to_string().into(), Bytes::from_static(b"id: 9-0\n\n"));
+        log.set_floor(StreamId::new(9, 0)); // not older than the oldest: ignored
+        assert_eq!(log.floor(), Some(StreamId::new(7, 0)));
+        assert_eq!(log.resume("8-0"), Resume::From(1));
+    }
 }

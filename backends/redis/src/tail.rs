@@ -10,7 +10,7 @@ use sse_core::client::SplitMix64;
 
 use crate::error::Error;
 use crate::id::StreamId;
-use crate::log::{connect, with_timeout, Entry, RedisLog};
+use crate::log::{connect, lost_after, with_timeout, Entry, RedisLog};
 use crate::reply;
 
 /// Where a [`Tail`] starts.
@@ -287,11 +287,11 @@ impl Tail {
                 stream_last: last_generated.unwrap_or(StreamId::ZERO),
             });
         }
-        if let Some(deleted) = info.and_then(|i| i.max_deleted) {
-            if deleted > self.read {
+        if let Some(info) = info {
+            if lost_after(self.read, &info) {
                 return Err(Error::Trimmed {
                     after: self.read,
-                    deleted_up_to: deleted,
+                    oldest: info.first,
                 });
             }
         }
