@@ -138,4 +138,50 @@ fn main() {
             m.stop();
         }
     }
+    latency(&server);
+}
+
+/// Time from calling `publish` to the entry being in another instance's
+/// hub (one `XADD` round trip plus the `XREAD` wake-up), one event at a
+/// time.
+fn latency(server: &common::RedisServer) {
+    const SAMPLES: usize = 500;
+    let config = Config {
+        retention: Retention::MaxLen(10_000),
+        ..Config::default()
+    };
+    let publisher = RedisLog::open(server.url(), "latency", config.clone()).expect("url");
+    let log = RedisLog::open(server.url(), "latency", config).expect("url");
+    let (mirror, task) = Mirror::start(&log, MirrorConfig::default());
+    std::thread::spawn(move || smol::block_on(task.run()));
+    let mut samples: Vec<Duration> = smol::block_on(async {
+        mirror.sync().await.expect("redis");
+        let mut samples = Vec::with_capacity(SAMPLES);
+        for _ in 0..SAMPLES {
+            let start = Clock::now();
+            let id = publisher.publish(None, "ping").await.expect("publish");
+            loop {
+                let listener = mirror.listen();
+                if mirror.status().applied >= Some(id) {
+                    break;
+                }
+                listener.await;
+            }
+            samples.push(start.elapsed());
+            async_io::Timer::after(Duration::from_millis(1)).await;
+        }
+        samples
+    });
+    mirror.stop();
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize];
+    println!();
+    println!("publish → in the other instance's hub, {SAMPLES} single events:");
+    println!(
+        "p50 {:?}, p90 {:?}, p99 {:?}, max {:?}",
+        at(0.5),
+        at(0.9),
+        at(0.99),
+        at(1.0)
+    );
 }

@@ -431,6 +431,10 @@ impl MirrorTask {
             )
             .await;
             let Some(result) = result else { break };
+            if result.is_ok() {
+                // Before applying: whoever sees the entries sees Live.
+                self.set_state(MirrorState::Live, None);
+            }
             self.apply(&batch);
             match result {
                 Ok(()) => {
@@ -444,7 +448,6 @@ impl MirrorTask {
                     if advanced {
                         shared.notify();
                     }
-                    self.set_state(MirrorState::Live, None);
                 }
                 Err(e) if e.is_outage() => {
                     self.set_state(MirrorState::Down, Some(&e));
