@@ -465,13 +465,36 @@ impl MirrorTask {
                     .await;
                 }
                 Err(e) => {
-                    log::warn!("redis mirror of {}: {e}", shared.log.key());
+                    let gap = matches!(e, Error::Trimmed { .. } | Error::Regressed { .. });
+                    if gap {
+                        log::warn!("redis mirror of {}: {e}", shared.log.key());
+                    } else {
+                        log::error!("redis mirror of {}: {e}", shared.log.key());
+                    }
                     {
                         let mut status = lock(&shared.status);
-                        status.gaps += 1;
+                        if gap {
+                            status.gaps += 1;
+                        }
                         status.last_error = Some(e.to_string());
                     }
                     shared.notify();
+                    if !gap {
+                        // E.g. WRONGTYPE: the key is not a stream. Retrying
+                        // at once would spin; back off as for an outage.
+                        let delay = self.tail.retry_delay();
+                        let stop = shared.stopped.listen();
+                        if shared.stop.load(Ordering::SeqCst) {
+                            break;
+                        }
+                        futures_lite::future::or(
+                            async {
+                                async_io::Timer::after(delay).await;
+                            },
+                            stop,
+                        )
+                        .await;
+                    }
                 }
             }
         }

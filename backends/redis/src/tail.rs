@@ -183,14 +183,13 @@ impl Tail {
             }
             Err(e) if e.is_outage() => {
                 self.attempt = self.attempt.saturating_add(1);
-                if self.conn.take().is_some() && self.start.is_none() {
-                    self.check = true;
-                }
+                self.conn = None;
                 if self.attempt == 1 {
                     log::warn!("redis tail on {}: {e}", self.log.key());
                 }
             }
-            Err(_) => {}
+            Err(Error::Trimmed { .. } | Error::Regressed { .. }) => {}
+            Err(_) => self.attempt = self.attempt.saturating_add(1),
         }
         result
     }
@@ -203,34 +202,38 @@ impl Tail {
         if self.conn.is_none() {
             let conn = connect(self.log.client(), op_timeout, block + op_timeout).await?;
             self.conn = Some(conn);
-            match self.start {
-                None | Some(Start::After(_)) => self.check = true,
-                Some(Start::Beginning) => {}
-                Some(Start::Live) => {
-                    let mut newest = Vec::new();
-                    self.range_newest(1, &mut newest).await?;
-                    self.read = newest.pop().map_or(StreamId::ZERO, |e| e.id);
-                    self.returned = self.read;
-                }
-                Some(Start::Newest(n)) => {
-                    let mut newest = Vec::new();
-                    self.range_newest(n.saturating_add(1), &mut newest).await?;
-                    if newest.len() > n {
-                        self.floor = Some(newest.remove(0).id);
-                    }
-                    self.read = newest
-                        .last()
-                        .map(|e| e.id)
-                        .or(self.floor)
-                        .unwrap_or(StreamId::ZERO);
-                    self.returned = self.floor.unwrap_or(StreamId::ZERO);
-                    out.extend(newest);
-                    self.start = None;
-                    return Ok(());
-                }
+            if matches!(self.start, None | Some(Start::After(_))) {
+                self.check = true;
             }
-            self.start = None;
         }
+        // Resolved once, on the first round that gets this far (a failed
+        // attempt leaves `start` for the next one).
+        match self.start {
+            None | Some(Start::After(_)) | Some(Start::Beginning) => {}
+            Some(Start::Live) => {
+                let mut newest = Vec::new();
+                self.range_newest(1, &mut newest).await?;
+                self.read = newest.pop().map_or(StreamId::ZERO, |e| e.id);
+                self.returned = self.read;
+            }
+            Some(Start::Newest(n)) => {
+                let mut newest = Vec::new();
+                self.range_newest(n.saturating_add(1), &mut newest).await?;
+                if newest.len() > n {
+                    self.floor = Some(newest.remove(0).id);
+                }
+                self.read = newest
+                    .last()
+                    .map(|e| e.id)
+                    .or(self.floor)
+                    .unwrap_or(StreamId::ZERO);
+                self.returned = self.floor.unwrap_or(StreamId::ZERO);
+                out.extend(newest);
+                self.start = None;
+                return Ok(());
+            }
+        }
+        self.start = None;
         if self.check {
             self.check = false;
             self.check_stream().await?;
@@ -329,9 +332,8 @@ impl Tail {
         };
         if let Err(e) = &result {
             if e.is_outage() {
+                // The next round reconnects and re-checks the stream.
                 self.conn = None;
-                // A later connect re-checks the stream from `read` on.
-                self.check = self.start.is_none();
             }
         }
         result

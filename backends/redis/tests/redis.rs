@@ -533,3 +533,40 @@ fn unreachable_redis_is_a_clear_outage_error() {
         assert!(RedisLog::open("nope://", "x", fast(Retention::Unbounded)).is_err());
     });
 }
+
+#[test]
+fn a_key_that_is_not_a_stream_is_a_command_error_not_an_outage() {
+    let server = RedisServer::start(&[]);
+    server.command(&["SET", "plain", "value"]);
+    run(20, async {
+        let log = RedisLog::open(server.url(), "plain", fast(Retention::Unbounded)).unwrap();
+        let err = log.publish(None, "x").await.unwrap_err();
+        assert!(matches!(err, Error::Command { op: "XADD", .. }), "{err}");
+        assert!(!err.is_outage());
+        assert!(err.to_string().contains("WRONGTYPE"), "{err}");
+        let (mirror, task) = Mirror::start(&log, MirrorConfig::default());
+        let task = smol::spawn(task.run());
+        loop {
+            let listener = mirror.listen();
+            if mirror.status().last_error.is_some() {
+                break;
+            }
+            listener.await;
+        }
+        let status = mirror.status();
+        assert!(status.last_error.unwrap().contains("WRONGTYPE"));
+        assert_eq!((status.state, status.outages), (MirrorState::Starting, 0));
+        // Once the key is a stream, the mirror starts (backfill included).
+        server.command(&["DEL", "plain"]);
+        let mut ids = Vec::new();
+        for i in 0..3 {
+            ids.push(log.publish(None, &i.to_string()).await.unwrap());
+        }
+        mirror.sync().await.unwrap();
+        assert_eq!(mirror.status().state, MirrorState::Live);
+        assert_eq!(mirror.hub().log().len(), 3);
+        assert_eq!(mirror.hub().log().newest(), Some(ids[2]));
+        mirror.stop();
+        task.await;
+    });
+}
