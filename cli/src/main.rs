@@ -11,6 +11,7 @@ mod listen;
 mod parse;
 mod report;
 mod runtime;
+mod serve;
 
 /// Tools for Server-Sent Events.
 #[derive(Parser)]
@@ -26,6 +27,8 @@ enum Command {
     Parse(parse::Args),
     /// Print the events of a stream as they arrive (an EventSource).
     Listen(listen::Args),
+    /// Serve stdin lines as events to every subscriber (browsers included).
+    Serve(serve::Args),
     /// Run the conformance fixtures.
     Conformance {
         #[command(subcommand)]
@@ -59,6 +62,7 @@ fn main() -> std::process::ExitCode {
     match cli.command {
         Command::Parse(args) => parse::run(&args),
         Command::Listen(args) => listen::run(&args),
+        Command::Serve(args) => serve::run(&args),
         Command::Conformance {
             area: Area::Parse(args),
         } => conformance_parse::run(&args),

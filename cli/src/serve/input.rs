@@ -64,8 +64,14 @@ mod tests {
 
     #[test]
     fn plain_lines_are_data() {
-        assert_eq!(parse_line("hello\r\n", false), Ok(input(None, "hello", None)));
-        assert_eq!(parse_line("{\"a\":1}", false), Ok(input(None, "{\"a\":1}", None)));
+        assert_eq!(
+            parse_line("hello\r\n", false),
+            Ok(input(None, "hello", None))
+        );
+        assert_eq!(
+            parse_line("{\"a\":1}", false),
+            Ok(input(None, "{\"a\":1}", None))
+        );
     }
 
     #[test]
@@ -79,12 +85,17 @@ mod tests {
             parse_line(r#"{"data":{"n":[1,2]},"id":8}"#, true),
             Ok(input(None, "{\"n\":[1,2]}", Some("8")))
         );
-        assert_eq!(parse_line(r#"{"data":"a\nb"}"#, true), Ok(input(None, "a\nb", None)));
+        assert_eq!(
+            parse_line(r#"{"data":"a\nb"}"#, true),
+            Ok(input(None, "a\nb", None))
+        );
     }
 
     #[test]
     fn bad_json_lines_say_why() {
-        assert!(parse_line("nope", true).unwrap_err().starts_with("not JSON"));
+        assert!(parse_line("nope", true)
+            .unwrap_err()
+            .starts_with("not JSON"));
         assert_eq!(parse_line("[1]", true).unwrap_err(), "not a JSON object");
         assert_eq!(
             parse_line(r#"{"event":5}"#, true).unwrap_err(),

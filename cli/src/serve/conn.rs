@@ -1,0 +1,196 @@
+//! One HTTP connection of `sse serve`: read the request head, let the core's
+//! [`Endpoint`] route it, then either answer and close or stream the feed.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use event_listener::Event;
+use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
+use smol::net::TcpStream;
+use smol::Timer;
+use sse_core::endpoint::{respond, Endpoint, Route};
+use sse_core::http1::{HeadStatus, RequestParser};
+use sse_core::server::Config;
+use sse_core::Instant;
+
+use super::feed::Feed;
+
+/// What every connection shares.
+pub struct Shared {
+    pub feed: Feed,
+    pub endpoint: Endpoint,
+    pub config: Config,
+    pub page: String,
+    pub origin: std::time::Instant,
+    /// Bumped to drop every open stream (SIGUSR1); streams opened before
+    /// the bump end.
+    pub generation: AtomicU64,
+    /// Fires on a generation bump and on shutdown.
+    pub kick: Event,
+    /// Whether a client without a last event ID first gets the retained log.
+    pub history: bool,
+}
+
+impl Shared {
+    fn now(&self) -> Instant {
+        Instant::from_duration(self.origin.elapsed())
+    }
+}
+
+/// How long a client may take to send its request head.
+const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves one connection to its end.
+pub async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
+    let Some(head) = read_head(&mut stream).await else {
+        return;
+    };
+    let (last_event_id, head_only) = match shared.endpoint.route(&head) {
+        Route::Respond(bytes) => return write_and_close(stream, &bytes).await,
+        Route::Elsewhere if head.path() == "/" && head.method() == "GET" => {
+            let page = respond(
+                200,
+                &[("Content-Type", "text/html; charset=utf-8")],
+                shared.page.as_bytes(),
+            );
+            return write_and_close(stream, &page).await;
+        }
+        Route::Elsewhere => return write_and_close(stream, &shared.endpoint.not_found()).await,
+        Route::Stream {
+            last_event_id,
+            head_only,
+        } => (last_event_id, head_only),
+    };
+    let generation = shared.generation.load(Ordering::Acquire);
+    let last_event_id = match last_event_id {
+        None if shared.history => Some(sse_core::replay::EARLIEST.to_string()),
+        id => id,
+    };
+    let sub = shared
+        .feed
+        .subscribe(
+            shared.now(),
+            last_event_id.as_deref(),
+            shared.config.clone(),
+        )
+        .await;
+    let mut sub = match sub {
+        Ok(sub) => sub,
+        Err(e) => {
+            log::warn!("cannot subscribe: {e}");
+            let answer = respond(
+                503,
+                &[("Retry-After", "1"), ("Content-Type", "text/plain")],
+                format!("{e}\n").as_bytes(),
+            );
+            return write_and_close(stream, &answer).await;
+        }
+    };
+    let mut out = BytesMut::new();
+    shared.endpoint.stream_head(sub.response_head(), &mut out);
+    if stream.write_all(&out).await.is_err() || head_only {
+        return;
+    }
+    let peer = stream.peer_addr().ok();
+    log::info!("{peer:?}: streaming from {last_event_id:?}");
+    let mut probe = [0u8; 64];
+    loop {
+        let published = shared.feed.listen();
+        let kicked = shared.kick.listen();
+        let now = shared.now();
+        while let Some(bytes) = shared.feed.poll_transmit(&mut sub, now) {
+            if stream.write_all(&bytes).await.is_err() {
+                return;
+            }
+        }
+        if let Some(reason) = sub.closed() {
+            log::warn!("{peer:?}: stream ended: {reason:?}");
+            return;
+        }
+        if shared.generation.load(Ordering::Acquire) != generation {
+            return;
+        }
+        let deadline = sub.poll_timeout();
+        let timer = async {
+            match deadline {
+                Some(at) => Timer::after(at.saturating_duration_since(shared.now())).await,
+                None => future::pending().await,
+            };
+            Wake::Timer
+        };
+        let woken = async {
+            future::or(published, kicked).await;
+            Wake::Published
+        };
+        // The client sends nothing after its head: a read that returns means
+        // it went away (or misbehaves).
+        let gone = async {
+            let _ = stream.read(&mut probe).await;
+            Wake::Gone
+        };
+        match future::or(timer, future::or(woken, gone)).await {
+            Wake::Timer => shared.feed.handle_timeout(&mut sub, shared.now()),
+            Wake::Published => {}
+            Wake::Gone => {
+                log::info!("{peer:?}: client went away");
+                return;
+            }
+        }
+    }
+}
+
+/// What ended a wait for something to send.
+enum Wake {
+    Timer,
+    Published,
+    Gone,
+}
+
+async fn read_head(stream: &mut TcpStream) -> Option<sse_core::http1::RequestHead> {
+    let mut parser = RequestParser::new();
+    let mut buf = [0u8; 4096];
+    let read = async {
+        loop {
+            let n = stream.read(&mut buf).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            match parser.handle_bytes(&buf[..n]) {
+                Ok(HeadStatus::Complete(head, _)) => return Some(Ok(head)),
+                Ok(HeadStatus::Partial) => {}
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    };
+    let timeout = async {
+        Timer::after(HEAD_TIMEOUT).await;
+        None
+    };
+    match future::or(read, timeout).await? {
+        Ok(head) => Some(head),
+        Err(e) => {
+            let answer = respond(
+                400,
+                &[("Content-Type", "text/plain")],
+                format!("{e}\n").as_bytes(),
+            );
+            write_and_close(stream.clone(), &answer).await;
+            None
+        }
+    }
+}
+
+async fn write_and_close(mut stream: TcpStream, bytes: &[u8]) {
+    let _ = stream.write_all(bytes).await;
+    let _ = stream.flush().await;
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    // Let the client read the answer before the socket goes.
+    let mut sink = [0u8; 256];
+    let drain = async { while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {} };
+    let linger = async {
+        Timer::after(Duration::from_secs(1)).await;
+    };
+    future::or(drain, linger).await;
+}
