@@ -9,6 +9,7 @@ mod conformance_parse;
 mod conformance_server;
 mod listen;
 mod parse;
+mod publish;
 mod report;
 mod runtime;
 mod serve;
@@ -27,6 +28,8 @@ enum Command {
     Parse(parse::Args),
     /// Print the events of a stream as they arrive (an EventSource).
     Listen(listen::Args),
+    /// Append events to a Redis stream served by `sse serve --redis`.
+    Publish(publish::Args),
     /// Serve stdin lines as events to every subscriber (browsers included).
     Serve(serve::Args),
     /// Run the conformance fixtures.
@@ -63,6 +66,7 @@ fn main() -> std::process::ExitCode {
         Command::Parse(args) => parse::run(&args),
         Command::Listen(args) => listen::run(&args),
         Command::Serve(args) => serve::run(&args),
+        Command::Publish(args) => publish::run(&args),
         Command::Conformance {
             area: Area::Parse(args),
         } => conformance_parse::run(&args),

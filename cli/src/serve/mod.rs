@@ -16,7 +16,7 @@
 
 mod conn;
 mod feed;
-mod input;
+pub mod input;
 mod page;
 
 use std::io::{self, BufRead, Write};

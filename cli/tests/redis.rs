@@ -1,0 +1,192 @@
+//! Two `sse serve --redis` instances on one Redis stream: a subscriber of A
+//! fails over to B with its last event ID and gets every remaining event
+//! exactly once, in order. Needs `redis-server` (backends/redis/install-redis.sh).
+
+#[path = "../../backends/redis/tests/common/mod.rs"]
+mod common;
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::RedisServer;
+
+fn sse() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_sse"))
+}
+
+/// Starts `sse serve --redis`; returns the child and its stream URL.
+fn serve(redis: &str, key: &str) -> (Child, String) {
+    let mut child = sse()
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--redis",
+            redis,
+            "--stream",
+            key,
+        ])
+        .args(["--live-only"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_string();
+    (child, url)
+}
+
+/// `sse listen --json` whose (id, data) messages arrive on a channel.
+fn listen(url: &str, last_id: Option<&str>) -> (Child, mpsc::Receiver<(String, String)>) {
+    let mut cmd = sse();
+    cmd.args(["listen", url, "--json", "--retry-ms", "50"]);
+    if let Some(id) = last_id {
+        cmd.args(["--last-event-id", id]);
+    }
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+            if v["kind"] == "message" {
+                let pair = (
+                    v["id"].as_str().unwrap().into(),
+                    v["data"].as_str().unwrap().into(),
+                );
+                if tx.send(pair).is_err() {
+                    return;
+                }
+            } else if v["kind"] == "open" {
+                let _ = tx.send((String::new(), "<open>".into()));
+            }
+        }
+    });
+    (child, rx)
+}
+
+/// `sse publish` of `data`, one event per argument; returns the IDs.
+fn publish(redis: &str, key: &str, data: &[String]) -> Vec<String> {
+    let out = sse()
+        .args(["publish", "--redis", redis, "--stream", key])
+        .args(data)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+fn recv(rx: &mpsc::Receiver<(String, String)>) -> (String, String) {
+    rx.recv_timeout(Duration::from_secs(10))
+        .expect("an event within 10 s")
+}
+
+fn kill(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn failover_between_two_instances_loses_and_repeats_nothing() {
+    let redis = RedisServer::start(&[]);
+    let url = redis.url();
+    let key = "sse:failover";
+    let (mut a, a_url) = serve(&url, key);
+    let (mut b, b_url) = serve(&url, key);
+
+    let (mut client, rx) = listen(&a_url, None);
+    assert_eq!(recv(&rx).1, "<open>");
+    let data: Vec<String> = (1..=40).map(|i| format!("e{i}")).collect();
+    let ids = publish(&url, key, &data[..20]);
+    assert_eq!(ids.len(), 20);
+    let mut got: Vec<(String, String)> = (0..20).map(|_| recv(&rx)).collect();
+    assert_eq!(
+        got.iter().map(|g| &g.1).collect::<Vec<_>>(),
+        data[..20].iter().collect::<Vec<_>>()
+    );
+
+    // A dies; events keep coming (published through B's Redis stream).
+    kill(&mut a);
+    kill(&mut client);
+    let ids_late = publish(&url, key, &data[20..]);
+    let last = got.last().unwrap().0.clone();
+    let (mut client, rx) = listen(&b_url, Some(&last));
+    assert_eq!(recv(&rx).1, "<open>");
+    got.extend((0..20).map(|_| recv(&rx)));
+    let all_ids: Vec<String> = ids.into_iter().chain(ids_late).collect();
+    let expected: Vec<(String, String)> = all_ids.into_iter().zip(data).collect();
+    assert_eq!(got, expected);
+    // Nothing more (no duplicates) arrives.
+    assert!(rx.recv_timeout(Duration::from_millis(300)).is_err());
+    kill(&mut client);
+    kill(&mut b);
+}
+
+#[test]
+fn stdin_of_any_instance_publishes_to_all() {
+    let redis = RedisServer::start(&[]);
+    let url = redis.url();
+    let key = "sse:stdin";
+    let (mut b, b_url) = serve(&url, key);
+    let (mut client, rx) = listen(&b_url, None);
+    assert_eq!(recv(&rx).1, "<open>");
+    // Instance A reads its stdin into the shared stream.
+    let mut a = sse()
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--redis",
+            &url,
+            "--stream",
+            key,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = a.stdin.take().unwrap();
+        writeln!(stdin, "from a").unwrap();
+    }
+    let (id, data) = recv(&rx);
+    assert_eq!(data, "from a");
+    assert!(
+        sse_redis::StreamId::parse(&id).is_some(),
+        "a Redis ID: {id}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while a.try_wait().unwrap().is_none() && Instant::now() < deadline {
+        let _ = Command::new("kill")
+            .args(["-TERM", &a.id().to_string()])
+            .status();
+        thread::sleep(Duration::from_millis(100));
+    }
+    let mut err = String::new();
+    let _ = a.stderr.take().unwrap().read_to_string(&mut err);
+    assert!(err.is_empty(), "{err}");
+    kill(&mut a);
+    kill(&mut client);
+    kill(&mut b);
+}
