@@ -74,6 +74,8 @@ fn listen(url: &str, last_id: Option<&str>) -> (Child, mpsc::Receiver<(String, S
                 }
             } else if v["kind"] == "open" {
                 let _ = tx.send((String::new(), "<open>".into()));
+            } else if v["kind"] == "error" {
+                let _ = tx.send((String::new(), "<error>".into()));
             }
         }
     });
@@ -189,4 +191,44 @@ fn stdin_of_any_instance_publishes_to_all() {
     kill(&mut a);
     kill(&mut client);
     kill(&mut b);
+}
+
+#[test]
+fn redis_restart_is_an_error_then_nothing_is_lost() {
+    let mut redis = RedisServer::start(&[]);
+    let url = redis.url();
+    let key = "sse:restart";
+    let (mut server, server_url) = serve(&url, key);
+    let (mut client, rx) = listen(&server_url, None);
+    assert_eq!(recv(&rx).1, "<open>");
+    let first = publish(&url, key, &["a".to_string(), "b".to_string()]);
+    assert_eq!(recv(&rx), (first[0].clone(), "a".into()));
+    assert_eq!(recv(&rx), (first[1].clone(), "b".into()));
+
+    redis.kill();
+    // The open stream ends: the client sees an error and keeps retrying
+    // (the server opens and at once ends streams while Redis is down).
+    assert_eq!(recv(&rx).1, "<error>");
+    redis.restart();
+    let later = publish(&url, key, &["c".to_string(), "d".to_string()]);
+    let mut got = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while got.len() < 2 && Instant::now() < deadline {
+        let (id, data) = recv(&rx);
+        if !id.is_empty() {
+            got.push((id, data));
+        }
+    }
+    assert_eq!(
+        got,
+        [
+            (later[0].clone(), "c".to_string()),
+            (later[1].clone(), "d".to_string())
+        ]
+    );
+    assert!(rx
+        .recv_timeout(Duration::from_millis(300))
+        .map_or(true, |(id, _)| id.is_empty()));
+    kill(&mut client);
+    kill(&mut server);
 }

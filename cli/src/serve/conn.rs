@@ -79,13 +79,22 @@ pub async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
     let mut sub = match sub {
         Ok(sub) => sub,
         Err(e) => {
+            // A non-200 answer would make an EventSource give up for good;
+            // instead open the stream, say why in a comment and end it: the
+            // client reconnects after the retry time and resumes once the
+            // feed is back.
             log::warn!("cannot subscribe: {e}");
-            let answer = respond(
-                503,
-                &[("Retry-After", "1"), ("Content-Type", "text/plain")],
-                format!("{e}\n").as_bytes(),
-            );
-            return write_and_close(stream, &answer).await;
+            let mut stream_state =
+                sse_core::server::Stream::new(shared.now(), shared.config.clone());
+            let mut out = BytesMut::new();
+            shared
+                .endpoint
+                .stream_head(stream_state.response_head(), &mut out);
+            while let Some(bytes) = stream_state.poll_transmit(shared.now()) {
+                out.extend_from_slice(&bytes);
+            }
+            sse_core::encode::comment(&mut out, &format!("unavailable: {e}"));
+            return write_and_close(stream, &out).await;
         }
     };
     let mut out = BytesMut::new();
@@ -110,6 +119,10 @@ pub async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
             return;
         }
         if shared.generation.load(Ordering::Acquire) != generation {
+            return;
+        }
+        if shared.feed.is_down() {
+            log::warn!("{peer:?}: ending the stream: the feed is down");
             return;
         }
         let deadline = sub.poll_timeout();

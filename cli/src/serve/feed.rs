@@ -71,10 +71,21 @@ impl Feed {
     ) -> Result<Subscriber, SubscribeError> {
         match self {
             Feed::Memory(local) => Ok(lock(&local.hub).subscribe(now, last_event_id, config)),
+            Feed::Redis(_) if self.is_down() => Err("the Redis stream is unreachable".into()),
             Feed::Redis(mirror) => mirror
                 .subscribe(now, last_event_id, config)
                 .await
                 .map_err(|e| e.to_string()),
+        }
+    }
+
+    /// Whether the feed lost its source (Redis is unreachable): open streams
+    /// end, so their clients see an error, reconnect (answered 503 until
+    /// Redis is back) and resume with their last event ID.
+    pub fn is_down(&self) -> bool {
+        match self {
+            Feed::Memory(_) => false,
+            Feed::Redis(mirror) => mirror.status().state == sse_redis::MirrorState::Down,
         }
     }
 
