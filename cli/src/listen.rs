@@ -4,7 +4,7 @@
 //! object per line with `--json` — and reconnects as a browser does. The
 //! decisions (reconnect or not, `Last-Event-ID`, `retry:`) are the core
 //! client's; this file only turns options into a
-//! [`Config`](sse_core::client::Config) and notifications into lines.
+//! `sse_core::client::Config` and notifications into lines.
 //!
 //! Exit status: 0 after `--max-events` messages, when the server says stop
 //! (204) or when a one-shot (`-X POST`) stream ends; 1 on a fatal failure

@@ -20,7 +20,14 @@
 //!
 //! A raw-socket driver puts an [`Exchange`] between its socket and the
 //! machine: it writes the HTTP/1.1 request and turns the response bytes into
-//! those inputs.
+//! those inputs. Per connection: on `Action::Connect(request)`,
+//! [`Exchange::start`] writes the request bytes; connect, call
+//! [`Client::handle_connected`] and send them; hand every read to
+//! [`Exchange::handle_bytes`], a clean end of file to
+//! [`Exchange::handle_eof`] and a read error to
+//! [`Client::handle_transport_error`]; drop the connection on
+//! `Action::Disconnect` or the next `Connect`, and stop reading once
+//! [`Exchange::is_finished`].
 //!
 //! Inside, the [`parse::Parser`](crate::parse::Parser) reads the body (reset
 //! per connection, keeping the last event ID and `retry:`), [`Url`] resolves

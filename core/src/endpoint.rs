@@ -5,7 +5,7 @@
 //! [`http1::RequestParser`](crate::http1::RequestParser), asks
 //! [`Endpoint::route`] what to do with it, and either writes the complete
 //! answer it gets and closes, or opens a stream: it subscribes to its
-//! [`Hub`](crate::hub::Hub) (or makes a [`server::Stream`](crate::server::Stream))
+//! [`Hub`](crate::hub::Hub) (or makes a [`server::Stream`])
 //! with the request's last event ID, writes [`Endpoint::stream_head`], then
 //! the stream's bytes as they come, until either side closes.
 //!

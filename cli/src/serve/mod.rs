@@ -9,7 +9,7 @@
 //!
 //! The pieces: [`input`] parses stdin lines, [`feed`] is the hub (in memory,
 //! or a Redis stream mirror with `--redis`), [`conn`] serves one connection
-//! with the core's [`Endpoint`](sse_core::endpoint::Endpoint), and this file
+//! with the core's `sse_core::endpoint::Endpoint`, and this file
 //! wires them to a listener, stdin, the `--demo` clock and signals:
 //! SIGINT/SIGTERM shut down; SIGUSR1 drops every stream (clients reconnect
 //! and resume), e.g. to test clients or before a deploy.

@@ -34,8 +34,9 @@ use crate::http1::{
 };
 use crate::time::Instant;
 
-/// The HTTP/1.1 state of one connection of a [`Client`]: see the
-/// [module documentation](self).
+/// The HTTP/1.1 state of one connection of a [`Client`]: it writes the
+/// request, then turns the response bytes into the machine's inputs (see
+/// [the client module](crate::client) for the driving loop).
 #[derive(Debug)]
 pub struct Exchange {
     head: ResponseParser,
