@@ -11,6 +11,7 @@
 use std::io::{self, ErrorKind};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -168,25 +169,24 @@ impl<C: Connector, K: Clock> EventSource<C, K> {
         }
     }
 
-    /// Waits for input or the next deadline, and feeds the machine.
-    fn step(&mut self) {
+    /// Waits at most `max_wait` (less if the machine has an earlier
+    /// deadline) for input, and feeds the machine what happened.
+    fn step(&mut self, max_wait: Duration) {
         let now = self.clock.now();
-        let deadline = self.client.poll_timeout();
-        let mut wait = deadline.map(|d| d.saturating_duration_since(now));
-        if let Some(cap) = self.poll_interval {
-            wait = Some(wait.map_or(cap, |w| w.min(cap)));
-        }
+        let wait = match self.client.poll_timeout() {
+            Some(d) => d.saturating_duration_since(now).min(max_wait),
+            None => max_wait,
+        };
         let Some(conn) = self.conn.as_mut().filter(|c| !c.done) else {
-            match wait {
-                Some(w) => self.clock.sleep_until(now + w),
-                // Nothing can happen: no connection, no timer.
-                None => return,
+            if wait == Duration::MAX {
+                return; // no connection, no timer: nothing can happen
             }
+            self.clock.sleep_until(now + wait);
             self.client.handle_timeout(self.clock.now());
             return;
         };
         // A zero timeout means "block" to the OS: wait at least 1 ms.
-        let timeout = wait.map(|w| w.max(Duration::from_millis(1)));
+        let timeout = (wait != Duration::MAX).then(|| wait.max(Duration::from_millis(1)));
         let read = conn
             .io
             .set_read_timeout(timeout)
@@ -202,9 +202,7 @@ impl<C: Connector, K: Clock> EventSource<C, K> {
                     .handle_bytes(&mut self.client, now, &self.buf[..n]);
                 conn.done = conn.exchange.is_finished();
             }
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                self.client.handle_timeout(now);
-            }
+            Err(e) if timed_out(&e) => self.client.handle_timeout(now),
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
             Err(e) => {
                 conn.done = true;
@@ -212,6 +210,31 @@ impl<C: Connector, K: Clock> EventSource<C, K> {
                     .handle_transport_error(now, TransportError::from(&e));
             }
         }
+    }
+
+    /// One step for loops that must not block for long (a game tick, a
+    /// firmware loop, a test on a virtual clock): the next notification if
+    /// one is ready or arrives within `max_wait`, `Ready(None)` once closed,
+    /// else `Pending`. `Duration::ZERO` never blocks on the socket.
+    pub fn poll_next(&mut self, max_wait: Duration) -> Poll<Option<Notification>> {
+        for first in [true, false] {
+            if self.closing.swap(false, Ordering::AcqRel) {
+                self.client.close();
+            }
+            self.apply_actions();
+            if let Some(n) = self.client.poll_notification() {
+                self.log(&n);
+                return Poll::Ready(Some(n));
+            }
+            if self.client.ready_state() == ReadyState::Closed {
+                self.conn = None;
+                return Poll::Ready(None);
+            }
+            if first {
+                self.step(max_wait);
+            }
+        }
+        Poll::Pending
     }
 
     fn log(&self, n: &Notification) {
@@ -244,26 +267,14 @@ impl<C: Connector, K: Clock> Iterator for EventSource<C, K> {
 
     fn next(&mut self) -> Option<Notification> {
         loop {
-            if self.closing.swap(false, Ordering::AcqRel) {
-                self.client.close();
+            let cap = self.poll_interval.unwrap_or(Duration::MAX);
+            if let Poll::Ready(n) = self.poll_next(cap) {
+                return n;
             }
-            self.apply_actions();
-            if let Some(n) = self.client.poll_notification() {
-                self.log(&n);
-                return Some(n);
-            }
-            if self.client.ready_state() == ReadyState::Closed {
-                self.conn = None;
-                return None;
-            }
-            if self.conn.is_none()
-                && self.client.poll_timeout().is_none()
-                && self.poll_interval.is_none()
-            {
+            if self.conn.is_none() && self.client.poll_timeout().is_none() && cap == Duration::MAX {
                 // Nothing could ever happen; do not spin.
                 return None;
             }
-            self.step();
         }
     }
 }
