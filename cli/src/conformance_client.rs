@@ -1,9 +1,10 @@
 //! `sse conformance client`: plays the client scenarios against the core
-//! machine on a fake clock.
+//! machine on a fake clock, or (`--adapter`) against an adapter's client
+//! over loopback sockets on a virtual clock.
 
 use std::process::ExitCode;
 
-use sse_conformance::client::{fixture_dir, load_scenarios, run_scenario, CoreClient};
+use sse_conformance::client::{fixture_dir, load_scenarios, run_scenario};
 
 use crate::report::{finish, load_error, CaseReport};
 
@@ -14,8 +15,9 @@ pub fn run(args: &crate::SuiteArgs) -> ExitCode {
         Ok(scenarios) => scenarios,
         Err(e) => return load_error("client", &e),
     };
+    let mut client = args.adapter.client();
     let results = scenarios.iter().map(|s| {
-        let result = run_scenario(s, &mut CoreClient);
+        let result = run_scenario(s, &mut *client);
         CaseReport {
             name: result.name,
             failures: result.failures,

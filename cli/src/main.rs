@@ -4,6 +4,8 @@
 
 use clap::{Parser, Subcommand};
 
+mod adapters;
+mod conformance_all;
 mod conformance_client;
 mod conformance_parse;
 mod conformance_server;
@@ -32,10 +34,11 @@ enum Command {
     Publish(publish::Args),
     /// Serve stdin lines as events to every subscriber (browsers included).
     Serve(serve::Args),
-    /// Run the conformance fixtures.
+    /// Run the conformance fixtures; without a suite, every suite against
+    /// every implementation, as one table.
     Conformance {
         #[command(subcommand)]
-        area: Area,
+        area: Option<Area>,
     },
 }
 
@@ -58,6 +61,9 @@ struct SuiteArgs {
     /// Print each failure's details under its line.
     #[arg(short, long)]
     verbose: bool,
+    /// The implementation to check.
+    #[arg(long, value_enum, default_value = "core")]
+    adapter: adapters::Adapter,
 }
 
 fn main() -> std::process::ExitCode {
@@ -67,14 +73,15 @@ fn main() -> std::process::ExitCode {
         Command::Listen(args) => listen::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Publish(args) => publish::run(&args),
+        Command::Conformance { area: None } => conformance_all::run(),
         Command::Conformance {
-            area: Area::Parse(args),
+            area: Some(Area::Parse(args)),
         } => conformance_parse::run(&args),
         Command::Conformance {
-            area: Area::Server(args),
+            area: Some(Area::Server(args)),
         } => conformance_server::run(&args),
         Command::Conformance {
-            area: Area::Client(args),
+            area: Some(Area::Client(args)),
         } => conformance_client::run(&args),
     }
 }

@@ -252,6 +252,10 @@ pub struct Observed {
     pub disconnects_ms: Vec<u64>,
     /// Ready state at the end.
     pub final_state: String,
+    /// The last event ID at the end.
+    pub last_event_id: String,
+    /// The reconnection time at the end (ms).
+    pub reconnection_ms: u64,
 }
 
 /// A request as sent.
@@ -835,6 +839,8 @@ impl<'a> Sim<'a> {
         }
         self.now = self.now.max(self.scenario.run_until_ms);
         self.observed.final_state = state_name(self.client.ready_state()).into();
+        self.observed.last_event_id = self.client.last_event_id().to_string();
+        self.observed.reconnection_ms = self.client.reconnection_time().as_millis() as u64;
         Ok(self.observed)
     }
 

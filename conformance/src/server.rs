@@ -199,41 +199,7 @@ fn policy(name: &Option<String>, default: ResumePolicy) -> Result<ResumePolicy, 
 impl CoreServer {
     /// A server with the case's settings.
     pub fn new(config: &CaseConfig) -> Result<Self, String> {
-        let d = server::Config::default();
-        let lag = match config.lag.as_deref() {
-            None | Some("disconnect") => LagPolicy::Disconnect,
-            Some("skip_ahead") => LagPolicy::SkipAhead,
-            Some(other) => return Err(format!("unknown lag policy {other:?}")),
-        };
-        let notice = match &config.notice {
-            None => d.notice.clone(),
-            Some(serde_json::Value::String(s)) if s == "silent" => Notice::Silent,
-            Some(serde_json::Value::String(s)) if s == "comment" => Notice::Comment,
-            Some(serde_json::Value::Object(o)) => match o.get("event").and_then(|v| v.as_str()) {
-                Some(name) => Notice::Event(String::from(name).into()),
-                None => return Err("notice object needs an \"event\" name".into()),
-            },
-            Some(other) => return Err(format!("unknown notice {other}")),
-        };
-        let server_config = server::Config {
-            keep_alive: match config.keep_alive_ms {
-                None => d.keep_alive,
-                Some(0) => None,
-                Some(ms) => Some(std::time::Duration::from_millis(ms)),
-            },
-            retry: config.retry_ms,
-            padding: config.padding.unwrap_or(d.padding),
-            max_queued_bytes: config.max_queued_bytes.unwrap_or(d.max_queued_bytes),
-            lag,
-            on_gap: policy(&config.on_gap, d.on_gap)?,
-            on_unknown: policy(&config.on_unknown, d.on_unknown)?,
-            notice,
-        };
-        let dl = LogLimits::default();
-        let limits = LogLimits {
-            max_events: config.log_max_events.unwrap_or(dl.max_events),
-            max_bytes: config.log_max_bytes.unwrap_or(dl.max_bytes),
-        };
+        let (server_config, limits) = settings(config)?;
         Ok(CoreServer {
             hub: Hub::new(limits),
             config: server_config,
@@ -367,6 +333,46 @@ impl ServerUnderTest for CoreServer {
             .map(|c| std::mem::take(&mut c.out))
             .unwrap_or_default()
     }
+}
+
+/// The core server settings and log bounds a case asks for.
+pub fn settings(config: &CaseConfig) -> Result<(server::Config, LogLimits), String> {
+    let d = server::Config::default();
+    let lag = match config.lag.as_deref() {
+        None | Some("disconnect") => LagPolicy::Disconnect,
+        Some("skip_ahead") => LagPolicy::SkipAhead,
+        Some(other) => return Err(format!("unknown lag policy {other:?}")),
+    };
+    let notice = match &config.notice {
+        None => d.notice.clone(),
+        Some(serde_json::Value::String(s)) if s == "silent" => Notice::Silent,
+        Some(serde_json::Value::String(s)) if s == "comment" => Notice::Comment,
+        Some(serde_json::Value::Object(o)) => match o.get("event").and_then(|v| v.as_str()) {
+            Some(name) => Notice::Event(String::from(name).into()),
+            None => return Err("notice object needs an \"event\" name".into()),
+        },
+        Some(other) => return Err(format!("unknown notice {other}")),
+    };
+    let server_config = server::Config {
+        keep_alive: match config.keep_alive_ms {
+            None => d.keep_alive,
+            Some(0) => None,
+            Some(ms) => Some(std::time::Duration::from_millis(ms)),
+        },
+        retry: config.retry_ms,
+        padding: config.padding.unwrap_or(d.padding),
+        max_queued_bytes: config.max_queued_bytes.unwrap_or(d.max_queued_bytes),
+        lag,
+        on_gap: policy(&config.on_gap, d.on_gap)?,
+        on_unknown: policy(&config.on_unknown, d.on_unknown)?,
+        notice,
+    };
+    let dl = LogLimits::default();
+    let limits = LogLimits {
+        max_events: config.log_max_events.unwrap_or(dl.max_events),
+        max_bytes: config.log_max_bytes.unwrap_or(dl.max_bytes),
+    };
+    Ok((server_config, limits))
 }
 
 /// The result of one case.

@@ -47,3 +47,45 @@ fn smol_sockets_pass_every_client_scenario() {
 fn async_std_sockets_pass_every_client_scenario() {
     run_all("async-std", async_std_driver);
 }
+
+#[test]
+fn parse_fixtures_through_each_adapter_client() {
+    use sse_conformance::loopback::parse::LoopbackParser;
+    use sse_conformance::parse::{fixtures_dir, load, run};
+    let cases = load(&fixtures_dir()).expect("fixtures load");
+    for (name, make) in [
+        ("futures", futures_driver as MakeDriver),
+        ("smol", smol_driver),
+        ("async-std", async_std_driver),
+        ("blocking", blocking_driver),
+    ] {
+        let report = run(&cases, &mut LoopbackParser::new(name, make));
+        assert!(report.failures.is_empty(), "{name}: {:#?}", report.failures);
+        assert_eq!(report.passed, cases.len());
+    }
+}
+
+#[test]
+fn server_fixtures_against_the_blocking_server() {
+    use sse_conformance::loopback::server::{BlockingServer, NEEDS_WRITE_READINESS};
+    use sse_conformance::server::{fixture_dir, load_cases, run_case};
+    let cases = load_cases(&fixture_dir()).expect("fixtures load");
+    let mut failed = Vec::new();
+    for case in &cases {
+        if NEEDS_WRITE_READINESS.contains(&case.name.as_str())
+            || case.name == "send-to-one-subscriber"
+        {
+            continue;
+        }
+        let r = run_case(case, BlockingServer::new);
+        if !r.passed() {
+            failed.push(format!("{}: {}", r.name, r.failures.join("\n")));
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "{} failed:\n{}",
+        failed.len(),
+        failed.join("\n")
+    );
+}

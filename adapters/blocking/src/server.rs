@@ -153,8 +153,18 @@ pub fn serve_connection(
     }
     loop {
         let mut guard = hub.lock();
+        // A deadline that passed while waiting is handled at its own time,
+        // and what it queues counts as written then: after a long wait,
+        // every keep-alive due in it goes out, each for its own time.
+        let now = match sub.poll_timeout().filter(|&at| clock.now() >= at) {
+            Some(at) => {
+                guard.handle_timeout(&mut sub, at);
+                at
+            }
+            None => clock.now(),
+        };
         let mut wrote = false;
-        while let Some(bytes) = guard.poll_transmit(&mut sub, clock.now()) {
+        while let Some(bytes) = guard.poll_transmit(&mut sub, now) {
             // Write without holding the lock: a slow client must not stall
             // publishers.
             drop(guard);
@@ -175,11 +185,7 @@ pub fn serve_connection(
             return;
         }
         let deadline = sub.poll_timeout();
-        if let Some(at) = deadline.filter(|&at| clock.now() >= at) {
-            guard.handle_timeout(&mut sub, at.max(clock.now()));
-            continue;
-        }
-        if guard.has_pending(&sub) {
+        if deadline.is_some_and(|at| clock.now() >= at) || guard.has_pending(&sub) {
             continue;
         }
         let wait = deadline.map_or(TICK, |at| {

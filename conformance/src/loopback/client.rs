@@ -46,8 +46,12 @@ pub trait Driver {
     fn set_last_event_id(&mut self, id: String);
     /// The ready state.
     fn ready_state(&self) -> ReadyState;
+    /// The core machine inside.
+    fn client(&self) -> &sse_core::client::Client;
     /// The machine's next deadline.
-    fn poll_timeout(&self) -> Option<Instant>;
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.client().poll_timeout()
+    }
 }
 
 /// Makes an adapter's driver for a URL and configuration, with the runner's
@@ -217,6 +221,9 @@ impl Run<'_> {
             self.settle()?;
         }
         self.observed.final_state = state_name(self.driver.ready_state()).into();
+        let client = self.driver.client();
+        self.observed.last_event_id = client.last_event_id().to_string();
+        self.observed.reconnection_ms = client.reconnection_time().as_millis() as u64;
         Ok(self.observed)
     }
 
@@ -409,8 +416,8 @@ impl<C: sse_futures::Connector> Driver for FuturesDriver<C> {
     fn ready_state(&self) -> ReadyState {
         self.0.ready_state()
     }
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.0.client().poll_timeout()
+    fn client(&self) -> &sse_core::client::Client {
+        self.0.client()
     }
 }
 
@@ -433,8 +440,8 @@ impl Driver for BlockingDriver {
     fn ready_state(&self) -> ReadyState {
         self.0.ready_state()
     }
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.0.client().poll_timeout()
+    fn client(&self) -> &sse_core::client::Client {
+        self.0.client()
     }
 }
 

@@ -8,4 +8,6 @@
 
 pub mod client;
 pub mod clock;
+pub mod parse;
+pub mod server;
 pub mod wire;

@@ -1,0 +1,92 @@
+//! `sse conformance` with no suite: every suite against every
+//! implementation, one markdown table, then the overall `N passed, M failed`.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use sse_conformance::{client, parse, server};
+
+use crate::adapters::Adapter;
+
+/// Passed and failed counts of one suite on one implementation.
+#[derive(Default)]
+struct Cell {
+    passed: usize,
+    failed: Vec<String>,
+}
+
+/// Runs every suite against every implementation.
+pub fn run() -> ExitCode {
+    let parse_cases = parse::load(&parse::fixtures_dir());
+    let scenarios = client::load_scenarios(&client::fixture_dir());
+    let server_cases = server::load_cases(&server::fixture_dir());
+    let (Ok(parse_cases), Ok(scenarios), Ok(server_cases)) = (parse_cases, scenarios, server_cases)
+    else {
+        eprintln!("sse conformance: the fixtures could not be loaded; run the suites one by one to see why");
+        return ExitCode::from(2);
+    };
+    let mut rows: Vec<(&str, Vec<Cell>)> =
+        vec![("parse", vec![]), ("client", vec![]), ("server", vec![])];
+    let started = Instant::now();
+    for adapter in Adapter::ALL {
+        let mut cell = Cell::default();
+        let report = parse::run(&parse_cases, &mut *adapter.parser());
+        cell.passed = report.passed;
+        cell.failed = report.failures.into_iter().map(|(name, _)| name).collect();
+        rows[0].1.push(cell);
+
+        let mut cell = Cell::default();
+        let mut imp = adapter.client();
+        for s in &scenarios {
+            let r = client::run_scenario(s, &mut *imp);
+            if r.passed() {
+                cell.passed += 1;
+            } else {
+                cell.failed.push(r.name);
+            }
+        }
+        rows[1].1.push(cell);
+
+        let mut cell = Cell::default();
+        for case in &server_cases {
+            let r = crate::conformance_server::run_one(case, adapter);
+            if r.failures.is_empty() {
+                cell.passed += 1;
+            } else {
+                cell.failed.push(r.name);
+            }
+        }
+        rows[2].1.push(cell);
+    }
+    let names: Vec<&str> = Adapter::ALL.iter().map(|a| a.name()).collect();
+    println!("| suite | {} |", names.join(" | "));
+    println!("|---|{}", "---:|".repeat(names.len()));
+    let (mut passed, mut failed) = (0, 0);
+    for (suite, cells) in &rows {
+        let shown: Vec<String> = cells
+            .iter()
+            .map(|c| {
+                passed += c.passed;
+                failed += c.failed.len();
+                format!("{} passed, {} failed", c.passed, c.failed.len())
+            })
+            .collect();
+        println!("| {suite} | {} |", shown.join(" | "));
+    }
+    for (suite, cells) in &rows {
+        for (cell, name) in cells.iter().zip(&names) {
+            for case in &cell.failed {
+                println!("FAIL {suite} {name}: {case}");
+            }
+        }
+    }
+    println!(
+        "\n{passed} passed, {failed} failed ({:.1} s)",
+        started.elapsed().as_secs_f64()
+    );
+    if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
