@@ -30,7 +30,9 @@ use sse_core::url::Url;
 use crate::runtime::{BoxFuture, ConnectError};
 
 pub use futures_rustls::rustls;
-pub use futures_rustls::{client::TlsStream as ClientTlsStream, server::TlsStream as ServerTlsStream};
+pub use futures_rustls::{
+    client::TlsStream as ClientTlsStream, server::TlsStream as ServerTlsStream,
+};
 
 /// The crypto provider used here: `ring`. Configs built by hand should use
 /// it too (`ClientConfig::builder_with_provider(provider())`), so the
@@ -257,7 +259,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for MaybeTls<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for MaybeTls<S> {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             MaybeTls::Plain(s) => Pin::new(s).poll_write(cx, buf),
             MaybeTls::Tls(s) => Pin::new(s).poll_write(cx, buf),

@@ -8,10 +8,12 @@
 //! async-h1 sends it chunked and writes each piece as it comes.
 //!
 //! ```no_run
-//! # async fn demo(stream: async_io::Async<std::net::TcpStream>, clock: impl sse_futures::Timer + Clone) {
+//! # use futures_lite::{AsyncRead, AsyncWrite};
+//! # async fn demo<S>(stream: S, clock: impl sse_futures::Timer + Clone)
+//! # where S: AsyncRead + AsyncWrite + Clone + Send + Sync + Unpin + 'static {
 //! use sse_futures::server::{http, SharedHub};
 //! let hub = SharedHub::default();
-//! let stream = std::sync::Arc::new(stream);
+//! // `stream`: an accepted connection (async-h1 wants it cloneable).
 //! async_h1::accept(stream, |req| {
 //!     let (hub, clock) = (hub.clone(), clock.clone());
 //!     async move { Ok(http::respond(&req, &hub, Default::default(), clock)) }

@@ -115,7 +115,10 @@ impl SharedHub {
     fn lock(&self) -> MutexGuard<'_, Hub> {
         // A panic while holding the lock cannot leave the hub half-updated
         // in a way that matters more than stopping every stream would.
-        self.inner.hub.lock().unwrap_or_else(PoisonError::into_inner)
+        self.inner
+            .hub
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 

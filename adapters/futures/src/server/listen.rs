@@ -315,7 +315,10 @@ async fn connection<Raw, Io, H, T>(
         let deadline = timer.now() + HEAD_TIMEOUT;
         let timeout = async {
             timer.sleep_until(deadline).await;
-            Err(io::Error::new(io::ErrorKind::TimedOut, "handshake timed out"))
+            Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "handshake timed out",
+            ))
         };
         let io = match future::or((*handshake)(raw), timeout).await {
             Ok(io) => io,

@@ -63,9 +63,9 @@ use std::task::{Context, Poll};
 
 use sse_core::Instant;
 
-pub use body::{Body, BodyReader, Event, EventBody};
 #[cfg(feature = "json")]
 pub use body::JsonEvents;
+pub use body::{Body, BodyReader, Event, EventBody};
 pub use conn::{serve_connection, ConnectionError, Ended, Fallback, HEAD_TIMEOUT};
 pub use hub::{HubBody, SharedHub, Subscription};
 pub use listen::{serve, serve_with, ServerHandle, Service};
