@@ -487,6 +487,7 @@ fn accept_loop_serves_and_shuts_down_gracefully() {
     assert!(TcpStream::connect(addr).is_err(), "the port refuses");
 }
 
+#[cfg(feature = "http-types")]
 #[test]
 fn async_h1_serves_a_hub_response() {
     use sse_futures::server::http;
@@ -529,9 +530,11 @@ fn async_h1_serves_a_hub_response() {
 }
 
 /// A cloneable socket, as async-h1 wants one.
+#[cfg(feature = "http-types")]
 #[derive(Clone)]
 struct SharedStream(Arc<Async<TcpStream>>);
 
+#[cfg(feature = "http-types")]
 impl futures_lite::AsyncRead for SharedStream {
     fn poll_read(
         self: std::pin::Pin<&mut Self>,
@@ -542,6 +545,7 @@ impl futures_lite::AsyncRead for SharedStream {
     }
 }
 
+#[cfg(feature = "http-types")]
 impl futures_lite::AsyncWrite for SharedStream {
     fn poll_write(
         self: std::pin::Pin<&mut Self>,

@@ -97,6 +97,12 @@ impl From<io::Error> for ConnectionError {
 /// behind, or [`SharedHub::end_streams`]), or when the returned future is
 /// dropped: that is how [`serve`](super::serve) shuts connections down.
 /// Any `AsyncRead + AsyncWrite` works: TCP, TLS, an in-memory pipe.
+///
+/// After a complete answer the connection is closed with `close()` and
+/// kept for up to a second while the client reads it (closing with unread
+/// input could reset the connection and lose the answer). Where `close()`
+/// only flushes (async-io's `Async<TcpStream>`), a client that reads until
+/// the end of the connection sees it end when that second is over.
 pub async fn serve_connection<Io>(
     mut io: Io,
     endpoint: &Endpoint,

@@ -1,5 +1,5 @@
 //! Serving event streams on any runtime: the core's hub and per-subscriber
-//! streams driven over a [`Timer`](crate::Timer) and `futures-io` sockets.
+//! streams driven over a [`Timer`] and `futures-io` sockets.
 //!
 //! Every protocol decision (what to write, when a keep-alive is due, when a
 //! slow subscriber is dropped, how a request is routed) is the core's; the
@@ -9,12 +9,12 @@
 //!   publishers call [`SharedHub::publish`] from any task or thread, and it
 //!   wakes every waiting subscriber. [`SharedHub::subscribe`] gives a
 //!   [`Subscription`].
-//! - A response body is a [`Stream`](futures_lite::Stream) of [`Bytes`]:
+//! - A response body is a [`Stream`](futures_lite::Stream) of [`Bytes`](bytes::Bytes):
 //!   [`HubBody`] streams a subscription, [`EventBody`] streams any
 //!   `Stream` of owned [`Event`]s (or, with [`JsonEvents`], of
 //!   `serde::Serialize` values) through a core
 //!   [`server::Stream`](sse_core::server::Stream). Both write keep-alive
-//!   comments when the [`Timer`](crate::Timer) says the core's deadline has
+//!   comments when the [`Timer`] says the core's deadline has
 //!   passed, and both implement [`Body`]. [`BodyReader`] turns either into
 //!   an `AsyncRead` + `AsyncBufRead` for servers that take one.
 //! - `http` (feature `http-types`) turns a body into an
