@@ -654,7 +654,7 @@ pub fn reason_name(error: &ClientError) -> &'static str {
     }
 }
 
-fn flatten(n: Notification, at_ms: u64) -> ObservedNotification {
+pub(crate) fn flatten(n: Notification, at_ms: u64) -> ObservedNotification {
     let mut o = ObservedNotification {
         at_ms,
         ..Default::default()
@@ -704,7 +704,7 @@ fn flatten(n: Notification, at_ms: u64) -> ObservedNotification {
     o
 }
 
-fn decode_hex(s: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn decode_hex(s: &str) -> Result<Vec<u8>, String> {
     let s: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
     if s.len() % 2 != 0 {
         return Err(format!("odd-length hex {:?}", String::from_utf8_lossy(&s)));

@@ -14,6 +14,7 @@
 //!   (`fixtures/server/`).
 
 pub mod client;
+pub mod loopback;
 pub mod parse;
 pub mod server;
 

@@ -1,0 +1,40 @@
+//! Server-Sent Events on `std::net` and threads, for programs without an
+//! async runtime.
+//!
+//! Every protocol decision is [`sse_core`]'s; this crate moves bytes and
+//! time. The client machine ([`sse_core::client::Client`]) and its HTTP/1.1
+//! glue ([`sse_core::client::Exchange`]) run inside [`EventSource`], an
+//! [`Iterator`] of notifications whose socket read timeouts are the
+//! machine's deadlines. The server side ([`serve`]) routes requests with
+//! [`sse_core::endpoint::Endpoint`] and streams a [`Hub`] (the core's hub
+//! behind a mutex and a condition variable) with a thread per connection.
+//!
+//! - [`transport`]: [`Transport`] (TCP, rustls, or a test's own stream),
+//!   [`Clock`], [`Connector`] and the default [`TcpConnector`].
+//! - [`client`]: [`EventSource`] and its [`CloseHandle`].
+//! - [`server`]: [`Hub`], [`Service`], [`serve`], [`serve_connection`].
+//!
+//! ```no_run
+//! use sse_blocking::EventSource;
+//! use sse_core::client::{Config, Notification};
+//!
+//! for n in EventSource::new("https://example.com/events", Config::default()).unwrap() {
+//!     if let Notification::Message(m) = n {
+//!         println!("{}", m.event.data);
+//!     }
+//! }
+//! ```
+//!
+//! Logging goes through the `log` facade (connects, reconnect delays,
+//! failures, dropped subscribers) and is silent unless a logger is installed.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod client;
+pub mod server;
+pub mod transport;
+
+pub use client::{CloseHandle, EventSource};
+pub use server::{serve, serve_connection, Hub, ServerHandle, Service};
+pub use sse_core;
+pub use transport::{Clock, ConnectError, Connector, SystemClock, TcpConnector, Transport};

@@ -1,0 +1,186 @@
+//! Byte streams for the blocking drivers: [`Transport`] (TCP, TLS, or
+//! anything a test provides), [`Clock`], and the client's [`Connector`].
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
+use sse_core::client::TransportError;
+use sse_core::url::Url;
+use sse_core::Instant;
+
+/// A monotonic clock the drivers read and sleep on. A test can implement it
+/// with a virtual clock: the drivers never compare `now()` with a deadline
+/// without first waiting for it through [`Clock::sleep_until`] or a read
+/// timeout.
+pub trait Clock: Send + Sync + 'static {
+    /// The current time.
+    fn now(&self) -> Instant;
+    /// Blocks until `deadline` has passed.
+    fn sleep_until(&self, deadline: Instant);
+}
+
+/// Real time, counted from when the clock was made.
+#[derive(Clone, Copy, Debug)]
+pub struct SystemClock(std::time::Instant);
+
+impl Default for SystemClock {
+    fn default() -> Self {
+        SystemClock(std::time::Instant::now())
+    }
+}
+
+impl Clock for SystemClock {
+    fn now(&self) -> Instant {
+        Instant::from_duration(self.0.elapsed())
+    }
+    fn sleep_until(&self, deadline: Instant) {
+        std::thread::sleep(deadline.saturating_duration_since(self.now()));
+    }
+}
+
+/// A connection: reads, writes, and bounds how long a read may block.
+pub trait Transport: Read + Write + Send {
+    /// Bounds the next reads (`None` blocks). A read that times out fails
+    /// with [`io::ErrorKind::WouldBlock`] or [`io::ErrorKind::TimedOut`].
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()>;
+}
+
+impl Transport for TcpStream {
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        TcpStream::set_read_timeout(self, timeout)
+    }
+}
+
+impl Transport for StreamOwned<ClientConnection, TcpStream> {
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        self.sock.set_read_timeout(timeout)
+    }
+}
+
+impl Transport for StreamOwned<rustls::ServerConnection, TcpStream> {
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        self.sock.set_read_timeout(timeout)
+    }
+}
+
+/// Opens the connection for one request of the client.
+pub trait Connector: Send + Sync + 'static {
+    /// Connects to `url`'s host and port, with TLS for `https`.
+    fn connect(&self, url: &Url) -> Result<Box<dyn Transport>, ConnectError>;
+}
+
+/// A failed connection attempt: what the core is told, and the cause.
+#[derive(Debug)]
+pub struct ConnectError {
+    /// The class of failure the client machine gets.
+    pub kind: TransportError,
+    /// The underlying error.
+    pub error: io::Error,
+}
+
+impl From<io::Error> for ConnectError {
+    fn from(error: io::Error) -> Self {
+        ConnectError {
+            kind: TransportError::from(&error),
+            error,
+        }
+    }
+}
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind, self.error)
+    }
+}
+
+impl std::error::Error for ConnectError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+/// DNS, TCP and (for `https`) rustls with the Mozilla roots of
+/// `webpki-roots`, or the [`ClientConfig`] given to
+/// [`TcpConnector::with_tls`] (custom roots, client certificates).
+#[derive(Clone, Debug)]
+pub struct TcpConnector {
+    tls: Arc<ClientConfig>,
+    connect_timeout: Duration,
+}
+
+impl Default for TcpConnector {
+    fn default() -> Self {
+        let roots = RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        TcpConnector::with_tls(
+            ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .map(|b| b.with_root_certificates(roots).with_no_client_auth())
+                .expect("ring supports the default protocol versions"),
+        )
+    }
+}
+
+impl TcpConnector {
+    /// A connector using `tls` for `https` URLs.
+    pub fn with_tls(tls: ClientConfig) -> Self {
+        TcpConnector {
+            tls: Arc::new(tls),
+            connect_timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// Bounds each TCP connect (default 30 s). The core's
+    /// `Config::connect_timeout` bounds the wait for the response head.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+}
+
+impl Connector for TcpConnector {
+    fn connect(&self, url: &Url) -> Result<Box<dyn Transport>, ConnectError> {
+        let host = url.host_unbracketed();
+        let addrs = (host, url.port())
+            .to_socket_addrs()
+            .map_err(|error| ConnectError {
+                kind: TransportError::Dns,
+                error,
+            })?;
+        let mut last = io::Error::new(io::ErrorKind::NotFound, "no address for host");
+        let mut tcp = None;
+        for addr in addrs {
+            match TcpStream::connect_timeout(&addr, self.connect_timeout) {
+                Ok(s) => {
+                    tcp = Some(s);
+                    break;
+                }
+                Err(e) => last = e,
+            }
+        }
+        let mut tcp = tcp.ok_or(last)?;
+        let _ = tcp.set_nodelay(true);
+        if !url.is_tls() {
+            return Ok(Box::new(tcp));
+        }
+        let tls_error = |error| ConnectError {
+            kind: TransportError::Tls,
+            error,
+        };
+        let name = ServerName::try_from(host.to_string())
+            .map_err(|e| tls_error(io::Error::new(io::ErrorKind::InvalidInput, e)))?;
+        let mut conn = ClientConnection::new(Arc::clone(&self.tls), name)
+            .map_err(|e| tls_error(io::Error::other(e)))?;
+        tcp.set_read_timeout(Some(self.connect_timeout))?;
+        while conn.is_handshaking() {
+            conn.complete_io(&mut tcp).map_err(tls_error)?;
+        }
+        Ok(Box::new(StreamOwned::new(conn, tcp)))
+    }
+}

@@ -1,0 +1,278 @@
+//! The blocking client and server over 127.0.0.1, with and without TLS.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use sse_blocking::{serve, EventSource, Hub, ServerHandle, Service, SystemClock, TcpConnector};
+use sse_core::client::{ClientError, Config, Notification, ReadyState};
+use sse_core::encode::Message;
+use sse_core::replay::LogLimits;
+
+fn start(service: Service) -> ServerHandle {
+    serve(TcpListener::bind("127.0.0.1:0").unwrap(), service, None).unwrap()
+}
+
+fn fast() -> Config {
+    let mut c = Config::default();
+    c.reconnection_time = Duration::from_millis(20);
+    c
+}
+
+/// The data of the next message, skipping other notifications.
+fn next_data(es: &mut impl Iterator<Item = Notification>) -> String {
+    for n in es.by_ref() {
+        if let Notification::Message(m) = n {
+            return m.event.data.to_string();
+        }
+    }
+    panic!("stream ended");
+}
+
+/// Publishes `data` once a subscriber is connected (retrying until one is).
+fn publish_when_connected(server: &ServerHandle, hub: &Hub, data: &[&str]) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while server.connections() == 0 && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(5));
+    }
+    thread::sleep(Duration::from_millis(50));
+    for d in data {
+        hub.publish(&Message::new(d)).unwrap();
+    }
+}
+
+#[test]
+fn broadcast_then_resume_by_last_event_id() {
+    let hub = Hub::new(LogLimits::default());
+    let server = start(Service::new(hub.clone(), "/events"));
+    let url = format!("http://{}/events", server.local_addr());
+    let mut es = EventSource::new(&url, fast()).unwrap();
+    assert_eq!(es.next(), Some(Notification::Open));
+    publish_when_connected(&server, &hub, &["a", "b", "c"]);
+    assert_eq!([next_data(&mut es), next_data(&mut es)], ["a", "b"]);
+    es.close();
+    assert_eq!(es.next(), None);
+    assert_eq!(es.ready_state(), ReadyState::Closed);
+
+    // A new client that saw event 2 gets event 3, then live ones.
+    let mut config = fast();
+    config.last_event_id = "2".into();
+    let mut es = EventSource::new(&url, config).unwrap();
+    assert_eq!(next_data(&mut es), "c");
+    hub.publish(&Message::new("d")).unwrap();
+    assert_eq!(next_data(&mut es), "d");
+    assert_eq!(es.last_event_id().as_str(), "4");
+}
+
+/// A scripted server: each connection gets the next response, then closes.
+fn script(responses: Vec<String>) -> (String, std::sync::mpsc::Receiver<Vec<String>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/s", listener.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        for response in responses {
+            let Ok((mut s, _)) = listener.accept() else {
+                return;
+            };
+            let mut head = Vec::new();
+            let mut reader = BufReader::new(s.try_clone().unwrap());
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                    break;
+                }
+                head.push(line.trim_end().to_string());
+            }
+            let _ = tx.send(head);
+            let _ = s.write_all(response.as_bytes());
+        }
+    });
+    (url, rx)
+}
+
+#[test]
+fn reconnects_with_last_event_id_and_204_stops() {
+    let ok = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n";
+    let (url, heads) = script(vec![
+        format!("{ok}retry: 10\nid: 7\ndata: x\n\n"),
+        "HTTP/1.1 204 No Content\r\n\r\n".into(),
+    ]);
+    let got: Vec<String> = EventSource::new(&url, fast())
+        .unwrap()
+        .map(|n| match n {
+            Notification::Open => "open".into(),
+            Notification::Message(m) => format!("{}@{}", m.event.data, m.event.id),
+            Notification::Error {
+                reconnecting,
+                error,
+            } => format!("{reconnecting}:{error}"),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "open".to_string(),
+            "x@7".into(),
+            "true:stream ended".into(),
+            format!("false:{}", ClientError::NoContent)
+        ]
+    );
+    let heads: Vec<Vec<String>> = heads.try_iter().collect();
+    assert!(
+        heads[1].contains(&"Last-Event-ID: 7".to_string()),
+        "{heads:?}"
+    );
+}
+
+#[test]
+fn close_handle_interrupts_a_blocked_next() {
+    let hub = Hub::new(LogLimits::default());
+    let server = start(Service::new(hub, "/events"));
+    let mut es =
+        EventSource::new(&format!("http://{}/events", server.local_addr()), fast()).unwrap();
+    assert_eq!(es.next(), Some(Notification::Open));
+    let handle = es.close_handle();
+    let started = Instant::now();
+    thread::spawn(move || {
+        thread::sleep(Duration::from_millis(50));
+        handle.close();
+    });
+    assert_eq!(es.next(), None);
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn keep_alive_and_a_stalled_reader_does_not_block_others() {
+    let hub = Hub::new(LogLimits {
+        max_events: 64,
+        max_bytes: 1 << 20,
+    });
+    let mut service = Service::new(hub.clone(), "/events");
+    service.config.keep_alive = Some(Duration::from_millis(50));
+    let server = start(service);
+    // A client that asks and then never reads.
+    let mut stalled = TcpStream::connect(server.local_addr()).unwrap();
+    stalled
+        .write_all(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut es =
+        EventSource::new(&format!("http://{}/events", server.local_addr()), fast()).unwrap();
+    assert_eq!(es.next(), Some(Notification::Open));
+    publish_when_connected(&server, &hub, &[]);
+    let big = "x".repeat(64 * 1024);
+    let reader = thread::spawn(move || (0..200).map(|_| next_data(&mut es).len()).sum::<usize>());
+    for _ in 0..200 {
+        hub.publish(&Message::new(&big)).unwrap();
+        thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(reader.join().unwrap(), 200 * big.len());
+    drop(stalled);
+
+    // Keep-alive comments on an idle stream.
+    let mut raw = TcpStream::connect(server.local_addr()).unwrap();
+    raw.write_all(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    raw.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !String::from_utf8_lossy(&got).contains("\r\n\r\n:\n:\n") {
+        let n = raw.read(&mut buf).unwrap();
+        assert!(n > 0);
+        got.extend_from_slice(&buf[..n]);
+    }
+}
+
+fn threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn shutdown_ends_every_connection_and_thread() {
+    let before = threads();
+    let hub = Hub::new(LogLimits::default());
+    let server = start(Service::new(hub, "/events"));
+    let addr = server.local_addr();
+    let clients: Vec<TcpStream> = (0..3)
+        .map(|_| {
+            let mut s = TcpStream::connect(addr).unwrap();
+            s.write_all(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+                .unwrap();
+            s
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while server.connections() < 3 && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(server.connections(), 3);
+    server.shutdown();
+    for mut c in clients {
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut rest = Vec::new();
+        // The server closed it: read_to_end returns.
+        c.read_to_end(&mut rest).unwrap();
+    }
+    assert!(TcpStream::connect(addr).is_err(), "still accepting");
+    // Other tests run in parallel: allow for their threads, not ours.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while threads() > before + 8 && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(10));
+    }
+    assert!(threads() <= before + 8);
+}
+
+#[test]
+fn tls_end_to_end_with_a_self_signed_certificate() {
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let der = cert.cert.der().clone();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.key_pair.serialize_der().into());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let server_tls = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![der.clone()], key)
+        .unwrap();
+    let hub = Hub::new(LogLimits::default());
+    let server = serve(
+        TcpListener::bind("127.0.0.1:0").unwrap(),
+        Service::new(hub.clone(), "/events"),
+        Some(Arc::new(server_tls)),
+    )
+    .unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(der).unwrap();
+    let client_tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let url = format!("https://localhost:{}/events", server.local_addr().port());
+    let mut es = EventSource::with_parts(
+        &url,
+        fast(),
+        TcpConnector::with_tls(client_tls),
+        SystemClock::default(),
+    )
+    .unwrap();
+    assert_eq!(es.next(), Some(Notification::Open));
+    publish_when_connected(&server, &hub, &["secret"]);
+    assert_eq!(next_data(&mut es), "secret");
+
+    // Without the certificate among its roots, the client refuses.
+    let mut es = EventSource::new(&url, fast()).unwrap();
+    match es.next() {
+        Some(Notification::Error {
+            reconnecting: true,
+            error: ClientError::ConnectFailed(e),
+        }) => {
+            assert_eq!(e, sse_core::client::TransportError::Tls)
+        }
+        other => panic!("{other:?}"),
+    }
+}
