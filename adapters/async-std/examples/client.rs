@@ -1,7 +1,7 @@
 //! Prints the events of an event stream.
 //!
 //! ```text
-//! cargo run -p sse-async-std --example client -- http://127.0.0.1:8080/events [--max-events N]
+//! cargo run -p sse-async-std --example async-std-client -- http://127.0.0.1:8080/events [--max-events N]
 //! ```
 
 use std::process::ExitCode;

@@ -1,7 +1,7 @@
 //! Broadcasts a clock tick every second at `/events`.
 //!
 //! ```text
-//! cargo run -p sse-async-std --example clock -- [ADDR]   # default 127.0.0.1:0
+//! cargo run -p sse-async-std --example async-std-clock -- [ADDR]   # default 127.0.0.1:0
 //! ```
 //!
 //! Prints `listening on http://ADDR/events` once bound.

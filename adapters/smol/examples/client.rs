@@ -1,7 +1,7 @@
 //! Prints the events of an event stream.
 //!
 //! ```text
-//! cargo run -p sse-smol --example client -- http://127.0.0.1:8080/events [--max-events N]
+//! cargo run -p sse-smol --example smol-client -- http://127.0.0.1:8080/events [--max-events N]
 //! ```
 
 use std::process::ExitCode;
