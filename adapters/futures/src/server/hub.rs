@@ -93,6 +93,7 @@ impl SharedHub {
             sub,
             listener: None,
             deadline: Deadline::default(),
+            ended: false,
         }
     }
 
@@ -132,6 +133,8 @@ pub struct Subscription {
     sub: Subscriber,
     listener: Option<EventListener>,
     deadline: Deadline,
+    /// `poll_bytes` has returned `Ready(None)`.
+    ended: bool,
 }
 
 impl Subscription {
@@ -159,8 +162,12 @@ impl Subscription {
     /// the stream has ended ([`Subscription::closed`] says why), `Pending`
     /// until a publish or the keep-alive deadline (waited for with `timer`).
     pub fn poll_bytes(&mut self, cx: &mut Context<'_>, timer: &impl Timer) -> Poll<Option<Bytes>> {
+        if self.ended {
+            return Poll::Ready(None);
+        }
         loop {
             if self.ended_by_hub() {
+                self.ended = true;
                 return Poll::Ready(None);
             }
             if let Some(bytes) = self.hub.lock().poll_transmit(&mut self.sub, timer.now()) {
@@ -170,6 +177,8 @@ impl Subscription {
                 if reason == CloseReason::Lagged {
                     log::warn!("dropping a slow subscriber: {reason}");
                 }
+                self.ended = true;
+                self.listener = None;
                 return Poll::Ready(None);
             }
             // Listen first, then look again, so no publish slips between.
