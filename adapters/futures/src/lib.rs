@@ -8,12 +8,22 @@
 //!
 //! - [`decode`]: [`EventStream`] over a stream of byte chunks (e.g. an HTTP
 //!   client's body stream) and [`EventReader`] over an `AsyncRead`.
+//! - [`client`]: [`EventSource`], the core's client machine over a
+//!   [`Connector`] and a [`Timer`] ([`runtime`]).
+//! - [`server`]: [`SharedHub`](server::SharedHub), response bodies, raw
+//!   HTTP/1.1 connections ([`serve_connection`](server::serve_connection))
+//!   and an accept loop with graceful shutdown ([`server::serve`]).
+//! - `tls` (feature `tls`): rustls for clients and servers over any
+//!   `AsyncRead + AsyncWrite`, shared by the runtime adapters.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod client;
 pub mod decode;
 pub mod runtime;
+pub mod server;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use client::{CloseHandle, EventSource};
 pub use decode::{DecodeError, EventReader, EventStream};

@@ -1,0 +1,57 @@
+//! Broadcasts a clock tick every second at `/events`.
+//!
+//! ```text
+//! cargo run -p sse-async-std --example async-std-clock -- [ADDR]   # default 127.0.0.1:0
+//! ```
+//!
+//! Prints `listening on http://ADDR/events` once bound.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sse_async_std::server::{Service, SharedHub};
+use sse_core::encode::Message;
+use sse_core::endpoint::Endpoint;
+use sse_core::server::Config;
+
+fn main() -> ExitCode {
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:0".into());
+    let Ok(addr) = addr.parse::<SocketAddr>() else {
+        eprintln!("clock: {addr:?} is not an address like 127.0.0.1:8080");
+        return ExitCode::from(2);
+    };
+    async_std::task::block_on(async {
+        let hub = SharedHub::default();
+        let config = Config {
+            retry: Some(1000),
+            ..Config::default()
+        };
+        let service = Service::new(Endpoint::new("/events"), hub.clone()).config(config);
+        let server = match sse_async_std::serve(addr, service).await {
+            Ok(server) => server,
+            Err(e) => {
+                eprintln!("clock: cannot listen on {addr}: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        if let Some(bound) = server.local_addr() {
+            println!("listening on http://{bound}/events");
+            let _ = std::io::stdout().flush();
+        }
+        loop {
+            async_std::task::sleep(Duration::from_secs(1)).await;
+            let secs = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs();
+            let data = format!("{secs}");
+            if let Err(e) = hub.publish(&Message::new(&data).event("tick")) {
+                eprintln!("clock: {e}");
+            }
+        }
+    })
+}

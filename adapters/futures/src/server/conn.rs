@@ -1,0 +1,266 @@
+//! One raw HTTP/1.1 connection serving an event stream.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::{Buf, Bytes, BytesMut};
+use futures_lite::{future, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use sse_core::endpoint::{respond, Endpoint, Route};
+use sse_core::http1::{HeadError, HeadStatus, RequestHead, RequestParser};
+use sse_core::server::{CloseReason, Config};
+
+use super::{SharedHub, Subscription, WRITE_BATCH};
+use crate::runtime::Timer;
+
+/// How long a client may take to send its request head (and, in
+/// [`serve_with`](super::serve_with), to finish a TLS handshake).
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a connection that got a complete answer stays open for the
+/// client to read it (a close with unread input could reset it).
+const LINGER: Duration = Duration::from_secs(1);
+
+/// Answers requests for paths other than the stream's: a complete response
+/// (e.g. from [`sse_core::endpoint::respond`], for an HTML page), or `None`
+/// for the endpoint's 404.
+pub type Fallback = dyn Fn(&RequestHead) -> Option<Bytes> + Send + Sync;
+
+/// How a connection served by [`serve_connection`] ended well.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Ended {
+    /// A complete answer was written (404, 405, CORS preflight, `HEAD`, the
+    /// fallback's page).
+    Answered,
+    /// The client closed the connection while streaming.
+    ClientGone,
+    /// The stream was closed: [`CloseReason::Lagged`] for a subscriber that
+    /// fell behind, [`CloseReason::Finished`] after
+    /// [`SharedHub::end_streams`] or when the application closed it.
+    Closed(CloseReason),
+}
+
+/// Why a connection served by [`serve_connection`] failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ConnectionError {
+    /// The request head did not arrive within [`HEAD_TIMEOUT`].
+    HeadTimeout,
+    /// The connection closed before a complete request head.
+    NoRequest,
+    /// The request head was malformed or too large; a 400 was sent.
+    BadRequest(HeadError),
+    /// Reading or writing the socket failed.
+    Io(io::Error),
+}
+
+impl fmt::Display for ConnectionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConnectionError::HeadTimeout => f.write_str("no request head in time"),
+            ConnectionError::NoRequest => f.write_str("closed before a request"),
+            ConnectionError::BadRequest(e) => write!(f, "bad request: {e}"),
+            ConnectionError::Io(e) => write!(f, "socket error: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ConnectionError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ConnectionError::BadRequest(e) => Some(e),
+            ConnectionError::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<io::Error> for ConnectionError {
+    fn from(e: io::Error) -> Self {
+        ConnectionError::Io(e)
+    }
+}
+
+/// Serves one HTTP/1.1 connection: reads the request head (at most the
+/// core's default [`HeadLimits`](sse_core::http1::HeadLimits), within
+/// [`HEAD_TIMEOUT`]), lets `endpoint` route it, and either writes a
+/// complete answer (`other` answers paths that are not the stream's) or
+/// subscribes to `hub` with the request's last event ID and writes the
+/// stream head, then the subscription's bytes as they come.
+///
+/// A stream ends when the client closes the connection (a read is kept
+/// pending all along to notice), when the subscriber is closed (it lagged
+/// behind, or [`SharedHub::end_streams`]), or when the returned future is
+/// dropped: that is how [`serve`](super::serve) shuts connections down.
+/// Any `AsyncRead + AsyncWrite` works: TCP, TLS, an in-memory pipe.
+///
+/// After a complete answer the connection is closed with `close()` and
+/// kept for up to a second while the client reads it (closing with unread
+/// input could reset the connection and lose the answer). Where `close()`
+/// only flushes (async-io's `Async<TcpStream>`), a client that reads until
+/// the end of the connection sees it end when that second is over.
+pub async fn serve_connection<Io>(
+    mut io: Io,
+    endpoint: &Endpoint,
+    hub: &SharedHub,
+    config: Config,
+    timer: &impl Timer,
+    other: Option<&Fallback>,
+) -> Result<Ended, ConnectionError>
+where
+    Io: AsyncRead + AsyncWrite + Unpin,
+{
+    let deadline = timer.now() + HEAD_TIMEOUT;
+    let timeout = async {
+        timer.sleep_until(deadline).await;
+        Err(ConnectionError::HeadTimeout)
+    };
+    let head = match future::or(read_head(&mut io), timeout).await {
+        Ok(head) => head,
+        Err(ConnectionError::BadRequest(e)) => {
+            let answer = respond(
+                400,
+                &[("Content-Type", "text/plain")],
+                format!("{e}\n").as_bytes(),
+            );
+            answer_and_close(&mut io, &answer, timer).await?;
+            return Err(ConnectionError::BadRequest(e));
+        }
+        Err(e) => return Err(e),
+    };
+    log::debug!("{} {}", head.method(), head.target());
+    let (last_event_id, head_only) = match endpoint.route(&head) {
+        Route::Stream {
+            last_event_id,
+            head_only,
+        } => (last_event_id, head_only),
+        Route::Respond(answer) => {
+            answer_and_close(&mut io, &answer, timer).await?;
+            return Ok(Ended::Answered);
+        }
+        Route::Elsewhere => {
+            let answer = other
+                .and_then(|f| f(&head))
+                .unwrap_or_else(|| endpoint.not_found());
+            answer_and_close(&mut io, &answer, timer).await?;
+            return Ok(Ended::Answered);
+        }
+    };
+    let mut sub = hub.subscribe(timer.now(), last_event_id.as_deref(), config);
+    let mut out = BytesMut::new();
+    endpoint.stream_head(sub.response_head(), &mut out);
+    if head_only {
+        answer_and_close(&mut io, &out, timer).await?;
+        return Ok(Ended::Answered);
+    }
+    log::debug!("streaming after {last_event_id:?}");
+    let mut flushed = true;
+    let ended =
+        poll_fn(|cx| poll_stream(cx, &mut io, &mut sub, &mut out, &mut flushed, timer)).await?;
+    let _ = io.close().await;
+    match ended {
+        Ended::ClientGone => log::debug!("client went away"),
+        ended => log::debug!("stream ended: {ended:?}"),
+    }
+    Ok(ended)
+}
+
+/// Reads until a complete request head.
+async fn read_head<Io>(io: &mut Io) -> Result<RequestHead, ConnectionError>
+where
+    Io: AsyncRead + Unpin,
+{
+    let mut parser = RequestParser::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = io.read(&mut buf).await?;
+        if n == 0 {
+            return Err(ConnectionError::NoRequest);
+        }
+        match parser.handle_bytes(&buf[..n]) {
+            Ok(HeadStatus::Complete(head, _)) => return Ok(head),
+            Ok(HeadStatus::Partial) => {}
+            Err(e) => return Err(ConnectionError::BadRequest(e)),
+        }
+    }
+}
+
+/// Writes a complete answer, closes the write side, and lets the client
+/// read it (until it closes, or for [`LINGER`]).
+async fn answer_and_close<Io>(io: &mut Io, answer: &[u8], timer: &impl Timer) -> io::Result<()>
+where
+    Io: AsyncRead + AsyncWrite + Unpin,
+{
+    io.write_all(answer).await?;
+    io.flush().await?;
+    io.close().await?;
+    let mut sink = [0u8; 512];
+    let drain = async { while matches!(io.read(&mut sink).await, Ok(n) if n > 0) {} };
+    future::or(drain, timer.sleep_until(timer.now() + LINGER)).await;
+    Ok(())
+}
+
+/// One round of streaming: notice a gone client, write what is gathered,
+/// gather more from the subscription, flush when it has nothing more.
+fn poll_stream<Io>(
+    cx: &mut Context<'_>,
+    io: &mut Io,
+    sub: &mut Subscription,
+    out: &mut BytesMut,
+    flushed: &mut bool,
+    timer: &impl Timer,
+) -> Poll<Result<Ended, ConnectionError>>
+where
+    Io: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut probe = [0u8; 256];
+    loop {
+        // The client sends nothing after its head: a read that ends means
+        // it went away. Stray bytes are read and dropped.
+        match Pin::new(&mut *io).poll_read(cx, &mut probe) {
+            Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => return Poll::Ready(Ok(Ended::ClientGone)),
+            Poll::Ready(Ok(_)) => continue,
+            Poll::Pending => {}
+        }
+        if !out.is_empty() {
+            match Pin::new(&mut *io).poll_write(cx, out) {
+                Poll::Ready(Ok(0)) => {
+                    return Poll::Ready(Err(io::Error::from(io::ErrorKind::WriteZero).into()))
+                }
+                Poll::Ready(Ok(n)) => {
+                    out.advance(n);
+                    *flushed = false;
+                    continue;
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        match sub.poll_bytes(cx, timer) {
+            Poll::Ready(Some(bytes)) => {
+                out.extend_from_slice(&bytes);
+                // Gather what else is ready, up to a batch, before writing.
+                while out.len() < WRITE_BATCH {
+                    match sub.poll_bytes(cx, timer) {
+                        Poll::Ready(Some(bytes)) => out.extend_from_slice(&bytes),
+                        _ => break,
+                    }
+                }
+            }
+            Poll::Ready(None) => {
+                let reason = sub.closed().unwrap_or(CloseReason::Finished);
+                return Poll::Ready(Ok(Ended::Closed(reason)));
+            }
+            Poll::Pending if !*flushed => match Pin::new(&mut *io).poll_flush(cx) {
+                Poll::Ready(Ok(())) => *flushed = true,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
+                Poll::Pending => return Poll::Pending,
+            },
+            Poll::Pending => return Poll::Pending,
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! [`SharedHub`]: the core's broadcast hub shared between tasks, with
+//! wakeups; [`Subscription`] and [`HubBody`]: one subscriber of it.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use event_listener::{Event as Signal, EventListener};
+use futures_lite::Stream;
+use sse_core::encode::{EncodeError, Message};
+use sse_core::hub::{Hub, Subscriber};
+use sse_core::replay::LogLimits;
+use sse_core::server::{CloseReason, Config, ResponseHead};
+use sse_core::Instant;
+
+use super::{Body, BodyReader, Deadline};
+use crate::runtime::Timer;
+
+/// A cloneable handle on a [`Hub`] (in-memory replay log): publish from any
+/// task or thread, subscribe from each connection. Clones share one hub.
+///
+/// Publishing locks the hub only to append the encoded event, then wakes
+/// the subscribers waiting for it; each subscriber pulls the shared bytes
+/// in its own task, so a slow one holds no one back.
+#[derive(Clone, Default)]
+pub struct SharedHub {
+    inner: Arc<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    hub: Mutex<Hub>,
+    /// Notified after every publish and by [`SharedHub::end_streams`].
+    published: Signal,
+    /// Bumped by [`SharedHub::end_streams`].
+    generation: AtomicU64,
+}
+
+impl SharedHub {
+    /// A hub whose replay log is bounded by `limits`.
+    pub fn new(limits: LogLimits) -> Self {
+        SharedHub::from_hub(Hub::new(limits))
+    }
+
+    /// Shares an existing hub (e.g. one already holding history).
+    pub fn from_hub(hub: Hub) -> Self {
+        SharedHub {
+            inner: Arc::new(Inner {
+                hub: Mutex::new(hub),
+                ..Inner::default()
+            }),
+        }
+    }
+
+    /// Publishes `msg` to every subscriber (see [`Hub::publish`]); returns
+    /// its sequence number, which is also its ID when it has none.
+    pub fn publish(&self, msg: &Message<'_>) -> Result<u64, EncodeError> {
+        let seq = self.lock().publish(msg)?;
+        self.inner.published.notify(usize::MAX);
+        Ok(seq)
+    }
+
+    /// Publishes `value` as one line of JSON data (see
+    /// [`Hub::publish_json`]), with an optional event type and ID.
+    #[cfg(feature = "json")]
+    pub fn publish_json<T: serde::Serialize + ?Sized>(
+        &self,
+        event: Option<&str>,
+        id: Option<&str>,
+        value: &T,
+    ) -> Result<u64, sse_core::json::JsonError> {
+        let seq = self.lock().publish_json(event, id, value)?;
+        self.inner.published.notify(usize::MAX);
+        Ok(seq)
+    }
+
+    /// A new subscriber at `now`, resuming after `last_event_id` (from
+    /// [`sse_core::server::last_event_id`]) or live-only when `None`; see
+    /// [`Hub::subscribe`].
+    pub fn subscribe(
+        &self,
+        now: Instant,
+        last_event_id: Option<&str>,
+        config: Config,
+    ) -> Subscription {
+        let sub = self.lock().subscribe(now, last_event_id, config);
+        Subscription {
+            hub: self.clone(),
+            generation: self.inner.generation.load(Ordering::Acquire),
+            sub,
+            listener: None,
+            deadline: Deadline::default(),
+            ended: false,
+        }
+    }
+
+    /// Ends every stream open now (their bodies end, their connections
+    /// close); clients reconnect and resume by their last event ID. For a
+    /// deploy, or to test clients. Later subscriptions are unaffected.
+    pub fn end_streams(&self) {
+        self.inner.generation.fetch_add(1, Ordering::AcqRel);
+        self.inner.published.notify(usize::MAX);
+    }
+
+    /// Runs `f` on the hub itself (e.g. to read the replay log), then wakes
+    /// the subscribers in case `f` published.
+    pub fn with_hub<R>(&self, f: impl FnOnce(&mut Hub) -> R) -> R {
+        let r = f(&mut self.lock());
+        self.inner.published.notify(usize::MAX);
+        r
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Hub> {
+        // A panic while holding the lock cannot leave the hub half-updated
+        // in a way that matters more than stopping every stream would.
+        self.inner
+            .hub
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// One subscriber of a [`SharedHub`]: the core's [`Subscriber`] plus what
+/// it needs to wait for publishes. Make it a response body with
+/// [`Subscription::into_body`], or drive it by hand with
+/// [`Subscription::poll_bytes`].
+pub struct Subscription {
+    hub: SharedHub,
+    generation: u64,
+    sub: Subscriber,
+    listener: Option<EventListener>,
+    deadline: Deadline,
+    /// `poll_bytes` has returned `Ready(None)`.
+    ended: bool,
+}
+
+impl Subscription {
+    /// The response status and headers to send first.
+    pub fn response_head(&self) -> &ResponseHead {
+        self.sub.response_head()
+    }
+
+    /// The core's subscriber: e.g. [`Subscriber::stream`] to send a message
+    /// to this subscriber alone, or to close its stream.
+    pub fn subscriber(&mut self) -> &mut Subscriber {
+        &mut self.sub
+    }
+
+    /// Why the stream ended, once it has: the core closed it (finished,
+    /// or lagged behind), or [`SharedHub::end_streams`] was called.
+    pub fn closed(&self) -> Option<CloseReason> {
+        if self.ended_by_hub() {
+            return Some(CloseReason::Finished);
+        }
+        self.sub.closed()
+    }
+
+    /// The next bytes to write: `Ready(Some)` with bytes, `Ready(None)` once
+    /// the stream has ended ([`Subscription::closed`] says why), `Pending`
+    /// until a publish or the keep-alive deadline (waited for with `timer`).
+    pub fn poll_bytes(&mut self, cx: &mut Context<'_>, timer: &impl Timer) -> Poll<Option<Bytes>> {
+        if self.ended {
+            return Poll::Ready(None);
+        }
+        loop {
+            if self.ended_by_hub() {
+                self.ended = true;
+                return Poll::Ready(None);
+            }
+            if let Some(bytes) = self.hub.lock().poll_transmit(&mut self.sub, timer.now()) {
+                return Poll::Ready(Some(bytes));
+            }
+            if let Some(reason) = self.sub.closed() {
+                if reason == CloseReason::Lagged {
+                    log::warn!("dropping a slow subscriber: {reason}");
+                }
+                self.ended = true;
+                self.listener = None;
+                return Poll::Ready(None);
+            }
+            // Listen first, then look again, so no publish slips between.
+            let Some(listener) = &mut self.listener else {
+                self.listener = Some(self.hub.inner.published.listen());
+                continue;
+            };
+            if Pin::new(listener).poll(cx).is_ready() {
+                self.listener = None;
+                continue;
+            }
+            let due = self.sub.poll_timeout();
+            if self.deadline.poll(cx, timer, due).is_ready() {
+                self.hub.lock().handle_timeout(&mut self.sub, timer.now());
+                continue;
+            }
+            return Poll::Pending;
+        }
+    }
+
+    /// A response body streaming this subscription, with keep-alives on
+    /// `timer`.
+    pub fn into_body<T: Timer>(self, timer: T) -> HubBody<T> {
+        HubBody { sub: self, timer }
+    }
+
+    fn ended_by_hub(&self) -> bool {
+        self.hub.inner.generation.load(Ordering::Acquire) != self.generation
+    }
+}
+
+/// A response body streaming a [`Subscription`]: a `Stream` of the bytes to
+/// write, ending when the subscriber is closed. See [`Subscription::poll_bytes`].
+pub struct HubBody<T> {
+    sub: Subscription,
+    timer: T,
+}
+
+impl<T: Timer> HubBody<T> {
+    /// The subscription, e.g. to send to this subscriber alone.
+    pub fn subscription(&mut self) -> &mut Subscription {
+        &mut self.sub
+    }
+
+    /// An `AsyncRead` + `AsyncBufRead` of the same bytes.
+    pub fn into_reader(self) -> BodyReader<Self> {
+        BodyReader::new(self)
+    }
+}
+
+impl<T> Unpin for HubBody<T> {}
+
+impl<T: Timer> Stream for HubBody<T> {
+    type Item = Bytes;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        let this = self.get_mut();
+        this.sub.poll_bytes(cx, &this.timer)
+    }
+}
+
+impl<T: Timer> Body for HubBody<T> {
+    fn response_head(&self) -> &ResponseHead {
+        self.sub.response_head()
+    }
+}

@@ -1,0 +1,569 @@
+//! The server pieces: bodies on a virtual clock, raw HTTP/1.1 connections
+//! and the accept loop over loopback sockets, and an async-h1 response.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_io::{Async, Timer as IoTimer};
+use bytes::Bytes;
+use event_listener::Event as Signal;
+use futures_lite::{future, stream, AsyncReadExt, StreamExt};
+use sse_core::encode::Message;
+use sse_core::endpoint::{respond, Endpoint};
+use sse_core::server::{CloseReason, Config};
+use sse_core::Instant;
+use sse_futures::server::{
+    serve, serve_connection, Body, Ended, Event, EventBody, ServerHandle, Service, SharedHub,
+};
+use sse_futures::{BoxFuture, Timer};
+
+/// A clock that moves only when the test says: sleeps end on `advance`.
+#[derive(Clone, Default)]
+struct VirtualClock(Arc<(Mutex<Instant>, Signal)>);
+
+impl VirtualClock {
+    fn advance(&self, by: Duration) {
+        let mut now = self.0 .0.lock().unwrap();
+        *now = *now + by;
+        drop(now);
+        self.0 .1.notify(usize::MAX);
+    }
+}
+
+impl Timer for VirtualClock {
+    fn now(&self) -> Instant {
+        *self.0 .0.lock().unwrap()
+    }
+    fn sleep_until(&self, deadline: Instant) -> BoxFuture<()> {
+        let clock = self.clone();
+        Box::pin(async move {
+            loop {
+                let woken = clock.0 .1.listen();
+                if clock.now() >= deadline {
+                    return;
+                }
+                woken.await;
+            }
+        })
+    }
+}
+
+/// Real time since the clock was made.
+#[derive(Clone)]
+struct Clock(std::time::Instant);
+
+impl Clock {
+    fn new() -> Self {
+        Clock(std::time::Instant::now())
+    }
+}
+
+impl Timer for Clock {
+    fn now(&self) -> Instant {
+        Instant::from_duration(self.0.elapsed())
+    }
+    fn sleep_until(&self, deadline: Instant) -> BoxFuture<()> {
+        let at = self.0 + deadline.as_duration();
+        Box::pin(async move {
+            IoTimer::at(at).await;
+        })
+    }
+}
+
+/// Runs `f` with a time limit.
+fn within<T>(secs: u64, f: impl std::future::Future<Output = T>) -> T {
+    async_io::block_on(future::or(f, async {
+        IoTimer::after(Duration::from_secs(secs)).await;
+        panic!("timed out after {secs} s")
+    }))
+}
+
+/// The next chunk, or `None` when none is ready (polled once).
+fn try_next(body: &mut (impl Body + Unpin)) -> Option<Option<Bytes>> {
+    future::block_on(future::poll_once(body.next()))
+}
+
+#[test]
+fn hub_body_streams_publishes_and_keeps_alive_on_the_timer() {
+    let clock = VirtualClock::default();
+    let hub = SharedHub::default();
+    let config = Config {
+        keep_alive: Some(Duration::from_secs(15)),
+        retry: Some(1000),
+        ..Config::default()
+    };
+    let mut body = hub
+        .subscribe(clock.now(), None, config)
+        .into_body(clock.clone());
+    assert_eq!(body.response_head().status, 200);
+    assert_eq!(
+        try_next(&mut body),
+        Some(Some(Bytes::from("retry: 1000\n")))
+    );
+    assert_eq!(try_next(&mut body), None);
+    hub.publish(&Message::new("a")).unwrap();
+    assert_eq!(
+        try_next(&mut body),
+        Some(Some(Bytes::from("id: 1\ndata: a\n\n")))
+    );
+    // 14 s idle: nothing; 15 s: a keep-alive, only once the sleep is over.
+    clock.advance(Duration::from_secs(14));
+    assert_eq!(try_next(&mut body), None);
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(try_next(&mut body), Some(Some(Bytes::from(":\n"))));
+    assert_eq!(try_next(&mut body), None);
+    hub.end_streams();
+    assert_eq!(try_next(&mut body), Some(None));
+}
+
+#[test]
+fn resumed_body_replays_from_the_log_and_wakes_on_publish() {
+    let hub = SharedHub::default();
+    for d in ["a", "b", "c"] {
+        hub.publish(&Message::new(d)).unwrap();
+    }
+    let clock = VirtualClock::default();
+    let mut body = hub
+        .subscribe(clock.now(), Some("1"), Config::default())
+        .into_body(clock);
+    let publisher = {
+        let hub = hub.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            hub.publish(&Message::new("d")).unwrap();
+        })
+    };
+    let got = within(5, async {
+        let mut got = Vec::new();
+        while got.len() < 3 {
+            got.push(body.next().await.unwrap());
+        }
+        got
+    });
+    publisher.join().unwrap();
+    assert_eq!(
+        got,
+        [
+            "id: 2\ndata: b\n\n",
+            "id: 3\ndata: c\n\n",
+            "id: 4\ndata: d\n\n"
+        ]
+    );
+}
+
+#[test]
+fn event_body_streams_a_source_then_ends() {
+    let clock = VirtualClock::default();
+    let source = stream::iter([Event::new("x").id("7").event("e"), Event::new("a\nb")]);
+    let config = Config {
+        retry: Some(5),
+        ..Config::default()
+    };
+    let body = EventBody::new(source, config, clock);
+    let mut reader = body.into_reader();
+    let mut text = String::new();
+    within(5, reader.read_to_string(&mut text)).unwrap();
+    assert_eq!(
+        text,
+        "retry: 5\nid: 7\nevent: e\ndata: x\n\ndata: a\ndata: b\n\n"
+    );
+}
+
+#[test]
+fn event_body_skips_events_that_cannot_be_encoded() {
+    let clock = VirtualClock::default();
+    let source = stream::iter(vec![Event::new("bad").id("a\nb"), Event::new("good")]);
+    let mut reader = EventBody::new(source, Config::default(), clock).into_reader();
+    let mut text = String::new();
+    within(5, reader.read_to_string(&mut text)).unwrap();
+    assert_eq!(text, "data: good\n\n");
+}
+
+#[cfg(feature = "json")]
+#[test]
+fn json_events_become_one_data_line_each() {
+    use sse_futures::server::JsonEvents;
+    #[derive(serde::Serialize)]
+    struct Tick {
+        n: u32,
+        note: &'static str,
+    }
+    let source = JsonEvents::new(stream::iter([
+        Tick { n: 1, note: "a\nb" },
+        Tick { n: 2, note: "" },
+    ]))
+    .event("tick");
+    let body = EventBody::new(source, Config::default(), VirtualClock::default());
+    let chunks: Vec<Bytes> = within(5, body.collect());
+    assert_eq!(
+        chunks,
+        [
+            "event: tick\ndata: {\"n\":1,\"note\":\"a\\nb\"}\n\n",
+            "event: tick\ndata: {\"n\":2,\"note\":\"\"}\n\n"
+        ]
+    );
+    let hub = SharedHub::default();
+    hub.publish_json(Some("t"), None, &[1, 2]).unwrap();
+    let bytes = hub.with_hub(|h| {
+        use sse_core::replay::ReplayLog;
+        h.log().get(1).unwrap().bytes
+    });
+    assert_eq!(&bytes[..], b"id: 1\nevent: t\ndata: [1,2]\n\n");
+}
+
+/// A loopback pair: (server side as async-io, client side blocking).
+fn pair() -> (Async<TcpStream>, TcpStream) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let (server, _) = listener.accept().unwrap();
+    (Async::new(server).unwrap(), client)
+}
+
+/// Reads until `needle` has been seen (or EOF / timeout); returns it all.
+fn read_until(client: &mut TcpStream, needle: &str) -> String {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&got).contains(needle) {
+        match client.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+fn read_to_end(client: &mut TcpStream) -> String {
+    let mut text = String::new();
+    let _ = client.read_to_string(&mut text);
+    text
+}
+
+#[test]
+fn connection_streams_resumes_and_notices_the_client_leaving() {
+    let hub = SharedHub::default();
+    hub.publish(&Message::new("old")).unwrap();
+    hub.publish(&Message::new("new")).unwrap();
+    let endpoint = Endpoint::new("/events");
+    let clock = Clock::new();
+    let (server, mut client) = pair();
+    client
+        .write_all(b"GET /events HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 1\r\n\r\n")
+        .unwrap();
+    let ended = within(10, async {
+        let serving = serve_connection(server, &endpoint, &hub, Config::default(), &clock, None);
+        let talking = async {
+            let text = blocking(move || {
+                let text = read_until(&mut client, "data: new\n\n");
+                (text, client)
+            })
+            .await;
+            let (text, client) = text;
+            assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+            assert!(text.contains("Content-Type: text/event-stream\r\n"));
+            assert!(text.contains("Last-Event-ID: 1\r\n"));
+            assert!(text.contains("Connection: close\r\n\r\nid: 2\ndata: new\n\n"));
+            hub.publish(&Message::new("live")).unwrap();
+            let (text, client) = blocking(move || {
+                let mut client = client;
+                (read_until(&mut client, "live"), client)
+            })
+            .await;
+            assert_eq!(text, "id: 3\ndata: live\n\n");
+            drop(client);
+            future::pending::<()>().await;
+        };
+        future::or(serving, async {
+            talking.await;
+            unreachable!()
+        })
+        .await
+    });
+    assert_eq!(ended.unwrap(), Ended::ClientGone);
+}
+
+/// Runs blocking socket code off the executor thread.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let done = Arc::new(Signal::new());
+    let notify = Arc::clone(&done);
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+        notify.notify(usize::MAX);
+    });
+    loop {
+        let listener = done.listen();
+        if let Ok(v) = rx.try_recv() {
+            return v;
+        }
+        listener.await;
+    }
+}
+
+/// Sends one request on a fresh connection and reads the whole answer.
+fn request_on(server: Async<TcpStream>, mut client: TcpStream, request: &str) -> (String, Ended) {
+    let hub = SharedHub::default();
+    let endpoint = Endpoint {
+        path: "/events".into(),
+        cors: Some("*".into()),
+    };
+    let page = |head: &sse_core::http1::RequestHead| {
+        (head.path() == "/").then(|| respond(200, &[("Content-Type", "text/html")], b"<p>hi</p>"))
+    };
+    client.write_all(request.as_bytes()).unwrap();
+    let reader = std::thread::spawn(move || read_to_end(&mut client));
+    let ended = within(
+        10,
+        serve_connection(
+            server,
+            &endpoint,
+            &hub,
+            Config::default(),
+            &Clock::new(),
+            Some(&page),
+        ),
+    )
+    .unwrap();
+    (reader.join().unwrap(), ended)
+}
+
+#[test]
+fn connection_answers_what_is_not_a_stream() {
+    let cases = [
+        ("GET / HTTP/1.1\r\n\r\n", "HTTP/1.1 200 OK\r\n", "<p>hi</p>"),
+        (
+            "GET /nope HTTP/1.1\r\n\r\n",
+            "HTTP/1.1 404 Not Found\r\n",
+            "not found\n",
+        ),
+        (
+            "POST /events HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
+            "HTTP/1.1 405",
+            "Allow: GET, HEAD, OPTIONS\r\n",
+        ),
+        (
+            "OPTIONS /events HTTP/1.1\r\n\r\n",
+            "HTTP/1.1 204",
+            "Access-Control-Allow-Headers: Last-Event-ID",
+        ),
+        (
+            "HEAD /events HTTP/1.1\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream",
+            "Access-Control-Allow-Origin: *\r\n",
+        ),
+    ];
+    for (request, start, contains) in cases {
+        let (server, client) = pair();
+        let (text, ended) = request_on(server, client, request);
+        assert!(text.starts_with(start), "{request:?} -> {text}");
+        assert!(text.contains(contains), "{request:?} -> {text}");
+        assert_eq!(ended, Ended::Answered);
+    }
+}
+
+#[test]
+fn bad_and_missing_requests_are_typed_errors() {
+    let hub = SharedHub::default();
+    let endpoint = Endpoint::new("/events");
+    let (server, mut client) = pair();
+    client.write_all(b"NOT HTTP\r\n\r\n").unwrap();
+    let err = within(
+        10,
+        serve_connection(
+            server,
+            &endpoint,
+            &hub,
+            Config::default(),
+            &Clock::new(),
+            None,
+        ),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, sse_futures::server::ConnectionError::BadRequest(_)),
+        "{err}"
+    );
+    assert!(read_to_end(&mut client).starts_with("HTTP/1.1 400"));
+
+    let (server, client) = pair();
+    drop(client);
+    let err = within(
+        10,
+        serve_connection(
+            server,
+            &endpoint,
+            &hub,
+            Config::default(),
+            &Clock::new(),
+            None,
+        ),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, sse_futures::server::ConnectionError::NoRequest),
+        "{err}"
+    );
+
+    // A silent client: the head timeout is the timer's, not the wall clock's.
+    let clock = VirtualClock::default();
+    let (server, _client) = pair();
+    let err = within(10, async {
+        let serving = serve_connection(server, &endpoint, &hub, Config::default(), &clock, None);
+        let ticking = async {
+            IoTimer::after(Duration::from_millis(50)).await;
+            clock.advance(sse_futures::server::HEAD_TIMEOUT);
+            future::pending().await
+        };
+        future::or(serving, ticking).await
+    })
+    .unwrap_err();
+    assert!(
+        matches!(err, sse_futures::server::ConnectionError::HeadTimeout),
+        "{err}"
+    );
+}
+
+#[test]
+fn lagging_subscriber_is_disconnected() {
+    use sse_core::replay::LogLimits;
+    let hub = SharedHub::new(LogLimits {
+        max_events: 2,
+        max_bytes: 1 << 20,
+    });
+    let clock = VirtualClock::default();
+    let mut body = hub
+        .subscribe(clock.now(), None, Config::default())
+        .into_body(clock);
+    for d in ["a", "b", "c"] {
+        hub.publish(&Message::new(d)).unwrap();
+    }
+    assert_eq!(try_next(&mut body), Some(None));
+    assert_eq!(body.subscription().closed(), Some(CloseReason::Lagged));
+}
+
+/// An accept loop on a real listener, a thread per task.
+fn start(service: Service) -> (ServerHandle, std::net::SocketAddr) {
+    let listener = Async::<TcpListener>::bind(([127, 0, 0, 1], 0)).unwrap();
+    let addr = listener.get_ref().local_addr().unwrap();
+    let incoming = Box::pin(stream::unfold(listener, |l| async move {
+        let next = l.accept().await.map(|(s, _)| s);
+        Some((next, l))
+    }));
+    let spawn = |task: BoxFuture<()>| {
+        std::thread::spawn(move || async_io::block_on(task));
+    };
+    (serve(incoming, spawn, service, Clock::new()), addr)
+}
+
+#[test]
+fn accept_loop_serves_and_shuts_down_gracefully() {
+    let hub = SharedHub::default();
+    let (handle, addr) = start(Service::new(Endpoint::new("/events"), hub.clone()));
+    let mut clients: Vec<TcpStream> = (0..2)
+        .map(|_| {
+            let mut c = TcpStream::connect(addr).unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            c.write_all(b"GET /events HTTP/1.1\r\n\r\n").unwrap();
+            c
+        })
+        .collect();
+    for c in &mut clients {
+        read_until(c, "\r\n\r\n");
+    }
+    assert_eq!(handle.connections(), 2);
+    hub.publish(&Message::new("both")).unwrap();
+    for c in &mut clients {
+        assert_eq!(read_until(c, "both\n\n"), "id: 1\ndata: both\n\n");
+    }
+    within(10, handle.shutdown_and_wait());
+    assert_eq!(handle.connections(), 0);
+    for c in &mut clients {
+        assert_eq!(read_to_end(c), "", "the stream ends");
+    }
+    assert!(TcpStream::connect(addr).is_err(), "the port refuses");
+}
+
+#[cfg(feature = "http-types")]
+#[test]
+fn async_h1_serves_a_hub_response() {
+    use sse_futures::server::http;
+    let hub = SharedHub::default();
+    hub.publish(&Message::new("one")).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server_hub = hub.clone();
+    std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let stream = SharedStream(Arc::new(Async::new(stream).unwrap()));
+        let clock = Clock::new();
+        let _ = async_io::block_on(async_h1::accept(stream, |req| {
+            let (hub, clock) = (server_hub.clone(), clock.clone());
+            async move {
+                assert_eq!(http::last_event_id(&req).as_deref(), Some("0"));
+                Ok(http::respond(&req, &hub, Config::default(), clock))
+            }
+        }));
+    });
+    let mut client = TcpStream::connect(addr).unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    client
+        .write_all(b"GET /events?last_event_id=0 HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let head = read_until(&mut client, "data: one");
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    let lower = head.to_ascii_lowercase();
+    assert!(
+        lower.contains("content-type: text/event-stream\r\n"),
+        "{head}"
+    );
+    assert!(lower.contains("cache-control: no-store\r\n"), "{head}");
+    assert!(lower.contains("transfer-encoding: chunked\r\n"), "{head}");
+    hub.publish(&Message::new("two")).unwrap();
+    let more = read_until(&mut client, "data: two");
+    assert!(more.contains("id: 2\ndata: two\n\n"), "{more}");
+}
+
+/// A cloneable socket, as async-h1 wants one.
+#[cfg(feature = "http-types")]
+#[derive(Clone)]
+struct SharedStream(Arc<Async<TcpStream>>);
+
+#[cfg(feature = "http-types")]
+impl futures_lite::AsyncRead for SharedStream {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut [u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut &*self.0).poll_read(cx, buf)
+    }
+}
+
+#[cfg(feature = "http-types")]
+impl futures_lite::AsyncWrite for SharedStream {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut &*self.0).poll_write(cx, buf)
+    }
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut &*self.0).poll_flush(cx)
+    }
+    fn poll_close(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut &*self.0).poll_close(cx)
+    }
+}
