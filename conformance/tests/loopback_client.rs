@@ -65,19 +65,20 @@ fn parse_fixtures_through_each_adapter_client() {
     }
 }
 
-#[test]
-fn server_fixtures_against_the_blocking_server() {
-    use sse_conformance::loopback::server::{BlockingServer, NEEDS_WRITE_READINESS};
+type MakeServer = dyn Fn(
+    &sse_conformance::server::CaseConfig,
+) -> Result<sse_conformance::loopback::server::LoopbackServer, String>;
+
+fn server_fixtures(make: &MakeServer) {
+    use sse_conformance::loopback::server::skip_reason;
     use sse_conformance::server::{fixture_dir, load_cases, run_case};
     let cases = load_cases(&fixture_dir()).expect("fixtures load");
     let mut failed = Vec::new();
     for case in &cases {
-        if NEEDS_WRITE_READINESS.contains(&case.name.as_str())
-            || case.name == "send-to-one-subscriber"
-        {
+        if skip_reason(&case.name).is_some() {
             continue;
         }
-        let r = run_case(case, BlockingServer::new);
+        let r = run_case(case, make);
         if !r.passed() {
             failed.push(format!("{}: {}", r.name, r.failures.join("\n")));
         }
@@ -88,4 +89,21 @@ fn server_fixtures_against_the_blocking_server() {
         failed.len(),
         failed.join("\n")
     );
+}
+
+#[test]
+fn server_fixtures_against_the_blocking_server() {
+    server_fixtures(&sse_conformance::loopback::server::LoopbackServer::blocking);
+}
+
+#[test]
+fn server_fixtures_against_the_smol_server() {
+    use sse_conformance::loopback::server::{LoopbackServer, Runtime};
+    server_fixtures(&LoopbackServer::of(Runtime::Smol));
+}
+
+#[test]
+fn server_fixtures_against_the_async_std_server() {
+    use sse_conformance::loopback::server::{LoopbackServer, Runtime};
+    server_fixtures(&LoopbackServer::of(Runtime::AsyncStd));
 }

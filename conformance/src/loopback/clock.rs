@@ -21,6 +21,8 @@ pub struct VirtualClock(Arc<Inner>);
 struct Inner {
     now: AtomicU64,
     released: AtomicU64,
+    /// Tasks sleeping on the clock, woken whenever time is released.
+    sleepers: std::sync::Mutex<Vec<std::task::Waker>>,
 }
 
 impl VirtualClock {
@@ -45,6 +47,11 @@ impl VirtualClock {
         let t = ms * 1_000_000;
         self.0.now.fetch_max(t, Ordering::AcqRel);
         self.0.released.fetch_max(t, Ordering::AcqRel);
+        let sleepers =
+            std::mem::take(&mut *self.0.sleepers.lock().unwrap_or_else(|e| e.into_inner()));
+        for waker in sleepers {
+            waker.wake();
+        }
     }
 }
 
@@ -55,7 +62,17 @@ impl sse_futures::Timer for VirtualClock {
 
     fn sleep_until(&self, deadline: Instant) -> sse_futures::BoxFuture<()> {
         let clock = self.clone();
-        Box::pin(std::future::poll_fn(move |_| {
+        Box::pin(std::future::poll_fn(move |cx| {
+            if clock.released(deadline) {
+                return std::task::Poll::Ready(());
+            }
+            clock
+                .0
+                .sleepers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(cx.waker().clone());
+            // Released in between: do not miss it.
             if clock.released(deadline) {
                 std::task::Poll::Ready(())
             } else {

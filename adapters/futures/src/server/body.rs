@@ -153,7 +153,18 @@ where
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
         let mut this = self.project();
         loop {
-            if let Some(bytes) = this.stream.poll_transmit(this.timer.now()) {
+            // A deadline that passed fires first, at its own time.
+            let now = match this
+                .deadline
+                .poll(cx, &*this.timer, this.stream.poll_timeout())
+            {
+                Poll::Ready(at) => {
+                    this.stream.handle_timeout(at);
+                    at
+                }
+                Poll::Pending => this.timer.now(),
+            };
+            if let Some(bytes) = this.stream.poll_transmit(now) {
                 return Poll::Ready(Some(bytes));
             }
             if this.stream.closed().is_some() {
@@ -176,9 +187,12 @@ where
                     Poll::Pending => {}
                 }
             }
-            let due = this.stream.poll_timeout();
-            if this.deadline.poll(cx, &*this.timer, due).is_ready() {
-                this.stream.handle_timeout(this.timer.now());
+            if this
+                .deadline
+                .poll(cx, &*this.timer, this.stream.poll_timeout())
+                .is_ready()
+            {
+                *this.deadline = Default::default();
                 continue;
             }
             return Poll::Pending;

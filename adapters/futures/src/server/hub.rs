@@ -170,7 +170,16 @@ impl Subscription {
                 self.ended = true;
                 return Poll::Ready(None);
             }
-            if let Some(bytes) = self.hub.lock().poll_transmit(&mut self.sub, timer.now()) {
+            // A deadline that passed fires first, at its own time, and what
+            // it queues counts as written then.
+            let now = match self.deadline.poll(cx, timer, self.sub.poll_timeout()) {
+                Poll::Ready(at) => {
+                    self.hub.lock().handle_timeout(&mut self.sub, at);
+                    at
+                }
+                Poll::Pending => timer.now(),
+            };
+            if let Some(bytes) = self.hub.lock().poll_transmit(&mut self.sub, now) {
                 return Poll::Ready(Some(bytes));
             }
             if let Some(reason) = self.sub.closed() {
@@ -190,9 +199,13 @@ impl Subscription {
                 self.listener = None;
                 continue;
             }
-            let due = self.sub.poll_timeout();
-            if self.deadline.poll(cx, timer, due).is_ready() {
-                self.hub.lock().handle_timeout(&mut self.sub, timer.now());
+            if self
+                .deadline
+                .poll(cx, timer, self.sub.poll_timeout())
+                .is_ready()
+            {
+                // Re-armed for a later deadline and already over: go round.
+                self.deadline = Default::default();
                 continue;
             }
             return Poll::Pending;

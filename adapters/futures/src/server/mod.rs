@@ -82,14 +82,16 @@ pub(crate) struct Deadline {
 }
 
 impl Deadline {
-    /// `Ready` when the armed sleep has completed: call the core's
-    /// `handle_timeout` then. `Pending` (with the sleep registered) otherwise.
+    /// `Ready(at)` when the sleep armed for `at` has completed: call the
+    /// core's `handle_timeout(at)` then — at the deadline's own time, so that
+    /// several deadlines passed in one long wait each fire for their time.
+    /// `Pending` (with the sleep registered) otherwise.
     pub(crate) fn poll(
         &mut self,
         cx: &mut Context<'_>,
         timer: &impl Timer,
         deadline: Option<Instant>,
-    ) -> Poll<()> {
+    ) -> Poll<Instant> {
         let Some(deadline) = deadline else {
             self.armed = None;
             return Poll::Pending;
@@ -97,14 +99,15 @@ impl Deadline {
         if self.armed.as_ref().map_or(true, |(at, _)| deadline < *at) {
             self.armed = Some((deadline, timer.sleep_until(deadline)));
         }
-        let Some((_, sleep)) = &mut self.armed else {
+        let Some((at, sleep)) = &mut self.armed else {
             return Poll::Pending;
         };
         if sleep.as_mut().poll(cx).is_pending() {
             return Poll::Pending;
         }
+        let at = *at;
         self.armed = None;
-        Poll::Ready(())
+        Poll::Ready(at)
     }
 }
 
