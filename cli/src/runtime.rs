@@ -1,76 +1,84 @@
-//! The runtime the `sse` command runs on: smol's reactor and timer.
+//! The runtime the `sse` command runs on: smol, through the `sse-smol`
+//! adapter (DNS, TCP, rustls with Mozilla's roots).
 //!
-//! `listen` and `serve` are written against the runtime-neutral
-//! `sse-futures` drivers; this file picks the executor, the timer and the
-//! connector they get.
+//! `--insecure` swaps in a certificate verifier that accepts anything, for
+//! self-signed test servers; it still checks the handshake signatures.
 
 use std::future::Future;
-use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::Arc;
 
-use async_io::{Async, Timer as IoTimer};
-use sse_core::client::{Config, TransportError};
-use sse_core::url::Url;
-use sse_core::Instant;
-use sse_futures::{BoxFuture, ConnectError, Connector, EventSource, Timer};
+use sse_core::client::Config;
+use sse_smol::rustls::client::danger::{
+    HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier,
+};
+use sse_smol::rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use sse_smol::rustls::{ClientConfig, DigitallySignedStruct, Error, SignatureScheme};
+use sse_smol::tls::{provider, ClientTls};
 
 /// Runs a future to completion on this thread.
 pub fn block_on<T>(f: impl Future<Output = T>) -> T {
-    async_io::block_on(f)
-}
-
-/// Real time since the process started.
-pub struct Clock(std::time::Instant);
-
-impl Timer for Clock {
-    fn now(&self) -> Instant {
-        Instant::from_duration(self.0.elapsed())
-    }
-    fn sleep_until(&self, deadline: Instant) -> BoxFuture<()> {
-        let at = self.0 + deadline.as_duration();
-        Box::pin(async move {
-            IoTimer::at(at).await;
-        })
-    }
-}
-
-/// Plain TCP connections (TLS comes with the smol adapter).
-pub struct Tcp;
-
-impl Connector for Tcp {
-    type Io = Async<TcpStream>;
-    fn connect(&self, url: &Url) -> BoxFuture<Result<Self::Io, ConnectError>> {
-        let host = url.host_unbracketed().to_string();
-        let port = url.port();
-        let tls = url.is_tls();
-        Box::pin(async move {
-            if tls {
-                return Err(ConnectError::new(
-                    TransportError::Tls,
-                    std::io::Error::other("https is not supported yet"),
-                ));
-            }
-            let addrs: Vec<_> = (host.as_str(), port)
-                .to_socket_addrs()
-                .map_err(|e| ConnectError::new(TransportError::Dns, e))?
-                .collect();
-            let mut last = std::io::Error::other("no address");
-            for addr in addrs {
-                match Async::<TcpStream>::connect(addr).await {
-                    Ok(s) => return Ok(s),
-                    Err(e) => last = e,
-                }
-            }
-            Err(last.into())
-        })
-    }
+    smol::block_on(f)
 }
 
 /// An `EventSource` for the `listen` command.
 pub fn event_source(
     url: &str,
     config: Config,
-    _insecure: bool,
-) -> Result<EventSource<Tcp, Clock>, String> {
-    EventSource::with_parts(url, config, Tcp, Clock(std::time::Instant::now()))
-        .map_err(|e| e.to_string())
+    insecure: bool,
+) -> Result<sse_smol::EventSource, String> {
+    let connector = if insecure {
+        let tls = ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAny))
+            .with_no_client_auth();
+        sse_smol::Connector::with_tls(ClientTls::from_config(Arc::new(tls)))
+    } else {
+        sse_smol::Connector::new()
+    };
+    sse_smol::open_with(url, config, connector).map_err(|e| e.to_string())
+}
+
+/// Accepts any certificate (`--insecure`); signatures are still verified.
+#[derive(Debug)]
+struct AcceptAny;
+
+impl ServerCertVerifier for AcceptAny {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+        let algs = provider().signature_verification_algorithms;
+        sse_smol::rustls::crypto::verify_tls12_signature(message, cert, dss, &algs)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+        let algs = provider().signature_verification_algorithms;
+        sse_smol::rustls::crypto::verify_tls13_signature(message, cert, dss, &algs)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        provider()
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
 }

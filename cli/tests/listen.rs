@@ -215,3 +215,57 @@ fn bad_options_exit_2() {
     let out = listen(&["not a url"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn insecure_accepts_a_self_signed_server_and_the_default_refuses_it() {
+    use std::sync::Arc;
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.key_pair.serialize_der().into());
+    let tls = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert.cert.der().clone()], key)
+    .unwrap();
+    let hub = sse_blocking::Hub::default();
+    let service = sse_blocking::Service::new(hub.clone(), "/events");
+    let server = sse_blocking::serve(
+        TcpListener::bind("127.0.0.1:0").unwrap(),
+        service,
+        Some(Arc::new(tls)),
+    )
+    .unwrap();
+    let url = format!("https://localhost:{}/events", server.local_addr().port());
+    let publisher = thread::spawn(move || {
+        for i in 0..100 {
+            let _ = hub.publish(&sse_core::encode::Message::new(&format!("tick {i}")));
+            thread::sleep(Duration::from_millis(50));
+        }
+    });
+    let out = listen(&[&url, "--insecure", "--max-events", "1"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(stdout(&out).starts_with("[message id="), "{out:?}");
+
+    // Without --insecure the certificate is refused; the client keeps
+    // retrying, so stop it after the first error line.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sse"))
+        .args(["listen", &url, "--json", "--retry-ms", "50"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        first.contains(r#""kind":"error""#) && first.contains("tls"),
+        "{first}"
+    );
+    drop(server);
+    let _ = publisher.join();
+}
