@@ -179,8 +179,10 @@ fn client_throughput(w: &Workload) {
 /// Starts the smol adapter's server on a hub.
 fn smol_server(limits: LogLimits) -> (SharedHub, sse_futures::server::ServerHandle) {
     let hub = SharedHub::new(limits);
-    let mut server_config = sse_core::server::Config::default();
-    server_config.keep_alive = None;
+    let server_config = sse_core::server::Config {
+        keep_alive: None,
+        ..Default::default()
+    };
     let service = Service::new(Endpoint::new("/events"), hub.clone()).config(server_config);
     let listener = smol::block_on(smol::net::TcpListener::bind("127.0.0.1:0")).unwrap();
     let handle = sse_smol::serve_listener(listener, service).unwrap();
