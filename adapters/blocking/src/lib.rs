@@ -10,7 +10,8 @@
 //! behind a mutex and a condition variable) with a thread per connection.
 //!
 //! - [`transport`]: [`Transport`] (TCP, rustls, or a test's own stream),
-//!   [`Clock`], [`Connector`] and the default [`TcpConnector`].
+//!   [`Connector`] and the default [`TcpConnector`].
+//! - [`clock`]: [`Clock`], real or virtual, and [`SystemClock`].
 //! - [`client`]: [`EventSource`] and its [`CloseHandle`].
 //! - [`server`]: [`Hub`], [`Service`], [`serve`], [`serve_connection`].
 //!
@@ -31,10 +32,12 @@
 #![deny(missing_docs)]
 
 pub mod client;
+pub mod clock;
 pub mod server;
 pub mod transport;
 
 pub use client::{CloseHandle, EventSource};
+pub use clock::{Clock, SystemClock};
 pub use server::{serve, serve_connection, Hub, ServerHandle, Service};
 pub use sse_core;
-pub use transport::{Clock, ConnectError, Connector, SystemClock, TcpConnector, Transport};
+pub use transport::{ConnectError, Connector, TcpConnector, Transport};

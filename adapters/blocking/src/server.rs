@@ -8,7 +8,13 @@
 //! and then loops: write what the subscriber has, wait for a publish or its
 //! keep-alive deadline. A slow client blocks only its own thread, and the
 //! core's lag policy bounds how far behind it may fall. A client that went
-//! away is noticed at the next write (an event or a keep-alive).
+//! away is noticed at the next write, or, when idle, by a short read every
+//! 100 ms: the client sends nothing after its request, so a read that ends
+//! means it closed (stray bytes are read and dropped).
+//!
+//! Time comes from a [`Clock`]: a connection thread treats its subscriber's
+//! deadline (the keep-alive) as due when `clock.now() >= deadline` after it
+//! is woken ([`Hub::wake_all`], a publish) or its wait times out.
 
 use std::io::{self, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -25,10 +31,19 @@ use sse_core::replay::LogLimits;
 use sse_core::server::Config;
 
 use crate::client::timed_out;
-use crate::transport::{Clock, SystemClock, Transport};
+use crate::clock::{Clock, SystemClock};
+use crate::transport::Transport;
 
 /// How long a client may take to send its request head.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a read checking for a gone client may block.
+const PROBE: Duration = Duration::from_millis(1);
+/// After a complete answer, the server reads what the client still sends
+/// (a request body it did not read) until the client closes, is silent for
+/// `LINGER_IDLE` or `LINGER` is over: closing with unread bytes would reset
+/// the connection and could destroy the answer in flight.
+const LINGER: Duration = Duration::from_secs(1);
+const LINGER_IDLE: Duration = Duration::from_millis(50);
 /// Longest wait between checks of the stop flag.
 const TICK: Duration = Duration::from_millis(100);
 
@@ -151,6 +166,9 @@ pub fn serve_connection(
     if io.write_all(&out).and_then(|()| io.flush()).is_err() || head_only {
         return;
     }
+    if io.set_read_timeout(Some(PROBE)).is_err() {
+        return;
+    }
     loop {
         let mut guard = hub.lock();
         // A deadline that passed while waiting is handled at its own time,
@@ -191,11 +209,26 @@ pub fn serve_connection(
         let wait = deadline.map_or(TICK, |at| {
             at.saturating_duration_since(clock.now()).min(TICK)
         });
-        let _unused = hub
+        let (guard, waited) = hub
             .0
             .changed
             .wait_timeout(guard, wait.max(Duration::from_millis(1)))
-            .map(drop);
+            .unwrap_or_else(|e| e.into_inner());
+        drop(guard);
+        if waited.timed_out() && client_gone(&mut *io) {
+            return;
+        }
+    }
+}
+
+/// Whether the client closed its end (or the connection broke). It sends
+/// nothing after its request head; bytes it does send are dropped.
+fn client_gone(io: &mut dyn Transport) -> bool {
+    let mut sink = [0u8; 512];
+    match io.read(&mut sink) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => !(timed_out(&e) || e.kind() == io::ErrorKind::Interrupted),
     }
 }
 
@@ -227,8 +260,23 @@ fn read_head(io: &mut dyn Transport) -> Option<RequestHead> {
     }
 }
 
+/// Writes a complete answer, then lingers (see [`LINGER`]; real time, not
+/// a protocol deadline).
 fn answer(io: &mut dyn Transport, bytes: &[u8]) {
-    let _ = io.write_all(bytes).and_then(|()| io.flush());
+    if io.write_all(bytes).and_then(|()| io.flush()).is_err() {
+        return;
+    }
+    let until = std::time::Instant::now() + LINGER;
+    let mut sink = [0u8; 4096];
+    loop {
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() || io.set_read_timeout(Some(left.min(LINGER_IDLE))).is_err() {
+            return;
+        }
+        if !matches!(io.read(&mut sink), Ok(n) if n > 0) {
+            return;
+        }
+    }
 }
 
 /// A running [`serve`]: its address, its live connections, its shutdown.
