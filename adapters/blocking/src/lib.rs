@@ -13,7 +13,10 @@
 //!   [`Connector`] and the default [`TcpConnector`].
 //! - [`clock`]: [`Clock`], real or virtual, and [`SystemClock`].
 //! - [`client`]: [`EventSource`] and its [`CloseHandle`].
-//! - [`server`]: [`Hub`], [`Service`], [`serve`], [`serve_connection`].
+//! - [`hub`]: [`Hub`], the core's hub shared by connection threads.
+//! - [`server`]: one connection: [`Service`] and [`serve_connection`].
+//! - [`listen`]: [`serve`] on a `TcpListener` (optionally TLS) and its
+//!   [`ServerHandle`].
 //!
 //! ```no_run
 //! use sse_blocking::EventSource;
@@ -33,11 +36,15 @@
 
 pub mod client;
 pub mod clock;
+pub mod hub;
+pub mod listen;
 pub mod server;
 pub mod transport;
 
 pub use client::{CloseHandle, EventSource};
 pub use clock::{Clock, SystemClock};
-pub use server::{serve, serve_connection, Hub, ServerHandle, Service};
+pub use hub::Hub;
+pub use listen::{serve, ServerHandle};
+pub use server::{serve_connection, Service};
 pub use sse_core;
 pub use transport::{ConnectError, Connector, TcpConnector, Transport};

@@ -1,5 +1,5 @@
-//! A threaded event stream server: one thread accepts, one thread per
-//! connection writes.
+//! One connection of the threaded event stream server (see
+//! [`serve`](crate::serve) for the listener).
 //!
 //! [`Hub`] wraps the core's [`sse_core::hub::Hub`] in a mutex and a condition
 //! variable: a publish encodes the event once and wakes every connection
@@ -17,21 +17,18 @@
 //! is woken ([`Hub::wake_all`], a publish) or its wait times out.
 
 use std::io::{self, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread::{self, JoinHandle};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use sse_core::encode::{EncodeError, Message};
 use sse_core::endpoint::{Endpoint, Route};
 use sse_core::http1::{HeadStatus, RequestHead, RequestParser};
-use sse_core::replay::LogLimits;
 use sse_core::server::Config;
 
 use crate::client::timed_out;
-use crate::clock::{Clock, SystemClock};
+use crate::clock::Clock;
+use crate::hub::Hub;
 use crate::transport::Transport;
 
 /// How long a client may take to send its request head.
@@ -46,58 +43,6 @@ const LINGER: Duration = Duration::from_secs(1);
 const LINGER_IDLE: Duration = Duration::from_millis(50);
 /// Longest wait between checks of the stop flag.
 const TICK: Duration = Duration::from_millis(100);
-
-/// A broadcast hub shared by connection threads. Cheap to clone.
-#[derive(Clone, Default)]
-pub struct Hub(Arc<Shared>);
-
-#[derive(Default)]
-struct Shared {
-    hub: Mutex<sse_core::hub::Hub>,
-    changed: Condvar,
-}
-
-impl Hub {
-    /// A hub keeping `limits` of events for resume by `Last-Event-ID`.
-    pub fn new(limits: LogLimits) -> Self {
-        Hub(Arc::new(Shared {
-            hub: Mutex::new(sse_core::hub::Hub::new(limits)),
-            changed: Condvar::new(),
-        }))
-    }
-
-    /// Publishes to every subscriber; returns the event's sequence number
-    /// (also its ID when it has none).
-    pub fn publish(&self, msg: &Message<'_>) -> Result<u64, EncodeError> {
-        let seq = self.lock().publish(msg)?;
-        self.wake_all();
-        Ok(seq)
-    }
-
-    /// Publishes any `serde::Serialize` value as JSON data.
-    #[cfg(feature = "json")]
-    pub fn publish_json<T: serde::Serialize + ?Sized>(
-        &self,
-        event: Option<&str>,
-        id: Option<&str>,
-        value: &T,
-    ) -> Result<u64, sse_core::json::JsonError> {
-        let seq = self.lock().publish_json(event, id, value)?;
-        self.wake_all();
-        Ok(seq)
-    }
-
-    /// Wakes every waiting connection thread so it re-checks its subscriber
-    /// and its deadline (`clock.now() >= deadline`). A publish does this; a
-    /// test driving a virtual [`Clock`] does it after moving time.
-    pub fn wake_all(&self) {
-        self.0.changed.notify_all();
-    }
-
-    fn lock(&self) -> MutexGuard<'_, sse_core::hub::Hub> {
-        self.0.hub.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
 
 /// An answer for a request outside the stream's path: a complete HTTP
 /// response, or `None` for 404.
@@ -209,13 +154,7 @@ pub fn serve_connection(
         let wait = deadline.map_or(TICK, |at| {
             at.saturating_duration_since(clock.now()).min(TICK)
         });
-        let (guard, waited) = hub
-            .0
-            .changed
-            .wait_timeout(guard, wait.max(Duration::from_millis(1)))
-            .unwrap_or_else(|e| e.into_inner());
-        drop(guard);
-        if waited.timed_out() && client_gone(&mut *io) {
+        if hub.wait(guard, wait.max(Duration::from_millis(1))) && client_gone(&mut *io) {
             return;
         }
     }
@@ -277,116 +216,4 @@ fn answer(io: &mut dyn Transport, bytes: &[u8]) {
             return;
         }
     }
-}
-
-/// A running [`serve`]: its address, its live connections, its shutdown.
-pub struct ServerHandle {
-    addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    live: Arc<AtomicUsize>,
-    accept: Option<JoinHandle<()>>,
-    hub: Hub,
-}
-
-impl ServerHandle {
-    /// The bound address (useful after binding port 0).
-    pub fn local_addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// How many connection threads are running.
-    pub fn connections(&self) -> usize {
-        self.live.load(Ordering::Acquire)
-    }
-
-    /// Stops accepting, ends every connection and waits for all threads.
-    pub fn shutdown(mut self) {
-        self.stop_and_join();
-    }
-
-    fn stop_and_join(&mut self) {
-        self.stop.store(true, Ordering::Release);
-        self.hub.wake_all();
-        if let Some(accept) = self.accept.take() {
-            let _ = accept.join();
-        }
-    }
-}
-
-impl Drop for ServerHandle {
-    fn drop(&mut self) {
-        self.stop_and_join();
-    }
-}
-
-/// Serves `service` on `listener`: a thread accepts, a thread per
-/// connection streams. `tls` wraps each connection in rustls.
-pub fn serve(
-    listener: TcpListener,
-    service: Service,
-    tls: Option<Arc<rustls::ServerConfig>>,
-) -> io::Result<ServerHandle> {
-    let addr = listener.local_addr()?;
-    listener.set_nonblocking(true)?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let live = Arc::new(AtomicUsize::new(0));
-    let hub = service.hub.clone();
-    let (stop2, live2) = (Arc::clone(&stop), Arc::clone(&live));
-    let accept = thread::Builder::new()
-        .name("sse-accept".into())
-        .spawn(move || {
-            let mut workers: Vec<(JoinHandle<()>, TcpStream)> = Vec::new();
-            while !stop2.load(Ordering::Acquire) {
-                workers.retain(|(w, _)| !w.is_finished());
-                let tcp = match listener.accept() {
-                    Ok((tcp, _)) => tcp,
-                    Err(e) if timed_out(&e) => {
-                        thread::sleep(Duration::from_millis(20));
-                        continue;
-                    }
-                    Err(e) => {
-                        log::warn!("accept failed: {e}");
-                        thread::sleep(Duration::from_millis(100));
-                        continue;
-                    }
-                };
-                let Ok(handle) = tcp.try_clone() else {
-                    continue;
-                };
-                let _ = tcp.set_nonblocking(false);
-                let _ = tcp.set_nodelay(true);
-                let (service, stop, live, tls) = (
-                    service.clone(),
-                    Arc::clone(&stop2),
-                    Arc::clone(&live2),
-                    tls.clone(),
-                );
-                live.fetch_add(1, Ordering::AcqRel);
-                let worker = thread::spawn(move || {
-                    let io: Option<Box<dyn Transport>> = match tls {
-                        None => Some(Box::new(tcp)),
-                        Some(config) => rustls::ServerConnection::new(config).ok().map(|c| {
-                            Box::new(rustls::StreamOwned::new(c, tcp)) as Box<dyn Transport>
-                        }),
-                    };
-                    if let Some(io) = io {
-                        serve_connection(io, &service, &SystemClock::default(), &stop);
-                    }
-                    live.fetch_sub(1, Ordering::AcqRel);
-                });
-                workers.push((worker, handle));
-            }
-            // Unblock threads stuck writing to slow clients, then wait for all.
-            for (worker, tcp) in workers {
-                let _ = tcp.shutdown(std::net::Shutdown::Both);
-                let _ = worker.join();
-            }
-        })?;
-    Ok(ServerHandle {
-        addr,
-        stop,
-        live,
-        accept: Some(accept),
-        hub,
-    })
 }
