@@ -2,7 +2,8 @@
 
 use sse_conformance::client::{fixture_dir, load_scenarios, run_scenario};
 use sse_conformance::loopback::client::{
-    async_std_driver, blocking_driver, futures_driver, smol_driver, LoopbackClient, MakeDriver,
+    async_std_driver, blocking_driver, blocking_poll_driver, futures_driver, smol_driver,
+    LoopbackClient, MakeDriver,
 };
 
 fn run_all(name: &str, make: MakeDriver) {
@@ -106,4 +107,9 @@ fn server_fixtures_against_the_smol_server() {
 fn server_fixtures_against_the_async_std_server() {
     use sse_conformance::loopback::server::{LoopbackServer, Runtime};
     server_fixtures(&LoopbackServer::of(Runtime::AsyncStd));
+}
+
+#[test]
+fn blocking_driver_polled_with_zero_waits_passes_every_client_scenario() {
+    run_all("blocking (poll_next)", blocking_poll_driver);
 }

@@ -15,6 +15,8 @@ use futures_lite::{AsyncRead, AsyncWrite};
 use sse_core::client::TransportError;
 use sse_core::url::Url;
 
+use super::clock::{VirtualClock, Woke};
+
 /// What the client's end of one connection has done.
 #[derive(Debug, Default)]
 pub struct Stats {
@@ -24,27 +26,97 @@ pub struct Stats {
     pub ended: AtomicBool,
     /// The client dropped the connection.
     pub dropped: AtomicBool,
+    /// The task that last found nothing to read on a plain std socket
+    /// (which has no reactor): the runner wakes it when bytes are due.
+    pub waker: Mutex<Option<std::task::Waker>>,
+}
+
+impl Stats {
+    /// Wakes the task waiting to read, if any.
+    pub fn wake(&self) {
+        if let Some(w) = self.waker.lock().ok().and_then(|mut w| w.take()) {
+            w.wake();
+        }
+    }
 }
 
 /// The client's end: a non-blocking TCP stream that counts what is read.
+///
+/// For a blocking driver on its own thread ([`LoopConnector::blocking`])
+/// a read blocks on the [`VirtualClock`] until bytes or the end arrive, or
+/// until virtual time passes the read timeout the driver set (then it
+/// fails with `WouldBlock`, as a timed-out socket read does), or the runner
+/// pokes the thread for a user action (the same `WouldBlock`, early).
 #[derive(Debug)]
 pub struct ClientEnd {
     tcp: TcpStream,
     stats: Arc<Stats>,
+    /// Blocking reads on this clock, with this timeout.
+    waits: Option<(VirtualClock, Option<Duration>)>,
+}
+
+impl ClientEnd {
+    fn read_now(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let r = self.tcp.read(buf);
+        let busy = || {
+            if let Some((clock, _)) = &self.waits {
+                clock.unpark();
+            }
+        };
+        match &r {
+            Ok(0) => {
+                busy();
+                self.stats.ended.store(true, Ordering::SeqCst)
+            }
+            Ok(n) => {
+                busy();
+                self.stats.read.fetch_add(*n as u64, Ordering::SeqCst);
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(_) => {
+                busy();
+                self.stats.ended.store(true, Ordering::SeqCst)
+            }
+        }
+        r
+    }
 }
 
 impl Read for ClientEnd {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let r = self.tcp.read(buf);
-        match &r {
-            Ok(0) => self.stats.ended.store(true, Ordering::Release),
-            Ok(n) => {
-                self.stats.read.fetch_add(*n as u64, Ordering::AcqRel);
+        let Some((clock, timeout)) = self.waits.clone() else {
+            return self.read_now(buf);
+        };
+        let deadline = timeout.map(|t| clock.now() + t);
+        loop {
+            match self.read_now(buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                r => return r,
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-            Err(_) => self.stats.ended.store(true, Ordering::Release),
+            // A peek that fails (a reset) reports the error once: keep it
+            // for the read.
+            let tcp = &self.tcp;
+            let error = std::cell::Cell::new(None);
+            let ready = || {
+                let mut probe = [0u8; 1];
+                match tcp.peek(&mut probe) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => false,
+                    Err(e) => {
+                        error.set(Some(e));
+                        true
+                    }
+                    Ok(_) => true,
+                }
+            };
+            if clock.block_until(deadline, ready) != Woke::Ready {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            if let Some(e) = error.take() {
+                clock.unpark();
+                self.stats.ended.store(true, Ordering::SeqCst);
+                return Err(e);
+            }
         }
-        r
     }
 }
 
@@ -64,8 +136,12 @@ impl Drop for ClientEnd {
 }
 
 impl sse_blocking::Transport for ClientEnd {
-    /// The runner never lets a driver block: reads are non-blocking.
-    fn set_read_timeout(&mut self, _: Option<Duration>) -> io::Result<()> {
+    /// Bounds blocking reads in virtual time; without virtual waits reads
+    /// never block.
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        if let Some((_, t)) = &mut self.waits {
+            *t = timeout;
+        }
         Ok(())
     }
 }
@@ -80,10 +156,14 @@ fn pending_on_would_block<T>(r: io::Result<T>) -> Poll<io::Result<T>> {
 impl AsyncRead for ClientEnd {
     fn poll_read(
         self: Pin<&mut Self>,
-        _: &mut Context<'_>,
+        cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        pending_on_would_block(self.get_mut().read(buf))
+        let this = self.get_mut();
+        if let Ok(mut w) = this.stats.waker.lock() {
+            *w = Some(cx.waker().clone());
+        }
+        pending_on_would_block(this.read_now(buf))
     }
 }
 
@@ -202,6 +282,8 @@ pub struct Opened {
 pub struct LoopConnector {
     addr: SocketAddr,
     opened: Arc<Mutex<VecDeque<Opened>>>,
+    newest: Arc<Mutex<Option<Arc<Stats>>>>,
+    waits: Option<VirtualClock>,
 }
 
 impl LoopConnector {
@@ -210,7 +292,27 @@ impl LoopConnector {
         LoopConnector {
             addr,
             opened: Arc::default(),
+            newest: Arc::default(),
+            waits: None,
         }
+    }
+
+    /// The same connector for a blocking driver on a thread of its own:
+    /// its connections' reads block on `clock` (see [`ClientEnd`]).
+    pub fn blocking(&self, clock: VirtualClock) -> Self {
+        LoopConnector {
+            waits: Some(clock),
+            ..self.clone()
+        }
+    }
+
+    /// Whether the newest connection is still up on the client's side.
+    pub fn live(&self) -> bool {
+        self.newest
+            .lock()
+            .ok()
+            .and_then(|s| s.clone())
+            .is_some_and(|s| !s.dropped.load(Ordering::SeqCst) && !s.ended.load(Ordering::SeqCst))
     }
 
     /// Connections opened and not yet taken by the server, oldest first.
@@ -228,6 +330,9 @@ impl LoopConnector {
         tcp.set_nonblocking(true)?;
         let _ = tcp.set_nodelay(true);
         let stats = Arc::new(Stats::default());
+        if let Ok(mut newest) = self.newest.lock() {
+            *newest = Some(Arc::clone(&stats));
+        }
         if let Ok(mut q) = self.opened.lock() {
             q.push_back(Opened {
                 url: url.as_str().into(),
@@ -244,7 +349,11 @@ impl sse_futures::Connector for LoopConnector {
         &self,
         url: &Url,
     ) -> sse_futures::BoxFuture<Result<ClientEnd, sse_futures::ConnectError>> {
-        let r = self.open(url).map(|(tcp, stats)| ClientEnd { tcp, stats });
+        let r = self.open(url).map(|(tcp, stats)| ClientEnd {
+            tcp,
+            stats,
+            waits: None,
+        });
         Box::pin(std::future::ready(
             r.map_err(sse_futures::ConnectError::from),
         ))
@@ -257,7 +366,11 @@ impl sse_blocking::Connector for LoopConnector {
         url: &Url,
     ) -> Result<Box<dyn sse_blocking::Transport>, sse_blocking::ConnectError> {
         match self.open(url) {
-            Ok((tcp, stats)) => Ok(Box::new(ClientEnd { tcp, stats })),
+            Ok((tcp, stats)) => Ok(Box::new(ClientEnd {
+                tcp,
+                stats,
+                waits: self.waits.clone().map(|c| (c, None)),
+            })),
             Err(error) => Err(sse_blocking::ConnectError {
                 kind: TransportError::from(&error),
                 error,
