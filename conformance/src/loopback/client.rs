@@ -440,14 +440,14 @@ impl std::task::Wake for Woken {
 /// would: polled when its waker was woken (by the clock, the socket's
 /// reactor, or the runner's stand-in reactor for plain std sockets), and
 /// after each user action.
-pub struct FuturesDriver<C: sse_futures::Connector> {
-    es: sse_futures::EventSource<C, VirtualClock>,
+pub struct FuturesDriver<C: sse_futures::Connector, T: sse_futures::Timer = VirtualClock> {
+    es: sse_futures::EventSource<C, T>,
     woken: Arc<Woken>,
 }
 
-impl<C: sse_futures::Connector> FuturesDriver<C> {
+impl<C: sse_futures::Connector, T: sse_futures::Timer> FuturesDriver<C, T> {
     /// Drives `es`.
-    pub fn new(es: sse_futures::EventSource<C, VirtualClock>) -> Self {
+    pub fn new(es: sse_futures::EventSource<C, T>) -> Self {
         FuturesDriver {
             es,
             woken: Arc::new(Woken(AtomicBool::new(true))),
@@ -459,7 +459,7 @@ impl<C: sse_futures::Connector> FuturesDriver<C> {
     }
 }
 
-impl<C: sse_futures::Connector> Driver for FuturesDriver<C> {
+impl<C: sse_futures::Connector, T: sse_futures::Timer> Driver for FuturesDriver<C, T> {
     fn poll(&mut self) -> Poll<Option<Notification>> {
         if !self.woken.0.swap(false, Ordering::SeqCst) {
             return Poll::Pending;

@@ -721,3 +721,83 @@ fn canonical(name: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    /// A blocking server that, for each publish, writes the event, works
+    /// for a while, then writes a stray comment: the runner must wait for
+    /// it (a quiet period of a few ms would not).
+    struct Late(Mutex<Vec<mpsc::Sender<String>>>);
+
+    impl Kind for Late {
+        fn spawn(
+            &self,
+            tcp: TcpStream,
+            conn: Arc<ConnState>,
+            _: VirtualClock,
+            stop: Arc<AtomicBool>,
+        ) -> JoinHandle<()> {
+            let (tx, rx) = mpsc::channel::<String>();
+            lock(&self.0).push(tx);
+            std::thread::spawn(move || {
+                *lock(&conn.tid) = thread_id();
+                let mut end = ServerEnd {
+                    tcp,
+                    conn: Arc::clone(&conn),
+                };
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.ends_with(b"\r\n\r\n") {
+                    match end.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n";
+                let _ = end.write_all(head.as_bytes());
+                while !stop.load(Ordering::SeqCst) {
+                    let Ok(data) = rx.recv_timeout(Duration::from_millis(10)) else {
+                        continue;
+                    };
+                    let _ = end.write_all(format!("data: {data}\n\n").as_bytes());
+                    let busy = Instant::now();
+                    while busy.elapsed() < Duration::from_millis(30) {
+                        std::hint::spin_loop();
+                    }
+                    let _ = end.write_all(b":\n");
+                }
+                conn.finished.store(true, Ordering::SeqCst);
+            })
+        }
+        fn publish(&self, msg: &Message<'_>) -> Result<(), String> {
+            for tx in lock(&self.0).iter() {
+                let _ = tx.send(msg.data.to_string());
+            }
+            Ok(())
+        }
+        fn wake(&self) {}
+    }
+
+    #[test]
+    fn late_bytes_belong_to_the_step_that_caused_them() {
+        if thread_id().is_none() {
+            return; // no /proc: the runner falls back to a quiet period
+        }
+        let kind = Box::new(Late(Mutex::default()));
+        let mut server = LoopbackServer::with(&CaseConfig::default(), kind).unwrap();
+        let connect: Connect =
+            serde_json::from_str(r#"{"subscriber": "a"}"#).expect("connect step");
+        let head = server.connect(&connect).unwrap();
+        assert_eq!(head.status, 200);
+        assert_eq!(server.take_output("a").bytes, b"");
+        let publish: Publish = serde_json::from_str(r#"{"data": "x"}"#).expect("publish step");
+        server.publish(&publish).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&server.take_output("a").bytes),
+            "data: x\n\n:\n"
+        );
+    }
+}
