@@ -2,7 +2,7 @@
 //! the runner's own checks: a driver that loses a wake-up or never arms its
 //! timer must fail, not pass because the runner polled it anyway.
 
-use sse_conformance::client::{fixture_dir, load_scenarios, run_scenario};
+use sse_conformance::client::{fixture_dir, load_scenarios, run_scenario, ClientUnderTest};
 use sse_conformance::loopback::client::{
     async_std_driver, blocking_driver, blocking_poll_driver, futures_driver, smol_driver, Driver,
     FuturesDriver, LoopbackClient, MakeDriver,
@@ -174,4 +174,35 @@ fn a_socket_that_loses_wake_ups_fails() {
     let s = scenario("basic-open-message");
     let result = run_scenario(&s, &mut LoopbackClient::new(forgetful_driver));
     assert!(!result.passed(), "a socket without wake-ups passed");
+}
+
+#[test]
+fn refused_for_real_each_driver() {
+    use sse_conformance::client::check;
+    use sse_conformance::loopback::client::{refused_attempts, relax_refused};
+    let scenarios: Vec<_> = load_scenarios(&fixture_dir())
+        .expect("fixtures load")
+        .into_iter()
+        .filter(|s| refused_attempts(s).iter().any(Option::is_some))
+        .collect();
+    assert!(scenarios.len() >= 5);
+    let mut failed = Vec::new();
+    for (name, make) in [
+        ("futures", futures_driver as MakeDriver),
+        ("smol", smol_driver),
+        ("async-std", async_std_driver),
+        ("blocking", blocking_driver),
+    ] {
+        for s in &scenarios {
+            let mut client = LoopbackClient::with_real_refusals(make);
+            let problems = match client.run(s) {
+                Ok(observed) => check(&relax_refused(s), &observed),
+                Err(e) => vec![e],
+            };
+            if !problems.is_empty() {
+                failed.push(format!("{name} {}:\n  {}", s.name, problems.join("\n  ")));
+            }
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
 }

@@ -7,6 +7,10 @@
 //! bodies, closes with a FIN for `eof` and an RST for `reset`. A `refuse`
 //! is played as a reset before any response, so the request is still seen
 //! on the wire; the client reports a failed connect either way.
+//! [`LoopbackClient::with_real_refusals`] plays it as a real refused
+//! connect instead (after the script's waits, in virtual time), which runs
+//! the driver's connect-failure path but leaves only the attempt's time and
+//! URL to observe.
 //!
 //! It drives the adapter's driver as its users would, and only moves the
 //! virtual clock once everything is settled: the client has read every
@@ -39,7 +43,7 @@ use sse_core::http1::{reason_phrase, HeadStatus, RequestHead, RequestParser};
 use sse_core::Instant;
 
 use super::clock::{ceil_ms, VirtualClock, SETTLE_LIMIT};
-use super::wire::{reset, LoopConnector, RuntimeConnector, Stats};
+use super::wire::{reset, LoopConnector, Refusals, RuntimeConnector, Stats};
 use crate::client::{
     core_config, decode_hex, flatten, state_name, ClientUnderTest, Observed, ObservedRequest,
     Scenario, ServerStep, UserAction, UserStep,
@@ -79,21 +83,81 @@ pub type MakeDriver =
 /// An adapter's client as a [`ClientUnderTest`] over loopback.
 pub struct LoopbackClient {
     make: MakeDriver,
+    real_refusals: bool,
 }
 
 impl LoopbackClient {
     /// A runner for the driver `make` builds.
     pub fn new(make: MakeDriver) -> Self {
-        LoopbackClient { make }
+        LoopbackClient {
+            make,
+            real_refusals: false,
+        }
     }
+
+    /// A runner that plays a `refuse` that opens its script (after its
+    /// waits) as a real refused connect (a port nothing listens on), so
+    /// the driver's connect-failure path runs. No request reaches the
+    /// wire then: such an attempt is reported with its time and URL only
+    /// (empty method, no headers), and [`relax_refused`] makes a scenario
+    /// expect no more than that.
+    pub fn with_real_refusals(make: MakeDriver) -> Self {
+        LoopbackClient {
+            make,
+            real_refusals: true,
+        }
+    }
+}
+
+/// Attempt by attempt: `Some(wait_ms)` if its script is waits, then `refuse`.
+pub fn refused_attempts(scenario: &Scenario) -> Vec<Option<u64>> {
+    scenario
+        .server
+        .iter()
+        .map(|steps| {
+            let mut wait = 0;
+            for step in steps {
+                match step {
+                    ServerStep::WaitMs(ms) => wait += ms,
+                    ServerStep::Refuse => return Some(wait),
+                    _ => return None,
+                }
+            }
+            None
+        })
+        .collect()
+}
+
+/// `scenario` expecting of each attempt refused for real (see
+/// [`LoopbackClient::with_real_refusals`]) only its time and URL.
+pub fn relax_refused(scenario: &Scenario) -> Scenario {
+    let mut relaxed = scenario.clone();
+    for (i, refused) in refused_attempts(scenario).iter().enumerate() {
+        if let (Some(_), Some(request)) = (refused, relaxed.expect.requests.get_mut(i)) {
+            request.method = None;
+            request.headers.clear();
+            request.body = None;
+        }
+    }
+    relaxed
 }
 
 impl ClientUnderTest for LoopbackClient {
     fn run(&mut self, scenario: &Scenario) -> Result<Observed, String> {
         let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
         listener.set_nonblocking(true).map_err(|e| e.to_string())?;
-        let connector = LoopConnector::new(listener.local_addr().map_err(|e| e.to_string())?);
+        let mut connector = LoopConnector::new(listener.local_addr().map_err(|e| e.to_string())?);
         let clock = VirtualClock::default();
+        if self.real_refusals {
+            let closed = TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .ok();
+            let refusals = Refusals {
+                plan: refused_attempts(scenario),
+                closed,
+            };
+            connector = connector.refusing(refusals, clock.clone());
+        }
         let config = core_config(&scenario.config)?;
         let driver = (self.make)(&scenario.url, config, connector.clone(), clock.clone())?;
         let mut user: Vec<UserStep> = scenario.user.clone();
@@ -105,7 +169,6 @@ impl ClientUnderTest for LoopbackClient {
             connector,
             listener,
             conns: Vec::new(),
-            attempts: 0,
             user: user.into(),
             now: 0,
             observed: Observed::default(),
@@ -193,7 +256,6 @@ struct Run<'a> {
     connector: LoopConnector,
     listener: TcpListener,
     conns: Vec<Conn>,
-    attempts: usize,
     user: VecDeque<UserStep>,
     now: u64,
     observed: Observed,
@@ -327,6 +389,19 @@ impl Run<'_> {
     }
 
     fn accept(&mut self) -> Result<(), String> {
+        while let Some(refused) = self.connector.take_refused() {
+            if let Some(old) = self.conns.last_mut() {
+                old.steps.clear();
+            }
+            // Nothing reached the wire but the attempt.
+            self.observed.requests.push(ObservedRequest {
+                at_ms: self.now,
+                method: String::new(),
+                url: refused.url,
+                headers: Vec::new(),
+                body: None,
+            });
+        }
         while self.connector.waiting() > 0 {
             let tcp = match self.listener.accept() {
                 Ok((tcp, _)) => tcp,
@@ -341,10 +416,9 @@ impl Run<'_> {
             let steps = self
                 .scenario
                 .server
-                .get(self.attempts)
+                .get(opened.attempt)
                 .cloned()
                 .unwrap_or_default();
-            self.attempts += 1;
             // A new connection replaces the one being answered.
             if let Some(old) = self.conns.last_mut() {
                 old.steps.clear();

@@ -256,7 +256,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> sse_futures::Connector
         &self,
         url: &Url,
     ) -> sse_futures::BoxFuture<Result<RuntimeEnd<T>, sse_futures::ConnectError>> {
-        let r = self.inner.open(url).and_then(|(tcp, stats)| {
+        let (attempt, refuse) = self.inner.next_attempt(url);
+        if let Some(wait) = refuse {
+            return self.inner.refuse_later(wait);
+        }
+        let r = self.inner.open(attempt, url).and_then(|(tcp, stats)| {
             Ok(RuntimeEnd {
                 io: (self.wrap)(tcp)?,
                 stats,
@@ -271,10 +275,31 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> sse_futures::Connector
 /// A connection the client opened, waiting for the server to accept it.
 #[derive(Debug)]
 pub struct Opened {
+    /// The client's attempt number, from 0 (refused ones count).
+    pub attempt: usize,
     /// The URL the client asked for.
     pub url: String,
     /// Its client end's counters.
     pub stats: Arc<Stats>,
+}
+
+/// An attempt the connector refused for real.
+#[derive(Debug)]
+pub struct Refused {
+    /// The client's attempt number, from 0.
+    pub attempt: usize,
+    /// The URL the client asked for.
+    pub url: String,
+}
+
+/// Attempts the connector refuses for real, by number: after how many
+/// virtual ms (the script's waits before its `refuse`).
+#[derive(Clone, Debug, Default)]
+pub struct Refusals {
+    /// Per attempt: `Some(wait_ms)` to refuse it.
+    pub plan: Vec<Option<u64>>,
+    /// An address nothing listens on.
+    pub closed: Option<SocketAddr>,
 }
 
 /// Connects every URL (whatever its host) to the runner's listener.
@@ -284,6 +309,11 @@ pub struct LoopConnector {
     opened: Arc<Mutex<VecDeque<Opened>>>,
     newest: Arc<Mutex<Option<Arc<Stats>>>>,
     waits: Option<VirtualClock>,
+    attempts: Arc<std::sync::atomic::AtomicUsize>,
+    refusals: Arc<Refusals>,
+    refused: Arc<Mutex<VecDeque<Refused>>>,
+    /// The clock refusals wait on.
+    clock: Option<VirtualClock>,
 }
 
 impl LoopConnector {
@@ -294,6 +324,53 @@ impl LoopConnector {
             opened: Arc::default(),
             newest: Arc::default(),
             waits: None,
+            attempts: Arc::default(),
+            refusals: Arc::default(),
+            refused: Arc::default(),
+            clock: None,
+        }
+    }
+
+    /// The same connector, refusing attempts for real as `refusals` says:
+    /// after the virtual wait, a connect to a port nothing listens on.
+    pub fn refusing(self, refusals: Refusals, clock: VirtualClock) -> Self {
+        LoopConnector {
+            refusals: Arc::new(refusals),
+            clock: Some(clock),
+            ..self
+        }
+    }
+
+    /// Attempts refused for real, oldest first.
+    pub fn take_refused(&self) -> Option<Refused> {
+        self.refused.lock().ok()?.pop_front()
+    }
+
+    /// The next attempt's number and, if it is to be refused, after how
+    /// many virtual ms.
+    fn next_attempt(&self, url: &Url) -> (usize, Option<u64>) {
+        let n = self.attempts.fetch_add(1, Ordering::SeqCst);
+        let refuse = self.refusals.plan.get(n).copied().flatten();
+        // The attempt is made now, whenever it fails.
+        if refuse.is_some() {
+            if let Ok(mut q) = self.refused.lock() {
+                q.push_back(Refused {
+                    attempt: n,
+                    url: url.as_str().into(),
+                });
+            }
+        }
+        (n, refuse)
+    }
+
+    /// Refuses an attempt for real (the wait is done).
+    fn refuse(&self) -> io::Error {
+        match self.refusals.closed {
+            Some(addr) => match TcpStream::connect(addr) {
+                Ok(_) => io::Error::other("a closed port accepted"),
+                Err(e) => e,
+            },
+            None => io::ErrorKind::ConnectionRefused.into(),
         }
     }
 
@@ -304,6 +381,25 @@ impl LoopConnector {
             waits: Some(clock),
             ..self.clone()
         }
+    }
+
+    /// An async connect that is refused after `wait` virtual ms.
+    fn refuse_later<T: Send + 'static>(
+        &self,
+        wait: u64,
+    ) -> sse_futures::BoxFuture<Result<T, sse_futures::ConnectError>> {
+        let this = self.clone();
+        let sleep = (wait > 0).then(|| {
+            let clock = self.clock.clone().unwrap_or_default();
+            let deadline = clock.now() + Duration::from_millis(wait);
+            sse_futures::Timer::sleep_until(&clock, deadline)
+        });
+        Box::pin(async move {
+            if let Some(sleep) = sleep {
+                sleep.await;
+            }
+            Err(sse_futures::ConnectError::from(this.refuse()))
+        })
     }
 
     /// Whether the newest connection is still up on the client's side.
@@ -325,7 +421,7 @@ impl LoopConnector {
         self.opened.lock().map_or(0, |q| q.len())
     }
 
-    fn open(&self, url: &Url) -> io::Result<(TcpStream, Arc<Stats>)> {
+    fn open(&self, attempt: usize, url: &Url) -> io::Result<(TcpStream, Arc<Stats>)> {
         let tcp = TcpStream::connect(self.addr)?;
         tcp.set_nonblocking(true)?;
         let _ = tcp.set_nodelay(true);
@@ -335,6 +431,7 @@ impl LoopConnector {
         }
         if let Ok(mut q) = self.opened.lock() {
             q.push_back(Opened {
+                attempt,
                 url: url.as_str().into(),
                 stats: Arc::clone(&stats),
             });
@@ -349,7 +446,11 @@ impl sse_futures::Connector for LoopConnector {
         &self,
         url: &Url,
     ) -> sse_futures::BoxFuture<Result<ClientEnd, sse_futures::ConnectError>> {
-        let r = self.open(url).map(|(tcp, stats)| ClientEnd {
+        let (attempt, refuse) = self.next_attempt(url);
+        if let Some(wait) = refuse {
+            return self.refuse_later(wait);
+        }
+        let r = self.open(attempt, url).map(|(tcp, stats)| ClientEnd {
             tcp,
             stats,
             waits: None,
@@ -365,7 +466,21 @@ impl sse_blocking::Connector for LoopConnector {
         &self,
         url: &Url,
     ) -> Result<Box<dyn sse_blocking::Transport>, sse_blocking::ConnectError> {
-        match self.open(url) {
+        let (attempt, refuse) = self.next_attempt(url);
+        if let Some(wait) = refuse {
+            // Only a driver on its own thread can block here; one polled
+            // on the runner's thread is refused at once.
+            if let (true, Some(clock)) = (wait > 0 && self.waits.is_some(), &self.clock) {
+                let deadline = clock.now() + Duration::from_millis(wait);
+                clock.block_until(Some(deadline), || false);
+            }
+            let error = self.refuse();
+            return Err(sse_blocking::ConnectError {
+                kind: TransportError::from(&error),
+                error,
+            });
+        }
+        match self.open(attempt, url) {
             Ok((tcp, stats)) => Ok(Box::new(ClientEnd {
                 tcp,
                 stats,
