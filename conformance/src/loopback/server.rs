@@ -111,7 +111,7 @@ impl Pause {
 
 /// What the runner knows about the server's end of one connection.
 #[derive(Default)]
-pub struct ConnState {
+struct ConnState {
     pause: Pause,
     /// Bytes the server read (the request) and wrote.
     read: AtomicU64,
@@ -218,7 +218,7 @@ impl sse_blocking::Transport for ServerEnd {
 
 /// The waker of a connection task run by [`run_task`].
 #[derive(Debug)]
-pub struct TaskWaker {
+struct TaskWaker {
     state: AtomicU8,
     thread: Mutex<Option<std::thread::Thread>>,
 }
