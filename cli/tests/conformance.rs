@@ -17,9 +17,14 @@ fn bare_conformance_prints_one_table_and_passes() {
     assert!(ok, "{out}");
     let table: Vec<&str> = out.lines().filter(|l| l.starts_with('|')).collect();
     assert_eq!(table.len(), 5, "{out}");
-    assert!(table[0].contains("| core | async-std | smol | blocking |"), "{out}");
+    assert!(
+        table[0].contains("| core | async-std | smol | blocking |"),
+        "{out}"
+    );
     for suite in ["parse", "client", "server"] {
-        let row = table.iter().find(|r| r.starts_with(&format!("| {suite} |")));
+        let row = table
+            .iter()
+            .find(|r| r.starts_with(&format!("| {suite} |")));
         let row = row.unwrap_or_else(|| panic!("no {suite} row:\n{out}"));
         assert_eq!(row.matches(" 0 failed").count(), 4, "{row}");
     }

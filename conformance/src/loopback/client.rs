@@ -459,7 +459,7 @@ impl Run<'_> {
                     self.observed.requests.push(ObservedRequest {
                         at_ms: now,
                         method: head.method().into(),
-                        url: conn.url.clone(),
+                        url: wire_url(&conn.url, head),
                         headers: head
                             .headers()
                             .iter()
@@ -497,6 +497,23 @@ impl Run<'_> {
             let end = dropped || !c.ended || c.stats.ended.load(Ordering::Acquire);
             request && bytes && end
         })
+    }
+}
+
+/// The URL a request asked for, as the wire says: the connection's scheme
+/// (TLS is not played, so the wire cannot say), the `Host` header and the
+/// request target. A client that connects to one URL and asks for another
+/// shows here.
+fn wire_url(connected: &str, head: &RequestHead) -> String {
+    let (scheme, rest) = connected.split_once("://").unwrap_or(("http", connected));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    let host = head.header_str("host").unwrap_or("(no Host header)");
+    let url = format!("{scheme}://{host}{}", head.target());
+    if host.eq_ignore_ascii_case(authority) {
+        url
+    } else {
+        format!("{url} (but connected to {connected})")
     }
 }
 
