@@ -42,7 +42,7 @@ use sse_core::client::{Config, Notification, ReadyState};
 use sse_core::http1::{reason_phrase, HeadStatus, RequestHead, RequestParser};
 use sse_core::Instant;
 
-use super::clock::{ceil_ms, VirtualClock, SETTLE_LIMIT};
+use super::clock::{ceil_ms, VirtualClock, SCENARIO_LIMIT, SETTLE_LIMIT};
 use super::wire::{reset, LoopConnector, Refusals, RuntimeConnector, Stats};
 use crate::client::{
     core_config, decode_hex, flatten, state_name, ClientUnderTest, Observed, ObservedRequest,
@@ -265,7 +265,15 @@ impl Run<'_> {
     fn run(mut self) -> Result<Observed, String> {
         self.clock.before(0);
         self.settle()?;
+        let started = std::time::Instant::now();
         for _ in 0..100_000 {
+            if started.elapsed() > SCENARIO_LIMIT {
+                return Err(format!(
+                    "stuck: still running after {} s of real time, at {} ms",
+                    SCENARIO_LIMIT.as_secs(),
+                    self.now
+                ));
+            }
             let server_at = self
                 .live()
                 .filter(|c| !c.steps.is_empty())

@@ -277,3 +277,7 @@ pub fn ceil_ms(t: Instant) -> u64 {
 /// How long the runner waits for loopback bytes to settle before it calls
 /// a scenario stuck.
 pub const SETTLE_LIMIT: Duration = Duration::from_secs(5);
+
+/// How long one scenario or case may take in real time before the runner
+/// fails it as stuck (a normal one takes milliseconds).
+pub const SCENARIO_LIMIT: Duration = Duration::from_secs(10);

@@ -37,7 +37,7 @@ use sse_core::encode::Message;
 use sse_core::http1::{HeadStatus, ResponseParser};
 use sse_core::server::CloseReason;
 
-use super::clock::VirtualClock;
+use super::clock::{VirtualClock, SCENARIO_LIMIT};
 use crate::server::{
     settings, CaseConfig, Connect, CoreServer, Head, Output, Publish, ServerUnderTest,
 };
@@ -370,11 +370,11 @@ impl Sub {
     }
 
     /// Waits until [`Sub::settled`] (or the limit).
-    fn settle(&mut self) {
-        let started = Instant::now();
+    fn settle(&mut self, case_deadline: Instant) {
+        let deadline = case_deadline.min(Instant::now() + SETTLE_LIMIT);
         let mut quiet_since = None;
         let mut last = (u64::MAX, u64::MAX);
-        while started.elapsed() < SETTLE_LIMIT {
+        while Instant::now() < deadline {
             let counters = (self.received, self.conn.written.load(Ordering::SeqCst));
             if counters != last {
                 quiet_since = None;
@@ -513,6 +513,8 @@ pub struct LoopbackServer {
     listener: TcpListener,
     subs: BTreeMap<String, Sub>,
     stop: Arc<AtomicBool>,
+    /// After this the case no longer waits for anything (stuck).
+    deadline: Instant,
 }
 
 impl LoopbackServer {
@@ -549,6 +551,7 @@ impl LoopbackServer {
             listener: TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?,
             subs: BTreeMap::new(),
             stop: Arc::default(),
+            deadline: Instant::now() + SCENARIO_LIMIT,
         })
     }
 
@@ -557,10 +560,10 @@ impl LoopbackServer {
     /// publishes come from the runner).
     fn settle(&mut self) {
         for sub in self.subs.values_mut() {
-            sub.settle();
+            sub.settle(self.deadline);
         }
         for sub in self.subs.values_mut() {
-            sub.settle();
+            sub.settle(self.deadline);
         }
     }
 }
@@ -617,7 +620,7 @@ impl ServerUnderTest for LoopbackServer {
             let _ = old.client.shutdown(std::net::Shutdown::Both);
             drop(old.thread.take());
         }
-        sub.settle();
+        sub.settle(self.deadline);
         let mut parser = ResponseParser::new();
         let head = match parser.handle_bytes(&sub.pending) {
             Ok(HeadStatus::Complete(head, used)) => {
@@ -688,7 +691,7 @@ impl ServerUnderTest for LoopbackServer {
         let Some(sub) = self.subs.get_mut(subscriber) else {
             return Output::default();
         };
-        sub.settle();
+        sub.settle(self.deadline);
         let closed = (sub.eof && !sub.close_reported).then(|| {
             let reason = *lock(&sub.conn.closed);
             match reason {
