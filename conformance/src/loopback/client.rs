@@ -290,6 +290,7 @@ impl Run<'_> {
             if server_at == Some(next) {
                 self.clock.before(next);
                 self.server_step()?;
+                self.clock.nudge();
             } else if user_at == Some(next) {
                 self.clock.before(next);
                 let step = self.user.pop_front().ok_or("no user step")?;
