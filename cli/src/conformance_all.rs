@@ -14,6 +14,7 @@ struct Cell {
     passed: usize,
     failed: Vec<String>,
     skipped: usize,
+    seconds: f64,
 }
 
 /// Runs every suite against every implementation.
@@ -30,12 +31,15 @@ pub fn run() -> ExitCode {
         vec![("parse", vec![]), ("client", vec![]), ("server", vec![])];
     let started = Instant::now();
     for adapter in Adapter::ALL {
+        let clock = Instant::now();
         let mut cell = Cell::default();
         let report = parse::run(&parse_cases, &mut *adapter.parser());
         cell.passed = report.passed;
         cell.failed = report.failures.into_iter().map(|(name, _)| name).collect();
+        cell.seconds = clock.elapsed().as_secs_f64();
         rows[0].1.push(cell);
 
+        let clock = Instant::now();
         let mut cell = Cell::default();
         let mut imp = adapter.client();
         for s in &scenarios {
@@ -46,8 +50,10 @@ pub fn run() -> ExitCode {
                 cell.failed.push(r.name);
             }
         }
+        cell.seconds = clock.elapsed().as_secs_f64();
         rows[1].1.push(cell);
 
+        let clock = Instant::now();
         let mut cell = Cell::default();
         for case in &server_cases {
             match crate::conformance_server::run_one(case, adapter) {
@@ -56,6 +62,7 @@ pub fn run() -> ExitCode {
                 Some(r) => cell.failed.push(r.name),
             }
         }
+        cell.seconds = clock.elapsed().as_secs_f64();
         rows[2].1.push(cell);
     }
     let names: Vec<&str> = Adapter::ALL.iter().map(|a| a.name()).collect();
@@ -73,7 +80,12 @@ pub fn run() -> ExitCode {
                 } else {
                     String::new()
                 };
-                format!("{} passed, {} failed{skipped}", c.passed, c.failed.len())
+                format!(
+                    "{} passed, {} failed{skipped} ({:.2} s)",
+                    c.passed,
+                    c.failed.len(),
+                    c.seconds
+                )
             })
             .collect();
         println!("| {suite} | {} |", shown.join(" | "));
@@ -87,9 +99,10 @@ pub fn run() -> ExitCode {
     }
     if rows[2].1.iter().any(|c| c.skipped > 0) {
         println!(
-            "\nSkipped: server fixtures that assume a transport asked before each write whether \
-             it can take more, or a per-subscriber send; `sse conformance server --adapter NAME` \
-             says which and why."
+            "\nSkipped on the adapters' servers: fixtures that need the core to hear when a \
+             blocked write really went out (keep-alive timing, lag after a pause) and the \
+             per-subscriber send the adapters do not offer; \
+             `sse conformance server --adapter NAME` says which and why."
         );
     }
     println!(

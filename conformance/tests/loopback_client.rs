@@ -1,9 +1,14 @@
-//! Every client scenario against the adapters' drivers over loopback.
+//! Every client scenario against the adapters' drivers over loopback, and
+//! the runner's own checks: a driver that loses a wake-up or never arms its
+//! timer must fail, not pass because the runner polled it anyway.
 
-use sse_conformance::client::{fixture_dir, load_scenarios, run_scenario};
+use sse_conformance::client::{fixture_dir, load_scenarios, run_scenario, ClientUnderTest};
 use sse_conformance::loopback::client::{
-    async_std_driver, blocking_driver, futures_driver, smol_driver, LoopbackClient, MakeDriver,
+    async_std_driver, blocking_driver, blocking_poll_driver, futures_driver, smol_driver, Driver,
+    FuturesDriver, LoopbackClient, MakeDriver,
 };
+use sse_conformance::loopback::clock::VirtualClock;
+use sse_conformance::loopback::wire::{LoopConnector, RuntimeConnector};
 
 fn run_all(name: &str, make: MakeDriver) {
     let scenarios = load_scenarios(&fixture_dir()).expect("fixtures load");
@@ -65,45 +70,139 @@ fn parse_fixtures_through_each_adapter_client() {
     }
 }
 
-type MakeServer = dyn Fn(
-    &sse_conformance::server::CaseConfig,
-) -> Result<sse_conformance::loopback::server::LoopbackServer, String>;
+#[test]
+fn blocking_driver_polled_with_zero_waits_passes_every_client_scenario() {
+    run_all("blocking (poll_next)", blocking_poll_driver);
+}
 
-fn server_fixtures(make: &MakeServer) {
-    use sse_conformance::loopback::server::skip_reason;
-    use sse_conformance::server::{fixture_dir, load_cases, run_case};
-    let cases = load_cases(&fixture_dir()).expect("fixtures load");
-    let mut failed = Vec::new();
-    for case in &cases {
-        if skip_reason(&case.name).is_some() {
-            continue;
-        }
-        let r = run_case(case, make);
-        if !r.passed() {
-            failed.push(format!("{}: {}", r.name, r.failures.join("\n")));
+/// Copies `scenario` fixture `name`.
+fn scenario(name: &str) -> sse_conformance::client::Scenario {
+    load_scenarios(&fixture_dir())
+        .expect("fixtures load")
+        .into_iter()
+        .find(|s| s.name == name)
+        .expect("fixture exists")
+}
+
+/// A timer whose sleeps never end.
+struct Stopped(VirtualClock);
+
+impl sse_futures::Timer for Stopped {
+    fn now(&self) -> sse_core::Instant {
+        self.0.now()
+    }
+    fn sleep_until(&self, _: sse_core::Instant) -> sse_futures::BoxFuture<()> {
+        Box::pin(std::future::pending())
+    }
+}
+
+fn stopped_timer_driver(
+    url: &str,
+    config: sse_core::client::Config,
+    connector: LoopConnector,
+    clock: VirtualClock,
+) -> Result<Box<dyn Driver>, String> {
+    let es = sse_futures::EventSource::with_parts(url, config, connector, Stopped(clock))
+        .map_err(|e| e.to_string())?;
+    Ok(Box::new(FuturesDriver::new(es)))
+}
+
+#[test]
+fn a_driver_whose_timer_never_fires_fails() {
+    let s = scenario("connect-refused-reconnects");
+    let result = run_scenario(&s, &mut LoopbackClient::new(futures_driver));
+    assert!(result.passed(), "{:?}", result.failures);
+    let result = run_scenario(&s, &mut LoopbackClient::new(stopped_timer_driver));
+    assert!(!result.passed(), "a driver without timers passed");
+}
+
+/// A socket that returns `Pending` without keeping the waker: nothing
+/// will ever wake the task for its bytes.
+struct Forgetful(std::net::TcpStream);
+
+impl futures_lite::AsyncRead for Forgetful {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &mut [u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        use std::io::Read;
+        match self.get_mut().0.read(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::task::Poll::Pending,
+            r => std::task::Poll::Ready(r),
         }
     }
-    assert!(
-        failed.is_empty(),
-        "{} failed:\n{}",
-        failed.len(),
-        failed.join("\n")
-    );
+}
+
+impl futures_lite::AsyncWrite for Forgetful {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        use std::io::Write;
+        std::task::Poll::Ready(self.get_mut().0.write(buf))
+    }
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+    fn poll_close(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+fn forgetful_driver(
+    url: &str,
+    config: sse_core::client::Config,
+    connector: LoopConnector,
+    clock: VirtualClock,
+) -> Result<Box<dyn Driver>, String> {
+    let connector = RuntimeConnector::new(connector, |tcp| Ok(Forgetful(tcp)));
+    let es = sse_futures::EventSource::with_parts(url, config, connector, clock)
+        .map_err(|e| e.to_string())?;
+    Ok(Box::new(FuturesDriver::new(es)))
 }
 
 #[test]
-fn server_fixtures_against_the_blocking_server() {
-    server_fixtures(&sse_conformance::loopback::server::LoopbackServer::blocking);
+fn a_socket_that_loses_wake_ups_fails() {
+    let s = scenario("basic-open-message");
+    let result = run_scenario(&s, &mut LoopbackClient::new(forgetful_driver));
+    assert!(!result.passed(), "a socket without wake-ups passed");
 }
 
 #[test]
-fn server_fixtures_against_the_smol_server() {
-    use sse_conformance::loopback::server::{LoopbackServer, Runtime};
-    server_fixtures(&LoopbackServer::of(Runtime::Smol));
-}
-
-#[test]
-fn server_fixtures_against_the_async_std_server() {
-    use sse_conformance::loopback::server::{LoopbackServer, Runtime};
-    server_fixtures(&LoopbackServer::of(Runtime::AsyncStd));
+fn refused_for_real_each_driver() {
+    use sse_conformance::client::check;
+    use sse_conformance::loopback::client::{refused_attempts, relax_refused};
+    let scenarios: Vec<_> = load_scenarios(&fixture_dir())
+        .expect("fixtures load")
+        .into_iter()
+        .filter(|s| refused_attempts(s).iter().any(Option::is_some))
+        .collect();
+    assert!(scenarios.len() >= 5);
+    let mut failed = Vec::new();
+    for (name, make) in [
+        ("futures", futures_driver as MakeDriver),
+        ("smol", smol_driver),
+        ("async-std", async_std_driver),
+        ("blocking", blocking_driver),
+    ] {
+        for s in &scenarios {
+            let mut client = LoopbackClient::with_real_refusals(make);
+            let problems = match client.run(s) {
+                Ok(observed) => check(&relax_refused(s), &observed),
+                Err(e) => vec![e],
+            };
+            if !problems.is_empty() {
+                failed.push(format!("{name} {}:\n  {}", s.name, problems.join("\n  ")));
+            }
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
 }

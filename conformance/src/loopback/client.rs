@@ -7,28 +7,43 @@
 //! bodies, closes with a FIN for `eof` and an RST for `reset`. A `refuse`
 //! is played as a reset before any response, so the request is still seen
 //! on the wire; the client reports a failed connect either way.
+//! [`LoopbackClient::with_real_refusals`] plays it as a real refused
+//! connect instead (after the script's waits, in virtual time), which runs
+//! the driver's connect-failure path but leaves only the attempt's time and
+//! URL to observe.
 //!
-//! It drives the adapter's driver itself, one non-blocking step at a time,
-//! and only moves the virtual clock once everything is settled: the client
-//! has read every byte the server wrote (counted on its socket), seen every
-//! end, and the server has every request the client sent. That keeps the
-//! in-process runner's order at equal times (server step, user step, then
-//! timers) and makes a run deterministic.
+//! It drives the adapter's driver as its users would, and only moves the
+//! virtual clock once everything is settled: the client has read every
+//! byte the server wrote (counted on its socket), seen every end, the
+//! server has every request the client sent, and the driver is parked.
+//! An async driver ([`FuturesDriver`]) is polled only when its waker was
+//! woken (by the clock, by the smol or async-std reactor, or by the
+//! runner for plain std sockets, which have no reactor) and after a user
+//! action; parked means not woken since its last `Pending`. The blocking
+//! driver ([`ThreadedDriver`]) runs on a thread of its own and blocks in
+//! reads with its own read timeouts and in `Clock::sleep_until`, in
+//! virtual time; parked means that thread waits and has seen nothing to
+//! do since time last moved. The next time is the earliest of the next
+//! server step, the next user step and the earliest deadline the driver
+//! itself waits for (an async sleep, a blocking sleep or read timeout), not
+//! the core's: a driver that forgets a timer stalls here as it would on a
+//! real clock. That keeps the in-process runner's order at equal times
+//! (server step, user step, then timers) and makes a run deterministic.
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
-use std::task::Poll;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use sse_core::client::{Config, Notification, ReadyState};
 use sse_core::http1::{reason_phrase, HeadStatus, RequestHead, RequestParser};
 use sse_core::Instant;
 
-use super::clock::{ceil_ms, VirtualClock, SETTLE_LIMIT};
-use super::wire::{reset, LoopConnector, RuntimeConnector, Stats};
+use super::clock::{ceil_ms, VirtualClock, SCENARIO_LIMIT, SETTLE_LIMIT};
+use super::wire::{reset, LoopConnector, Refusals, RuntimeConnector, Stats};
 use crate::client::{
     core_config, decode_hex, flatten, state_name, ClientUnderTest, Observed, ObservedRequest,
     Scenario, ServerStep, UserAction, UserStep,
@@ -36,8 +51,13 @@ use crate::client::{
 
 /// An adapter's client, driven one step at a time.
 pub trait Driver {
-    /// Does what can be done without waiting; the next notification if any.
+    /// Lets the driver do what it can without waiting; the next
+    /// notification if any. An async driver is polled only when its waker
+    /// was woken (or a user action was just taken), as an executor would.
     fn poll(&mut self) -> Poll<Option<Notification>>;
+    /// Whether the driver waits for something (bytes, time, a user action)
+    /// and nothing it waits for has happened.
+    fn parked(&self) -> bool;
     /// `close()`.
     fn close(&mut self);
     /// `reopen()`.
@@ -45,12 +65,13 @@ pub trait Driver {
     /// Sets the last event ID.
     fn set_last_event_id(&mut self, id: String);
     /// The ready state.
-    fn ready_state(&self) -> ReadyState;
-    /// The core machine inside.
-    fn client(&self) -> &sse_core::client::Client;
-    /// The machine's next deadline.
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.client().poll_timeout()
+    fn ready_state(&mut self) -> ReadyState;
+    /// The last event ID and the reconnection time in ms, at the end.
+    fn finish(&mut self) -> (String, u64);
+    /// When the driver wants to run next: by default the earliest sleep it
+    /// registered on the clock.
+    fn next_deadline(&self, clock: &VirtualClock) -> Option<Instant> {
+        clock.next_deadline()
     }
 }
 
@@ -62,21 +83,81 @@ pub type MakeDriver =
 /// An adapter's client as a [`ClientUnderTest`] over loopback.
 pub struct LoopbackClient {
     make: MakeDriver,
+    real_refusals: bool,
 }
 
 impl LoopbackClient {
     /// A runner for the driver `make` builds.
     pub fn new(make: MakeDriver) -> Self {
-        LoopbackClient { make }
+        LoopbackClient {
+            make,
+            real_refusals: false,
+        }
     }
+
+    /// A runner that plays a `refuse` that opens its script (after its
+    /// waits) as a real refused connect (a port nothing listens on), so
+    /// the driver's connect-failure path runs. No request reaches the
+    /// wire then: such an attempt is reported with its time and URL only
+    /// (empty method, no headers), and [`relax_refused`] makes a scenario
+    /// expect no more than that.
+    pub fn with_real_refusals(make: MakeDriver) -> Self {
+        LoopbackClient {
+            make,
+            real_refusals: true,
+        }
+    }
+}
+
+/// Attempt by attempt: `Some(wait_ms)` if its script is waits, then `refuse`.
+pub fn refused_attempts(scenario: &Scenario) -> Vec<Option<u64>> {
+    scenario
+        .server
+        .iter()
+        .map(|steps| {
+            let mut wait = 0;
+            for step in steps {
+                match step {
+                    ServerStep::WaitMs(ms) => wait += ms,
+                    ServerStep::Refuse => return Some(wait),
+                    _ => return None,
+                }
+            }
+            None
+        })
+        .collect()
+}
+
+/// `scenario` expecting of each attempt refused for real (see
+/// [`LoopbackClient::with_real_refusals`]) only its time and URL.
+pub fn relax_refused(scenario: &Scenario) -> Scenario {
+    let mut relaxed = scenario.clone();
+    for (i, refused) in refused_attempts(scenario).iter().enumerate() {
+        if let (Some(_), Some(request)) = (refused, relaxed.expect.requests.get_mut(i)) {
+            request.method = None;
+            request.headers.clear();
+            request.body = None;
+        }
+    }
+    relaxed
 }
 
 impl ClientUnderTest for LoopbackClient {
     fn run(&mut self, scenario: &Scenario) -> Result<Observed, String> {
         let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
         listener.set_nonblocking(true).map_err(|e| e.to_string())?;
-        let connector = LoopConnector::new(listener.local_addr().map_err(|e| e.to_string())?);
+        let mut connector = LoopConnector::new(listener.local_addr().map_err(|e| e.to_string())?);
         let clock = VirtualClock::default();
+        if self.real_refusals {
+            let closed = TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .ok();
+            let refusals = Refusals {
+                plan: refused_attempts(scenario),
+                closed,
+            };
+            connector = connector.refusing(refusals, clock.clone());
+        }
         let config = core_config(&scenario.config)?;
         let driver = (self.make)(&scenario.url, config, connector.clone(), clock.clone())?;
         let mut user: Vec<UserStep> = scenario.user.clone();
@@ -88,7 +169,6 @@ impl ClientUnderTest for LoopbackClient {
             connector,
             listener,
             conns: Vec::new(),
-            attempts: 0,
             user: user.into(),
             now: 0,
             observed: Observed::default(),
@@ -176,7 +256,6 @@ struct Run<'a> {
     connector: LoopConnector,
     listener: TcpListener,
     conns: Vec<Conn>,
-    attempts: usize,
     user: VecDeque<UserStep>,
     now: u64,
     observed: Observed,
@@ -186,13 +265,21 @@ impl Run<'_> {
     fn run(mut self) -> Result<Observed, String> {
         self.clock.before(0);
         self.settle()?;
+        let started = std::time::Instant::now();
         for _ in 0..100_000 {
+            if started.elapsed() > SCENARIO_LIMIT {
+                return Err(format!(
+                    "stuck: still running after {} s of real time, at {} ms",
+                    SCENARIO_LIMIT.as_secs(),
+                    self.now
+                ));
+            }
             let server_at = self
                 .live()
                 .filter(|c| !c.steps.is_empty())
                 .map(|c| c.next_at);
             let user_at = self.user.front().map(|s| s.at_ms);
-            let timer_at = self.driver.poll_timeout().map(ceil_ms);
+            let timer_at = self.driver.next_deadline(&self.clock).map(ceil_ms);
             let Some(next) = [server_at, user_at, timer_at].into_iter().flatten().min() else {
                 break;
             };
@@ -203,6 +290,7 @@ impl Run<'_> {
             if server_at == Some(next) {
                 self.clock.before(next);
                 self.server_step()?;
+                self.clock.nudge();
             } else if user_at == Some(next) {
                 self.clock.before(next);
                 let step = self.user.pop_front().ok_or("no user step")?;
@@ -221,9 +309,9 @@ impl Run<'_> {
             self.settle()?;
         }
         self.observed.final_state = state_name(self.driver.ready_state()).into();
-        let client = self.driver.client();
-        self.observed.last_event_id = client.last_event_id().to_string();
-        self.observed.reconnection_ms = client.reconnection_time().as_millis() as u64;
+        let (last_event_id, reconnection_ms) = self.driver.finish();
+        self.observed.last_event_id = last_event_id;
+        self.observed.reconnection_ms = reconnection_ms;
         Ok(self.observed)
     }
 
@@ -286,8 +374,20 @@ impl Run<'_> {
             for conn in &mut self.conns {
                 moved |= conn.pump()?;
             }
-            self.record();
-            if !moved && self.settled() {
+            self.record(false);
+            // The reactor of plain std sockets: wake a reader when bytes or
+            // the end are there for it.
+            for c in &self.conns {
+                if c.stats.read.load(Ordering::SeqCst) < c.written
+                    || (c.ended && !c.stats.ended.load(Ordering::SeqCst))
+                {
+                    c.stats.wake();
+                }
+            }
+            // Counters first, then the driver: a driver seen parked after
+            // it read everything has handled it.
+            if !moved && self.settled() && self.driver.parked() {
+                self.record(true);
                 return Ok(());
             }
             if started.elapsed() > SETTLE_LIMIT {
@@ -298,6 +398,19 @@ impl Run<'_> {
     }
 
     fn accept(&mut self) -> Result<(), String> {
+        while let Some(refused) = self.connector.take_refused() {
+            if let Some(old) = self.conns.last_mut() {
+                old.steps.clear();
+            }
+            // Nothing reached the wire but the attempt.
+            self.observed.requests.push(ObservedRequest {
+                at_ms: self.now,
+                method: String::new(),
+                url: refused.url,
+                headers: Vec::new(),
+                body: None,
+            });
+        }
         while self.connector.waiting() > 0 {
             let tcp = match self.listener.accept() {
                 Ok((tcp, _)) => tcp,
@@ -312,10 +425,9 @@ impl Run<'_> {
             let steps = self
                 .scenario
                 .server
-                .get(self.attempts)
+                .get(opened.attempt)
                 .cloned()
                 .unwrap_or_default();
-            self.attempts += 1;
             // A new connection replaces the one being answered.
             if let Some(old) = self.conns.last_mut() {
                 old.steps.clear();
@@ -343,7 +455,7 @@ impl Run<'_> {
     /// dropped while the server still had them open (a drop for a new
     /// connection, as on a redirect, is not a disconnect: the machine said
     /// `Connect`, not `Disconnect`).
-    fn record(&mut self) {
+    fn record(&mut self, settled: bool) {
         let now = self.now;
         let newest = self.conns.len().saturating_sub(1);
         for (i, conn) in self.conns.iter_mut().enumerate() {
@@ -356,7 +468,7 @@ impl Run<'_> {
                     self.observed.requests.push(ObservedRequest {
                         at_ms: now,
                         method: head.method().into(),
-                        url: conn.url.clone(),
+                        url: wire_url(&conn.url, head),
                         headers: head
                             .headers()
                             .iter()
@@ -367,13 +479,18 @@ impl Run<'_> {
                 }
             }
             let dropped = conn.stats.dropped.load(Ordering::Acquire);
-            if dropped && !conn.disconnect_seen {
+            if dropped && conn.tcp.is_some() {
+                conn.steps.clear();
+                conn.tcp = None;
+            }
+            // Whether the drop was for a new connection is known once the
+            // client settled (a blocking driver on its thread drops the old
+            // connection before it opens the new one).
+            if settled && dropped && !conn.disconnect_seen {
                 conn.disconnect_seen = true;
                 if !replaced && !conn.ended && !conn.stats.ended.load(Ordering::Acquire) {
                     self.observed.disconnects_ms.push(now);
                 }
-                conn.steps.clear();
-                conn.tcp = None;
             }
         }
     }
@@ -392,41 +509,110 @@ impl Run<'_> {
     }
 }
 
-/// Runs the futures driver ([`sse_futures::EventSource`]) step by step.
-pub struct FuturesDriver<C: sse_futures::Connector>(pub sse_futures::EventSource<C, VirtualClock>);
-
-impl<C: sse_futures::Connector> Driver for FuturesDriver<C> {
-    fn poll(&mut self) -> Poll<Option<Notification>> {
-        // One poll; the runner polls again itself, so the waker is unused.
-        let once = futures_lite::future::poll_once(futures_lite::StreamExt::next(&mut self.0));
-        match futures_lite::future::block_on(once) {
-            Some(n) => Poll::Ready(n),
-            None => Poll::Pending,
-        }
-    }
-    fn close(&mut self) {
-        self.0.close();
-    }
-    fn reopen(&mut self) {
-        self.0.reopen();
-    }
-    fn set_last_event_id(&mut self, id: String) {
-        self.0.set_last_event_id(id);
-    }
-    fn ready_state(&self) -> ReadyState {
-        self.0.ready_state()
-    }
-    fn client(&self) -> &sse_core::client::Client {
-        self.0.client()
+/// The URL a request asked for, as the wire says: the connection's scheme
+/// (TLS is not played, so the wire cannot say), the `Host` header and the
+/// request target. A client that connects to one URL and asks for another
+/// shows here.
+fn wire_url(connected: &str, head: &RequestHead) -> String {
+    let (scheme, rest) = connected.split_once("://").unwrap_or(("http", connected));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    let host = head.header_str("host").unwrap_or("(no Host header)");
+    let url = format!("{scheme}://{host}{}", head.target());
+    if host.eq_ignore_ascii_case(authority) {
+        url
+    } else {
+        format!("{url} (but connected to {connected})")
     }
 }
 
-/// Runs the blocking driver ([`sse_blocking::EventSource`]) with zero waits.
-pub struct BlockingDriver(pub sse_blocking::EventSource<LoopConnector, VirtualClock>);
+/// The waker of a polled driver: it only records that it was woken.
+#[derive(Debug, Default)]
+struct Woken(AtomicBool);
 
-impl Driver for BlockingDriver {
+impl std::task::Wake for Woken {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Runs the futures driver ([`sse_futures::EventSource`]) as an executor
+/// would: polled when its waker was woken (by the clock, the socket's
+/// reactor, or the runner's stand-in reactor for plain std sockets), and
+/// after each user action.
+pub struct FuturesDriver<C: sse_futures::Connector, T: sse_futures::Timer = VirtualClock> {
+    es: sse_futures::EventSource<C, T>,
+    woken: Arc<Woken>,
+}
+
+impl<C: sse_futures::Connector, T: sse_futures::Timer> FuturesDriver<C, T> {
+    /// Drives `es`.
+    pub fn new(es: sse_futures::EventSource<C, T>) -> Self {
+        FuturesDriver {
+            es,
+            woken: Arc::new(Woken(AtomicBool::new(true))),
+        }
+    }
+
+    fn touched(&self) {
+        self.woken.0.store(true, Ordering::SeqCst);
+    }
+}
+
+impl<C: sse_futures::Connector, T: sse_futures::Timer> Driver for FuturesDriver<C, T> {
+    fn poll(&mut self) -> Poll<Option<Notification>> {
+        if !self.woken.0.swap(false, Ordering::SeqCst) {
+            return Poll::Pending;
+        }
+        let waker = Waker::from(Arc::clone(&self.woken));
+        let mut cx = Context::from_waker(&waker);
+        match futures_lite::Stream::poll_next(std::pin::Pin::new(&mut self.es), &mut cx) {
+            // The consumer asks for the next one at once.
+            Poll::Ready(Some(n)) => {
+                self.touched();
+                Poll::Ready(Some(n))
+            }
+            other => other,
+        }
+    }
+    fn parked(&self) -> bool {
+        !self.woken.0.load(Ordering::SeqCst)
+    }
+    fn close(&mut self) {
+        self.es.close();
+        self.touched();
+    }
+    fn reopen(&mut self) {
+        self.es.reopen();
+        self.touched();
+    }
+    fn set_last_event_id(&mut self, id: String) {
+        self.es.set_last_event_id(id);
+        self.touched();
+    }
+    fn ready_state(&mut self) -> ReadyState {
+        self.es.ready_state()
+    }
+    fn finish(&mut self) -> (String, u64) {
+        let client = self.es.client();
+        (
+            client.last_event_id().to_string(),
+            client.reconnection_time().as_millis() as u64,
+        )
+    }
+}
+
+/// Runs the blocking driver ([`sse_blocking::EventSource::poll_next`]) on
+/// the runner's thread with zero waits: the game-loop way of using it. Its
+/// reads never block and its deadlines are the core's.
+pub struct PollingDriver(pub sse_blocking::EventSource<LoopConnector, VirtualClock>);
+
+impl Driver for PollingDriver {
     fn poll(&mut self) -> Poll<Option<Notification>> {
         self.0.poll_next(Duration::ZERO)
+    }
+    fn parked(&self) -> bool {
+        true
     }
     fn close(&mut self) {
         self.0.close();
@@ -437,11 +623,162 @@ impl Driver for BlockingDriver {
     fn set_last_event_id(&mut self, id: String) {
         self.0.set_last_event_id(id);
     }
-    fn ready_state(&self) -> ReadyState {
+    fn ready_state(&mut self) -> ReadyState {
         self.0.ready_state()
     }
-    fn client(&self) -> &sse_core::client::Client {
-        self.0.client()
+    fn finish(&mut self) -> (String, u64) {
+        let client = self.0.client();
+        (
+            client.last_event_id().to_string(),
+            client.reconnection_time().as_millis() as u64,
+        )
+    }
+    fn next_deadline(&self, _: &VirtualClock) -> Option<Instant> {
+        self.0.client().poll_timeout()
+    }
+}
+
+/// A user action for the blocking driver's thread.
+enum Command {
+    Close,
+    Reopen,
+    SetLastEventId(String),
+    /// Only refresh the snapshot.
+    Query,
+}
+
+/// What the runner's thread and the blocking driver's thread share.
+#[derive(Default)]
+struct Shared {
+    commands: Mutex<VecDeque<Command>>,
+    notifications: Mutex<VecDeque<Notification>>,
+    /// Ready state, last event ID, reconnection time (ms).
+    snapshot: Mutex<Option<(ReadyState, String, u64)>>,
+    quit: AtomicBool,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Runs the blocking driver as its users do: on a thread of its own that
+/// blocks in socket reads with the driver's read timeouts and in
+/// [`sse_blocking::Clock::sleep_until`], both in virtual time. User actions
+/// are handed to that thread, which the runner pokes out of its wait (the
+/// driver sees an early timeout, which the core ignores) to take them
+/// between two calls of [`sse_blocking::EventSource::poll_next`].
+pub struct ThreadedDriver {
+    shared: Arc<Shared>,
+    clock: VirtualClock,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ThreadedDriver {
+    /// Starts `es` (whose connector must be [`LoopConnector::blocking`] on
+    /// `clock`) on its thread.
+    pub fn start(
+        mut es: sse_blocking::EventSource<LoopConnector, VirtualClock>,
+        connector: LoopConnector,
+        clock: VirtualClock,
+    ) -> Self {
+        let shared = Arc::new(Shared::default());
+        let (s, c) = (Arc::clone(&shared), clock.clone());
+        let thread = std::thread::spawn(move || {
+            es.set_poll_interval(None);
+            let snapshot = |es: &sse_blocking::EventSource<LoopConnector, VirtualClock>| {
+                *lock(&s.snapshot) = Some((
+                    es.ready_state(),
+                    es.last_event_id().to_string(),
+                    es.client().reconnection_time().as_millis() as u64,
+                ));
+            };
+            while !s.quit.load(Ordering::SeqCst) {
+                let commands = std::mem::take(&mut *lock(&s.commands));
+                for command in commands {
+                    match command {
+                        Command::Close => es.close(),
+                        Command::Reopen => es.reopen(),
+                        Command::SetLastEventId(id) => es.set_last_event_id(id),
+                        Command::Query => {}
+                    }
+                }
+                snapshot(&es);
+                let idle = match es.poll_next(Duration::MAX) {
+                    Poll::Ready(Some(n)) => {
+                        lock(&s.notifications).push_back(n);
+                        false
+                    }
+                    Poll::Ready(None) => true,
+                    // Nothing could ever happen: no timer, no connection.
+                    Poll::Pending => es.client().poll_timeout().is_none() && !connector.live(),
+                };
+                snapshot(&es);
+                if idle {
+                    c.block_until(None, || {
+                        s.quit.load(Ordering::SeqCst) || !lock(&s.commands).is_empty()
+                    });
+                }
+            }
+        });
+        ThreadedDriver {
+            shared,
+            clock,
+            thread: Some(thread),
+        }
+    }
+
+    fn command(&self, command: Command) {
+        lock(&self.shared.commands).push_back(command);
+        self.clock.poke();
+    }
+
+    /// Waits until the thread took every command and waits again.
+    fn sync(&self) -> Option<(ReadyState, String, u64)> {
+        self.command(Command::Query);
+        let started = std::time::Instant::now();
+        while !self.parked() && started.elapsed() < SETTLE_LIMIT {
+            std::thread::sleep(Duration::from_micros(50));
+        }
+        lock(&self.shared.snapshot).clone()
+    }
+}
+
+impl Drop for ThreadedDriver {
+    fn drop(&mut self) {
+        self.shared.quit.store(true, Ordering::SeqCst);
+        self.clock.poke();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Driver for ThreadedDriver {
+    fn poll(&mut self) -> Poll<Option<Notification>> {
+        match lock(&self.shared.notifications).pop_front() {
+            Some(n) => Poll::Ready(Some(n)),
+            None => Poll::Pending,
+        }
+    }
+    fn parked(&self) -> bool {
+        lock(&self.shared.commands).is_empty()
+            && self.clock.parked()
+            && lock(&self.shared.notifications).is_empty()
+    }
+    fn close(&mut self) {
+        self.command(Command::Close);
+    }
+    fn reopen(&mut self) {
+        self.command(Command::Reopen);
+    }
+    fn set_last_event_id(&mut self, id: String) {
+        self.command(Command::SetLastEventId(id));
+    }
+    fn ready_state(&mut self) -> ReadyState {
+        self.sync().map_or(ReadyState::Closed, |s| s.0)
+    }
+    fn finish(&mut self) -> (String, u64) {
+        self.sync().map(|s| (s.1, s.2)).unwrap_or_default()
     }
 }
 
@@ -454,11 +791,26 @@ pub fn futures_driver(
 ) -> Result<Box<dyn Driver>, String> {
     let es = sse_futures::EventSource::with_parts(url, config, connector, clock)
         .map_err(|e| e.to_string())?;
-    Ok(Box::new(FuturesDriver(es)))
+    Ok(Box::new(FuturesDriver::new(es)))
 }
 
-/// The blocking adapter's driver.
+/// The blocking adapter's driver on a thread of its own, blocking in
+/// virtual time (see [`ThreadedDriver`]).
 pub fn blocking_driver(
+    url: &str,
+    config: Config,
+    connector: LoopConnector,
+    clock: VirtualClock,
+) -> Result<Box<dyn Driver>, String> {
+    let blocking = connector.blocking(clock.clone());
+    let es = sse_blocking::EventSource::with_parts(url, config, blocking.clone(), clock.clone())
+        .map_err(|e| e.to_string())?;
+    Ok(Box::new(ThreadedDriver::start(es, blocking, clock)))
+}
+
+/// The blocking adapter's driver polled with zero waits on the runner's
+/// thread (see [`PollingDriver`]).
+pub fn blocking_poll_driver(
     url: &str,
     config: Config,
     connector: LoopConnector,
@@ -467,7 +819,7 @@ pub fn blocking_driver(
     let mut es = sse_blocking::EventSource::with_parts(url, config, connector, clock)
         .map_err(|e| e.to_string())?;
     es.set_poll_interval(None);
-    Ok(Box::new(BlockingDriver(es)))
+    Ok(Box::new(PollingDriver(es)))
 }
 
 /// The futures driver over smol's socket type, as `sse-smol` runs it.
@@ -480,7 +832,7 @@ pub fn smol_driver(
     let connector = RuntimeConnector::new(connector, smol::Async::new);
     let es = sse_futures::EventSource::with_parts(url, config, connector, clock)
         .map_err(|e| e.to_string())?;
-    Ok(Box::new(FuturesDriver(es)))
+    Ok(Box::new(FuturesDriver::new(es)))
 }
 
 /// The futures driver over async-std's socket type, as `sse-async-std` runs it.
@@ -494,5 +846,5 @@ pub fn async_std_driver(
         RuntimeConnector::new(connector, |tcp| Ok(async_std::net::TcpStream::from(tcp)));
     let es = sse_futures::EventSource::with_parts(url, config, connector, clock)
         .map_err(|e| e.to_string())?;
-    Ok(Box::new(FuturesDriver(es)))
+    Ok(Box::new(FuturesDriver::new(es)))
 }

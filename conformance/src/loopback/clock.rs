@@ -6,9 +6,26 @@
 //! deadline at exactly `T` is not yet due, as in the in-process runner,
 //! where the server step runs before the timers), then sets both to `T`
 //! for the client's timers.
+//!
+//! The clock also knows what the drivers wait for: every pending sleep
+//! (an async [`sse_futures::Timer::sleep_until`] future, a blocking
+//! [`sse_blocking::Clock::sleep_until`], a blocking read with a timeout)
+//! registers its deadline, and [`VirtualClock::next_deadline`] is the
+//! earliest one. The runner moves time to the drivers' own deadlines, not
+//! to the core's: a driver that forgets to arm a timer stalls, as it would
+//! on a real clock.
+//!
+//! A thread that waits on the clock ([`VirtualClock::block_until`]) is
+//! *parked* once it has seen, at the current epoch, that it has nothing to
+//! do; every release of time and every [`VirtualClock::poke`] starts a new
+//! epoch, so a stale "parked" never counts.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use sse_core::Instant;
@@ -21,36 +38,216 @@ pub struct VirtualClock(Arc<Inner>);
 struct Inner {
     now: AtomicU64,
     released: AtomicU64,
+    /// A user action is waiting: blocked waits return early once.
+    poked: AtomicBool,
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct State {
     /// Tasks sleeping on the clock, woken whenever time is released.
-    sleepers: std::sync::Mutex<Vec<std::task::Waker>>,
+    sleepers: Vec<Waker>,
+    /// Pending sleep deadlines (ns) and how many sleeps wait for each.
+    deadlines: BTreeMap<u64, usize>,
+    /// Bumped by every release and poke.
+    epoch: u64,
+    /// The epoch at which the blocking waiter last found nothing to do.
+    parked: Option<u64>,
+}
+
+/// Why [`VirtualClock::block_until`] returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Woke {
+    /// Time was released up to the deadline.
+    Deadline,
+    /// The readiness check said there is something to do.
+    Ready,
+    /// [`VirtualClock::poke`]: the runner has a user action.
+    Poked,
 }
 
 impl VirtualClock {
-    /// The current time.
-    pub fn now(&self) -> Instant {
-        Instant::from_nanos(self.0.now.load(Ordering::Acquire))
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.0.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Whether sleeps until `deadline` are over.
+    /// The current time.
+    pub fn now(&self) -> Instant {
+        Instant::from_nanos(self.0.now.load(Ordering::SeqCst))
+    }
+
+    /// Whether sleeps until `deadline` are over: time was released up to
+    /// it, or it is not later than `now` (as a real clock returns at once
+    /// from a sleep into the past).
     pub fn released(&self, deadline: Instant) -> bool {
-        self.0.released.load(Ordering::Acquire) >= deadline.as_nanos()
+        let ns = deadline.as_nanos();
+        self.0.released.load(Ordering::SeqCst) >= ns || self.0.now.load(Ordering::SeqCst) >= ns
     }
 
     /// Steps of the server and the user at `ms`: just before it.
     pub fn before(&self, ms: u64) {
         let t = (ms * 1_000_000).saturating_sub(1);
-        self.0.now.fetch_max(t, Ordering::AcqRel);
+        self.0.now.fetch_max(t, Ordering::SeqCst);
     }
 
     /// Timers at `ms`: time reaches it and sleeps until it end.
     pub fn at(&self, ms: u64) {
         let t = ms * 1_000_000;
-        self.0.now.fetch_max(t, Ordering::AcqRel);
-        self.0.released.fetch_max(t, Ordering::AcqRel);
-        let sleepers =
-            std::mem::take(&mut *self.0.sleepers.lock().unwrap_or_else(|e| e.into_inner()));
+        let sleepers = {
+            let mut state = self.lock();
+            self.0.now.fetch_max(t, Ordering::SeqCst);
+            self.0.released.fetch_max(t, Ordering::SeqCst);
+            state.epoch += 1;
+            std::mem::take(&mut state.sleepers)
+        };
+        self.0.changed.notify_all();
         for waker in sleepers {
             waker.wake();
+        }
+    }
+
+    /// The earliest deadline a driver waits for that is not released yet.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let released = self
+            .0
+            .released
+            .load(Ordering::SeqCst)
+            .max(self.0.now.load(Ordering::SeqCst));
+        let state = self.lock();
+        let (&ns, _) = state.deadlines.range(released + 1..).next()?;
+        Some(Instant::from_nanos(ns))
+    }
+
+    fn register(&self, state: &mut State, deadline: Instant) {
+        *state.deadlines.entry(deadline.as_nanos()).or_default() += 1;
+    }
+
+    fn unregister(&self, deadline: Instant) {
+        let mut state = self.lock();
+        let ns = deadline.as_nanos();
+        if let Some(n) = state.deadlines.get_mut(&ns) {
+            *n -= 1;
+            if *n == 0 {
+                state.deadlines.remove(&ns);
+            }
+        }
+    }
+
+    /// Interrupts a blocked waiter once (it returns [`Woke::Poked`]) so
+    /// that its thread can take a user action.
+    pub fn poke(&self) {
+        {
+            let mut state = self.lock();
+            self.0.poked.store(true, Ordering::SeqCst);
+            state.epoch += 1;
+        }
+        self.0.changed.notify_all();
+    }
+
+    /// Has a blocked waiter look at its readiness check now rather than at
+    /// its next 100 µs tick (the runner wrote to its socket); time and
+    /// epoch stay.
+    pub fn nudge(&self) {
+        self.0.changed.notify_all();
+    }
+
+    /// Whether the blocking waiter has found nothing to do since the last
+    /// release or poke.
+    pub fn parked(&self) -> bool {
+        let state = self.lock();
+        state.parked == Some(state.epoch)
+    }
+
+    /// Marks the blocking waiter busy (it found something to do).
+    pub fn unpark(&self) {
+        self.lock().parked = None;
+    }
+
+    /// Blocks the calling thread until time is released up to `deadline`
+    /// (never, for `None`), `ready()` holds, or the runner pokes. `ready`
+    /// is checked every 100 µs of real time; it must not block.
+    pub fn block_until(&self, deadline: Option<Instant>, ready: impl Fn() -> bool) -> Woke {
+        if let Some(d) = deadline {
+            let mut state = self.lock();
+            self.register(&mut state, d);
+        }
+        let woke = loop {
+            let epoch = {
+                let state = self.lock();
+                if deadline.is_some_and(|d| self.released(d)) {
+                    break Woke::Deadline;
+                }
+                if self.0.poked.swap(false, Ordering::SeqCst) {
+                    break Woke::Poked;
+                }
+                state.epoch
+            };
+            if ready() {
+                break Woke::Ready;
+            }
+            let mut state = self.lock();
+            if state.epoch != epoch {
+                continue;
+            }
+            state.parked = Some(epoch);
+            let _unused = self
+                .0
+                .changed
+                .wait_timeout(state, Duration::from_micros(100))
+                .map(drop);
+        };
+        // Busy from here on: whatever woke it is being handled.
+        self.unpark();
+        if let Some(d) = deadline {
+            self.unregister(d);
+        }
+        woke
+    }
+
+    fn sleep(&self, deadline: Instant) -> Sleep {
+        Sleep {
+            clock: self.clone(),
+            deadline,
+            registered: false,
+        }
+    }
+}
+
+/// An async sleep on the virtual clock; its deadline counts as pending
+/// from its first poll until it completes or is dropped.
+struct Sleep {
+    clock: VirtualClock,
+    deadline: Instant,
+    registered: bool,
+}
+
+impl Future for Sleep {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        if this.clock.released(this.deadline) {
+            return Poll::Ready(());
+        }
+        let mut state = this.clock.lock();
+        if !this.registered {
+            this.registered = true;
+            this.clock.register(&mut state, this.deadline);
+        }
+        state.sleepers.push(cx.waker().clone());
+        // Released in between: do not miss it.
+        if this.clock.released(this.deadline) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        if self.registered {
+            self.clock.unregister(self.deadline);
         }
     }
 }
@@ -61,24 +258,7 @@ impl sse_futures::Timer for VirtualClock {
     }
 
     fn sleep_until(&self, deadline: Instant) -> sse_futures::BoxFuture<()> {
-        let clock = self.clone();
-        Box::pin(std::future::poll_fn(move |cx| {
-            if clock.released(deadline) {
-                return std::task::Poll::Ready(());
-            }
-            clock
-                .0
-                .sleepers
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(cx.waker().clone());
-            // Released in between: do not miss it.
-            if clock.released(deadline) {
-                std::task::Poll::Ready(())
-            } else {
-                std::task::Poll::Pending
-            }
-        }))
+        Box::pin(self.sleep(deadline))
     }
 }
 
@@ -87,9 +267,12 @@ impl sse_blocking::Clock for VirtualClock {
         VirtualClock::now(self)
     }
 
-    /// Never blocks: the runner drives the blocking client with zero waits,
-    /// so a sleep is only ever asked for until `now`.
-    fn sleep_until(&self, _deadline: Instant) {}
+    /// Blocks until the runner releases time up to `deadline` (or pokes
+    /// the thread for a user action: the driver then sees an early wake-up,
+    /// which the core ignores).
+    fn sleep_until(&self, deadline: Instant) {
+        self.block_until(Some(deadline), || false);
+    }
 }
 
 /// Rounds a deadline up to whole milliseconds, as the in-process runner does.
@@ -101,3 +284,7 @@ pub fn ceil_ms(t: Instant) -> u64 {
 /// How long the runner waits for loopback bytes to settle before it calls
 /// a scenario stuck.
 pub const SETTLE_LIMIT: Duration = Duration::from_secs(5);
+
+/// How long one scenario or case may take in real time before the runner
+/// fails it as stuck (a normal one takes milliseconds).
+pub const SCENARIO_LIMIT: Duration = Duration::from_secs(10);

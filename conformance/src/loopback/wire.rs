@@ -15,6 +15,8 @@ use futures_lite::{AsyncRead, AsyncWrite};
 use sse_core::client::TransportError;
 use sse_core::url::Url;
 
+use super::clock::{VirtualClock, Woke};
+
 /// What the client's end of one connection has done.
 #[derive(Debug, Default)]
 pub struct Stats {
@@ -24,27 +26,97 @@ pub struct Stats {
     pub ended: AtomicBool,
     /// The client dropped the connection.
     pub dropped: AtomicBool,
+    /// The task that last found nothing to read on a plain std socket
+    /// (which has no reactor): the runner wakes it when bytes are due.
+    pub waker: Mutex<Option<std::task::Waker>>,
+}
+
+impl Stats {
+    /// Wakes the task waiting to read, if any.
+    pub fn wake(&self) {
+        if let Some(w) = self.waker.lock().ok().and_then(|mut w| w.take()) {
+            w.wake();
+        }
+    }
 }
 
 /// The client's end: a non-blocking TCP stream that counts what is read.
+///
+/// For a blocking driver on its own thread ([`LoopConnector::blocking`])
+/// a read blocks on the [`VirtualClock`] until bytes or the end arrive, or
+/// until virtual time passes the read timeout the driver set (then it
+/// fails with `WouldBlock`, as a timed-out socket read does), or the runner
+/// pokes the thread for a user action (the same `WouldBlock`, early).
 #[derive(Debug)]
 pub struct ClientEnd {
     tcp: TcpStream,
     stats: Arc<Stats>,
+    /// Blocking reads on this clock, with this timeout.
+    waits: Option<(VirtualClock, Option<Duration>)>,
+}
+
+impl ClientEnd {
+    fn read_now(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let r = self.tcp.read(buf);
+        let busy = || {
+            if let Some((clock, _)) = &self.waits {
+                clock.unpark();
+            }
+        };
+        match &r {
+            Ok(0) => {
+                busy();
+                self.stats.ended.store(true, Ordering::SeqCst)
+            }
+            Ok(n) => {
+                busy();
+                self.stats.read.fetch_add(*n as u64, Ordering::SeqCst);
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(_) => {
+                busy();
+                self.stats.ended.store(true, Ordering::SeqCst)
+            }
+        }
+        r
+    }
 }
 
 impl Read for ClientEnd {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let r = self.tcp.read(buf);
-        match &r {
-            Ok(0) => self.stats.ended.store(true, Ordering::Release),
-            Ok(n) => {
-                self.stats.read.fetch_add(*n as u64, Ordering::AcqRel);
+        let Some((clock, timeout)) = self.waits.clone() else {
+            return self.read_now(buf);
+        };
+        let deadline = timeout.map(|t| clock.now() + t);
+        loop {
+            match self.read_now(buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                r => return r,
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-            Err(_) => self.stats.ended.store(true, Ordering::Release),
+            // A peek that fails (a reset) reports the error once: keep it
+            // for the read.
+            let tcp = &self.tcp;
+            let error = std::cell::Cell::new(None);
+            let ready = || {
+                let mut probe = [0u8; 1];
+                match tcp.peek(&mut probe) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => false,
+                    Err(e) => {
+                        error.set(Some(e));
+                        true
+                    }
+                    Ok(_) => true,
+                }
+            };
+            if clock.block_until(deadline, ready) != Woke::Ready {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            if let Some(e) = error.take() {
+                clock.unpark();
+                self.stats.ended.store(true, Ordering::SeqCst);
+                return Err(e);
+            }
         }
-        r
     }
 }
 
@@ -64,8 +136,12 @@ impl Drop for ClientEnd {
 }
 
 impl sse_blocking::Transport for ClientEnd {
-    /// The runner never lets a driver block: reads are non-blocking.
-    fn set_read_timeout(&mut self, _: Option<Duration>) -> io::Result<()> {
+    /// Bounds blocking reads in virtual time; without virtual waits reads
+    /// never block.
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        if let Some((_, t)) = &mut self.waits {
+            *t = timeout;
+        }
         Ok(())
     }
 }
@@ -80,10 +156,14 @@ fn pending_on_would_block<T>(r: io::Result<T>) -> Poll<io::Result<T>> {
 impl AsyncRead for ClientEnd {
     fn poll_read(
         self: Pin<&mut Self>,
-        _: &mut Context<'_>,
+        cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        pending_on_would_block(self.get_mut().read(buf))
+        let this = self.get_mut();
+        if let Ok(mut w) = this.stats.waker.lock() {
+            *w = Some(cx.waker().clone());
+        }
+        pending_on_would_block(this.read_now(buf))
     }
 }
 
@@ -176,7 +256,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> sse_futures::Connector
         &self,
         url: &Url,
     ) -> sse_futures::BoxFuture<Result<RuntimeEnd<T>, sse_futures::ConnectError>> {
-        let r = self.inner.open(url).and_then(|(tcp, stats)| {
+        let (attempt, refuse) = self.inner.next_attempt(url);
+        if let Some(wait) = refuse {
+            return self.inner.refuse_later(wait);
+        }
+        let r = self.inner.open(attempt, url).and_then(|(tcp, stats)| {
             Ok(RuntimeEnd {
                 io: (self.wrap)(tcp)?,
                 stats,
@@ -191,10 +275,31 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> sse_futures::Connector
 /// A connection the client opened, waiting for the server to accept it.
 #[derive(Debug)]
 pub struct Opened {
+    /// The client's attempt number, from 0 (refused ones count).
+    pub attempt: usize,
     /// The URL the client asked for.
     pub url: String,
     /// Its client end's counters.
     pub stats: Arc<Stats>,
+}
+
+/// An attempt the connector refused for real.
+#[derive(Debug)]
+pub struct Refused {
+    /// The client's attempt number, from 0.
+    pub attempt: usize,
+    /// The URL the client asked for.
+    pub url: String,
+}
+
+/// Attempts the connector refuses for real, by number: after how many
+/// virtual ms (the script's waits before its `refuse`).
+#[derive(Clone, Debug, Default)]
+pub struct Refusals {
+    /// Per attempt: `Some(wait_ms)` to refuse it.
+    pub plan: Vec<Option<u64>>,
+    /// An address nothing listens on.
+    pub closed: Option<SocketAddr>,
 }
 
 /// Connects every URL (whatever its host) to the runner's listener.
@@ -202,6 +307,13 @@ pub struct Opened {
 pub struct LoopConnector {
     addr: SocketAddr,
     opened: Arc<Mutex<VecDeque<Opened>>>,
+    newest: Arc<Mutex<Option<Arc<Stats>>>>,
+    waits: Option<VirtualClock>,
+    attempts: Arc<std::sync::atomic::AtomicUsize>,
+    refusals: Arc<Refusals>,
+    refused: Arc<Mutex<VecDeque<Refused>>>,
+    /// The clock refusals wait on.
+    clock: Option<VirtualClock>,
 }
 
 impl LoopConnector {
@@ -210,7 +322,93 @@ impl LoopConnector {
         LoopConnector {
             addr,
             opened: Arc::default(),
+            newest: Arc::default(),
+            waits: None,
+            attempts: Arc::default(),
+            refusals: Arc::default(),
+            refused: Arc::default(),
+            clock: None,
         }
+    }
+
+    /// The same connector, refusing attempts for real as `refusals` says:
+    /// after the virtual wait, a connect to a port nothing listens on.
+    pub fn refusing(self, refusals: Refusals, clock: VirtualClock) -> Self {
+        LoopConnector {
+            refusals: Arc::new(refusals),
+            clock: Some(clock),
+            ..self
+        }
+    }
+
+    /// Attempts refused for real, oldest first.
+    pub fn take_refused(&self) -> Option<Refused> {
+        self.refused.lock().ok()?.pop_front()
+    }
+
+    /// The next attempt's number and, if it is to be refused, after how
+    /// many virtual ms.
+    fn next_attempt(&self, url: &Url) -> (usize, Option<u64>) {
+        let n = self.attempts.fetch_add(1, Ordering::SeqCst);
+        let refuse = self.refusals.plan.get(n).copied().flatten();
+        // The attempt is made now, whenever it fails.
+        if refuse.is_some() {
+            if let Ok(mut q) = self.refused.lock() {
+                q.push_back(Refused {
+                    attempt: n,
+                    url: url.as_str().into(),
+                });
+            }
+        }
+        (n, refuse)
+    }
+
+    /// Refuses an attempt for real (the wait is done).
+    fn refuse(&self) -> io::Error {
+        match self.refusals.closed {
+            Some(addr) => match TcpStream::connect(addr) {
+                Ok(_) => io::Error::other("a closed port accepted"),
+                Err(e) => e,
+            },
+            None => io::ErrorKind::ConnectionRefused.into(),
+        }
+    }
+
+    /// The same connector for a blocking driver on a thread of its own:
+    /// its connections' reads block on `clock` (see [`ClientEnd`]).
+    pub fn blocking(&self, clock: VirtualClock) -> Self {
+        LoopConnector {
+            waits: Some(clock),
+            ..self.clone()
+        }
+    }
+
+    /// An async connect that is refused after `wait` virtual ms.
+    fn refuse_later<T: Send + 'static>(
+        &self,
+        wait: u64,
+    ) -> sse_futures::BoxFuture<Result<T, sse_futures::ConnectError>> {
+        let this = self.clone();
+        let sleep = (wait > 0).then(|| {
+            let clock = self.clock.clone().unwrap_or_default();
+            let deadline = clock.now() + Duration::from_millis(wait);
+            sse_futures::Timer::sleep_until(&clock, deadline)
+        });
+        Box::pin(async move {
+            if let Some(sleep) = sleep {
+                sleep.await;
+            }
+            Err(sse_futures::ConnectError::from(this.refuse()))
+        })
+    }
+
+    /// Whether the newest connection is still up on the client's side.
+    pub fn live(&self) -> bool {
+        self.newest
+            .lock()
+            .ok()
+            .and_then(|s| s.clone())
+            .is_some_and(|s| !s.dropped.load(Ordering::SeqCst) && !s.ended.load(Ordering::SeqCst))
     }
 
     /// Connections opened and not yet taken by the server, oldest first.
@@ -223,13 +421,17 @@ impl LoopConnector {
         self.opened.lock().map_or(0, |q| q.len())
     }
 
-    fn open(&self, url: &Url) -> io::Result<(TcpStream, Arc<Stats>)> {
+    fn open(&self, attempt: usize, url: &Url) -> io::Result<(TcpStream, Arc<Stats>)> {
         let tcp = TcpStream::connect(self.addr)?;
         tcp.set_nonblocking(true)?;
         let _ = tcp.set_nodelay(true);
         let stats = Arc::new(Stats::default());
+        if let Ok(mut newest) = self.newest.lock() {
+            *newest = Some(Arc::clone(&stats));
+        }
         if let Ok(mut q) = self.opened.lock() {
             q.push_back(Opened {
+                attempt,
                 url: url.as_str().into(),
                 stats: Arc::clone(&stats),
             });
@@ -244,7 +446,15 @@ impl sse_futures::Connector for LoopConnector {
         &self,
         url: &Url,
     ) -> sse_futures::BoxFuture<Result<ClientEnd, sse_futures::ConnectError>> {
-        let r = self.open(url).map(|(tcp, stats)| ClientEnd { tcp, stats });
+        let (attempt, refuse) = self.next_attempt(url);
+        if let Some(wait) = refuse {
+            return self.refuse_later(wait);
+        }
+        let r = self.open(attempt, url).map(|(tcp, stats)| ClientEnd {
+            tcp,
+            stats,
+            waits: None,
+        });
         Box::pin(std::future::ready(
             r.map_err(sse_futures::ConnectError::from),
         ))
@@ -256,8 +466,26 @@ impl sse_blocking::Connector for LoopConnector {
         &self,
         url: &Url,
     ) -> Result<Box<dyn sse_blocking::Transport>, sse_blocking::ConnectError> {
-        match self.open(url) {
-            Ok((tcp, stats)) => Ok(Box::new(ClientEnd { tcp, stats })),
+        let (attempt, refuse) = self.next_attempt(url);
+        if let Some(wait) = refuse {
+            // Only a driver on its own thread can block here; one polled
+            // on the runner's thread is refused at once.
+            if let (true, Some(clock)) = (wait > 0 && self.waits.is_some(), &self.clock) {
+                let deadline = clock.now() + Duration::from_millis(wait);
+                clock.block_until(Some(deadline), || false);
+            }
+            let error = self.refuse();
+            return Err(sse_blocking::ConnectError {
+                kind: TransportError::from(&error),
+                error,
+            });
+        }
+        match self.open(attempt, url) {
+            Ok((tcp, stats)) => Ok(Box::new(ClientEnd {
+                tcp,
+                stats,
+                waits: self.waits.clone().map(|c| (c, None)),
+            })),
             Err(error) => Err(sse_blocking::ConnectError {
                 kind: TransportError::from(&error),
                 error,
