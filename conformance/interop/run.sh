@@ -9,11 +9,16 @@
 # (node_modules/ and a venv in pairs/.venv, both gitignored) and, if missing,
 # Debian's chromium. Each pair runs in its own process under `timeout`
 # (PAIR_TIMEOUT, default 60 s); prints PASS/FAIL per pair, exits 1 if any failed.
+# SSE_BIN=path tests that binary instead of building this tree's.
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$(cd ../.. && pwd)
-cargo build -q --release -p sse-cli --manifest-path "$root/Cargo.toml"
-sse="$root/target/release/sse"
+if [ -n "${SSE_BIN:-}" ]; then
+  sse=$(realpath "$SSE_BIN") # a prebuilt `sse` (or a stand-in) instead of this tree's
+else
+  cargo build -q --release -p sse-cli --manifest-path "$root/Cargo.toml"
+  sse="$root/target/release/sse"
+fi
 
 (cd pairs && npm ci --silent --no-audit --no-fund >/dev/null)
 venv=pairs/.venv
@@ -30,6 +35,11 @@ if [[ " ${pairs[*]} " == *" chromium "* ]] && ! command -v chromium >/dev/null 2
       { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }
   fi
 fi
+
+# Scratch space (the Chromium profile) that a timed-out pair cannot leak.
+scratch=$(mktemp -d -t sse-interop.XXXXXX)
+trap 'rm -rf "$scratch"' EXIT
+export TMPDIR=$scratch
 
 failed=0
 for pair in "${pairs[@]}"; do

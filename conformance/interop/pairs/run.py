@@ -167,12 +167,16 @@ def pair_httpx(sse):
                         break
             serve.send("m4", "m5")  # while no client is connected
             last = seen[-1][0]
-            with connect_sse(http, "GET", serve.url, headers={"Last-Event-ID": last}) as source:
-                for sse_event in source.iter_sse():
-                    if sse_event.data:
-                        seen.append((sse_event.id, sse_event.data))
-                    if len(seen) == 5:
-                        break
+            try:
+                with connect_sse(http, "GET", serve.url, headers={"Last-Event-ID": last}) as source:
+                    for sse_event in source.iter_sse():
+                        if sse_event.data:
+                            seen.append((sse_event.id, sse_event.data))
+                        if len(seen) == 5:
+                            break
+            except httpx.ReadTimeout:
+                raise AssertionError(f"nothing for 10 s after reconnecting with Last-Event-ID: {last}; "
+                                     f"got {seen}") from None
         want = [(str(i), f"m{i}") for i in range(1, 6)]
         assert seen == want, seen
         assert retry == RETRY_MS, f"retry {retry}"
