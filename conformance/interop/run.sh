@@ -3,7 +3,7 @@
 #   headless Chromium, npm `eventsource` and Python httpx-sse against `sse serve`;
 #   `sse listen` against a Python sse-starlette server.
 #
-#   bash conformance/interop/run.sh [PAIR ...]   (default: all four)
+#   bash conformance/interop/run.sh [PAIR ...]   (default: all)
 #
 # Installs what it needs: the npm and PyPI packages pinned in pairs/
 # (node_modules/ and a venv in pairs/.venv, both gitignored) and, if missing,
@@ -26,9 +26,9 @@ venv=pairs/.venv
 "$venv/bin/pip" install -q --disable-pip-version-check -r pairs/requirements.txt
 
 pairs=("$@")
-[ ${#pairs[@]} -gt 0 ] || pairs=(node-eventsource httpx-sse starlette chromium)
+[ ${#pairs[@]} -gt 0 ] || pairs=(node-eventsource httpx-sse starlette chromium chromium-cors)
 
-if [[ " ${pairs[*]} " == *" chromium "* ]] && ! command -v chromium >/dev/null 2>&1; then
+if [[ " ${pairs[*]} " == *" chromium"* ]] && ! command -v chromium >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     echo "installing Debian chromium"
     apt-get install -y -q chromium >/dev/null 2>&1 ||

@@ -4,7 +4,7 @@ and `sse listen`, all on 127.0.0.1.
 
     python3 run.py SSE_BINARY PAIR [PAIR ...]
 
-PAIRs: node-eventsource, httpx-sse, starlette, chromium. Prints one
+PAIRs: node-eventsource, httpx-sse, starlette, chromium, chromium-cors. Prints one
 `PASS name (versions; seconds): what was checked` or `FAIL name (...): why`
 line per pair and exits 1 if any failed. `run.sh` runs each pair in its own
 process under `timeout`, which is the hard bound; the waits below are only
@@ -254,91 +254,177 @@ def pair_starlette(sse):
         app.wait()
 
 
-def pair_chromium(sse):
-    """Headless Chromium opens the page `sse serve` shows at `/`; its
-    EventSource is read through the DevTools protocol."""
-    import urllib.request
-    import websocket  # websocket-client
+class Chromium:
+    """Headless Chromium showing one page; `state()` evaluates an expression
+    in it through the DevTools protocol."""
 
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert chromium, "chromium is not installed (apt-get install chromium)"
+    EXPR = ("[document.getElementById('state').textContent, "
+            "document.getElementById('count').textContent, "
+            "document.getElementById('last').textContent].join('|')")
+
+    def __init__(self, page, expr=EXPR):
+        import urllib.request
+        import websocket  # websocket-client
+
+        chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+        assert chromium, "chromium is not installed (apt-get install chromium)"
+        self.expr = expr
+        self.ws = None
+        self.profile = tempfile.mkdtemp(prefix="sse-interop-chromium-")
+        self.proc = subprocess.Popen(
+            [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+             "--no-first-run", "--remote-debugging-port=0", "--user-data-dir=" + self.profile, page],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            port = None
+            for line in self.proc.stderr:
+                if "DevTools listening on ws://" in line:
+                    port = int(line.split("ws://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
+                    break
+            assert port, "no DevTools endpoint"
+            threading.Thread(target=lambda: [None for _ in self.proc.stderr], daemon=True).start()
+            ws_url = None
+            for _ in range(100):
+                targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=5))
+                ws_url = next((t["webSocketDebuggerUrl"] for t in targets
+                               if t.get("type") == "page" and t.get("url", "").startswith(page)), None)
+                if ws_url:
+                    break
+                time.sleep(0.05)
+            assert ws_url, f"no page target for {page}"
+            self.ws = websocket.create_connection(ws_url, timeout=5)
+        except BaseException:
+            self.close()
+            raise
+        self.ids = iter(range(1, 10**6))
+
+    def state(self):
+        n = next(self.ids)
+        self.ws.send(json.dumps({"id": n, "method": "Runtime.evaluate",
+                                 "params": {"expression": self.expr, "returnByValue": True}}))
+        while True:
+            reply = json.loads(self.ws.recv())
+            if reply.get("id") == n:
+                return reply["result"]["result"].get("value", "")
+
+    def wait_for(self, pred, what, timeout=10):
+        end = time.time() + timeout
+        state = ""
+        while time.time() < end:
+            state = self.state()
+            if pred(state):
+                return state
+            time.sleep(0.01)
+        raise AssertionError(f"page shows {state!r}, expected {what}")
+
+    def close(self):
+        if self.ws:
+            self.ws.close()
+        self.proc.kill()
+        self.proc.wait()
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+
+def pair_chromium(sse):
+    """Headless Chromium opens the page `sse serve` shows at `/` (its
+    EventSource; the page shows state|count|last id)."""
     serve = Serve(sse)
     browser = None
-    profile = tempfile.mkdtemp(prefix="sse-interop-chromium-")
     try:
         serve.send("m1", "m2")
-        page = serve.url.rsplit("/", 1)[0] + "/"
-        browser = subprocess.Popen(
-            [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-             "--no-first-run", "--remote-debugging-port=0", "--user-data-dir=" + profile, page],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        port = None
-        for line in browser.stderr:
-            if "DevTools listening on ws://" in line:
-                port = int(line.split("ws://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
-                break
-        assert port, "no DevTools endpoint"
-        threading.Thread(target=lambda: [None for _ in browser.stderr], daemon=True).start()
-        ws_url = None
-        for _ in range(100):
-            targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=5))
-            ws_url = next((t["webSocketDebuggerUrl"] for t in targets
-                           if t.get("type") == "page" and t.get("url", "").startswith(page)), None)
-            if ws_url:
-                break
-            time.sleep(0.05)
-        assert ws_url, f"no page target for {page}"
-        ws = websocket.create_connection(ws_url, timeout=5)
-        ids = iter(range(1, 10**6))
-
-        def page_state():
-            n = next(ids)
-            expr = ("[document.getElementById('state').textContent, "
-                    "document.getElementById('count').textContent, "
-                    "document.getElementById('last').textContent].join('|')")
-            ws.send(json.dumps({"id": n, "method": "Runtime.evaluate",
-                                "params": {"expression": expr, "returnByValue": True}}))
-            while True:
-                reply = json.loads(ws.recv())
-                if reply.get("id") == n:
-                    return reply["result"]["result"].get("value", "")
-
-        def wait_for(pred, what, timeout=10):
-            end = time.time() + timeout
-            state = ""
-            while time.time() < end:
-                state = page_state()
-                if pred(state):
-                    return state
-                time.sleep(0.01)
-            raise AssertionError(f"page shows {state!r} (state|count|last id), expected {what}")
-
-        wait_for(lambda s: s == "open|2|2", "open|2|2: the history, events 1 and 2")
+        browser = Chromium(serve.url.rsplit("/", 1)[0] + "/")
+        browser.wait_for(lambda s: s == "open|2|2", "open|2|2: the history, events 1 and 2")
         serve.drop_streams()
         dropped = time.time()
-        wait_for(lambda s: s.startswith("connecting|"), "connecting: the dropped stream noticed")
+        browser.wait_for(lambda s: s.startswith("connecting|"), "connecting: the dropped stream noticed")
         serve.send("m3", "m4")  # while the page is away
-        wait_for(lambda s: s.startswith("open|"), "open again")
+        browser.wait_for(lambda s: s.startswith("open|"), "open again")
         delay = time.time() - dropped
         # 3 and 4 exactly once: it sent Last-Event-ID: 2 (without it the
         # history would come again, count 6).
-        wait_for(lambda s: s == "open|4|4", "open|4|4: 3 and 4 once (Last-Event-ID: 2 sent)")
+        browser.wait_for(lambda s: s == "open|4|4", "open|4|4: 3 and 4 once (Last-Event-ID: 2 sent)")
         check_retry(delay)
         serve.send("m5")
-        wait_for(lambda s: s == "open|5|5", "open|5|5: live m5")
+        browser.wait_for(lambda s: s == "open|5|5", "open|5|5: live m5")
         time.sleep(0.3)
-        state = page_state()
+        state = browser.state()
         assert state == "open|5|5", f"page shows {state!r} 300 ms later: an event arrived twice"
-        ws.close()
         serve.stop(signal.SIGTERM)
         return (f"the page at / gets the history (1, 2); dropped; reconnect after {delay * 1000:.0f} ms "
                 f"(retry: {RETRY_MS}) with Last-Event-ID: 2, 3 and 4 once; 5 live; serve exits 0 on SIGTERM")
     finally:
         if browser:
-            browser.kill()
-            browser.wait()
-        shutil.rmtree(profile, ignore_errors=True)
+            browser.close()
         serve.close()
+
+
+CORS_PAGE = """<!doctype html><meta charset="utf-8"><title>cross-origin</title>
+<p><span id="state">connecting</span> <span id="count">0</span> <span id="last">-</span>
+<span id="other">connecting</span>
+<script>
+  const names = ["connecting", "open", "closed"];
+  const $ = (id) => document.getElementById(id);
+  const q = new URLSearchParams(location.search);
+  let count = 0;
+  const es = new EventSource(q.get("allowed"));
+  es.onopen = es.onerror = () => { $("state").textContent = names[es.readyState]; };
+  es.onmessage = (e) => { $("count").textContent = ++count; $("last").textContent = e.lastEventId; };
+  const other = new EventSource(q.get("refused"));
+  other.onopen = other.onerror = () => { $("other").textContent = names[other.readyState]; };
+</script>"""
+
+
+def pair_chromium_cors(sse):
+    """A page from another origin: an EventSource on `sse serve --cors
+    ORIGIN` with `?last_event_id=` (a browser cannot set the header on its
+    first request) works and resumes after a drop with the header (which must
+    win over the query still in the URL); one on a server without --cors
+    fails for good."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    body = CORS_PAGE.encode()
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    site = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    origin = f"http://127.0.0.1:{site.server_address[1]}"
+    allowed = Serve(sse, "--cors", origin)
+    refused = Serve(sse)
+    browser = None
+    try:
+        allowed.send("m1", "m2", "m3")
+        from urllib.parse import urlencode
+        page = origin + "/?" + urlencode({"allowed": allowed.url + "?last_event_id=1", "refused": refused.url})
+        expr = Chromium.EXPR.replace("].join", ", document.getElementById('other').textContent].join")
+        browser = Chromium(page, expr)
+        browser.wait_for(lambda s: s == "open|2|3|closed",
+                         "open|2|3|closed: 2 and 3 after ?last_event_id=1; the server without --cors refused")
+        allowed.drop_streams()
+        browser.wait_for(lambda s: s.startswith("connecting|"), "connecting: the dropped stream noticed")
+        allowed.send("m4")
+        browser.wait_for(lambda s: s == "open|3|4|closed",
+                         "open|3|4|closed: 4 once (Last-Event-ID: 3 wins over ?last_event_id=1)")
+        time.sleep(0.3)
+        state = browser.state()
+        assert state == "open|3|4|closed", f"page shows {state!r} 300 ms later: an event arrived twice"
+        return (f"page on {origin}: ?last_event_id=1 -> 2, 3; dropped; resumed with Last-Event-ID: 3 "
+                "across origins (the header wins over the query), 4 once; no --cors -> EventSource closed")
+    finally:
+        if browser:
+            browser.close()
+        allowed.close()
+        refused.close()
+        site.shutdown()
 
 
 def version(cmd):
@@ -357,7 +443,7 @@ def versions(name):
         return py("httpx-sse", "httpx")
     if name == "starlette":
         return py("sse-starlette", "starlette", "uvicorn")
-    if name == "chromium":
+    if name.startswith("chromium"):
         chromium = shutil.which("chromium") or shutil.which("chromium-browser") or "chromium"
         return f"{version([chromium, '--version'])}, " + py("websocket-client")
     return "?"
@@ -368,6 +454,7 @@ PAIRS = {
     "httpx-sse": pair_httpx,
     "starlette": pair_starlette,
     "chromium": pair_chromium,
+    "chromium-cors": pair_chromium_cors,
 }
 
 
