@@ -236,6 +236,19 @@ def pair_starlette(sse):
         msgs = [m["data"].split()[:2] for m in lines if m["kind"] == "message"]
         assert out.returncode == 0 and msgs == [["resumed-from", "41"]], (out, lines)
 
+        # A one-shot POST (LLM-style): headers and body sent, its end is not
+        # an error and not reconnected.
+        body = '{"prompt": "hi"}'
+        out, lines = listen(sse, base + "/chat", "-X", "POST", "--data", body,
+                            "-H", "Authorization: Bearer t0k", "-H", "Content-Type: application/json")
+        msgs = [(m["type"], m["data"]) for m in lines if m["kind"] == "message"]
+        assert out.returncode == 0, f"one-shot POST: listen exited {out.returncode}: {out}"
+        assert msgs == [("message", "Bearer t0k"), ("done", body)], lines
+        time.sleep(0.3)
+        import urllib.request
+        chats = json.load(urllib.request.urlopen(base + "/chats", timeout=5))["chats"]
+        assert chats == 1, f"the one-shot POST was sent {chats} times"
+
         # A server error and a wrong content type fail for good: exit 1, one
         # error line (reconnecting: false) with a message.
         messages = []
@@ -248,7 +261,7 @@ def pair_starlette(sse):
             messages.append(errors[0]["message"])
         return ("ids, event type, multi-line data, origin; end of stream -> reconnect "
                 f"{int(gap)} ms later (retry: 200) with Last-Event-ID: 2; 204 -> exit 0; "
-                f"--last-event-id, --max-events; 500 and text/html -> exit 1 ({'; '.join(messages)})")
+                f"--last-event-id, --max-events; -X POST --data -H one-shot: sent once, end -> exit 0; 500 and text/html -> exit 1 ({'; '.join(messages)})")
     finally:
         app.terminate()
         app.wait()

@@ -5,7 +5,9 @@ two lines long) and `retry: 200`, then the stream ends. With Last-Event-ID
 X: one event, id 3, data `resumed-from X GAP` (GAP: ms since the last first
 stream ended, -1 if none), then the end. With Last-Event-ID 3: 204, which
 ends the client for good. /broken answers 500, /html a page: both must
-fail the client for good.
+fail the client for good. POST /chat (an LLM-style one-shot stream): echoes
+the Authorization header and the body as two events, then ends; /chats
+counts the POSTs.
 """
 import sys
 import time
@@ -13,10 +15,11 @@ import time
 import uvicorn
 from sse_starlette.sse import EventSourceResponse, ServerSentEvent
 from starlette.applications import Starlette
-from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 ended = None  # when the last first stream ended (time.monotonic())
+chats = 0
 
 
 async def events(request):
@@ -38,6 +41,23 @@ async def events(request):
     return EventSourceResponse(first() if last is None else resumed(), ping=60)
 
 
+async def chat(request):
+    global chats
+    chats += 1
+    body = (await request.body()).decode()
+    auth = request.headers.get("authorization", "")
+
+    async def answer():
+        yield ServerSentEvent(data=auth)
+        yield ServerSentEvent(data=body, event="done")
+
+    return EventSourceResponse(answer(), ping=60)
+
+
+async def chat_count(request):
+    return JSONResponse({"chats": chats})
+
+
 async def broken(request):
     return PlainTextResponse("no stream here", status_code=500)
 
@@ -46,7 +66,13 @@ async def html(request):
     return HTMLResponse("<p>not a stream</p>")
 
 
-app = Starlette(routes=[Route("/events", events), Route("/broken", broken), Route("/html", html)])
+app = Starlette(routes=[
+    Route("/events", events),
+    Route("/chat", chat, methods=["POST"]),
+    Route("/chats", chat_count),
+    Route("/broken", broken),
+    Route("/html", html),
+])
 
 if __name__ == "__main__":
     uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
