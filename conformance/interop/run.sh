@@ -11,10 +11,11 @@
 # (PAIR_TIMEOUT, default 60 s); prints PASS/FAIL per pair, exits 1 if any failed.
 # SSE_BIN=path tests that binary instead of building this tree's.
 set -euo pipefail
+[ -z "${SSE_BIN:-}" ] || SSE_BIN=$(realpath "$SSE_BIN")
 cd "$(dirname "$0")"
 root=$(cd ../.. && pwd)
 if [ -n "${SSE_BIN:-}" ]; then
-  sse=$(realpath "$SSE_BIN") # a prebuilt `sse` (or a stand-in) instead of this tree's
+  sse=$SSE_BIN # a prebuilt `sse` (or pairs/faulty_serve.py) instead of this tree's
 else
   cargo build -q --release -p sse-cli --manifest-path "$root/Cargo.toml"
   sse="$root/target/release/sse"
