@@ -21,7 +21,8 @@ use sse_core::client::{
 use sse_core::url::{Url, UrlError};
 use sse_core::Utf8Bytes;
 
-use crate::transport::{Clock, Connector, SystemClock, TcpConnector, Transport};
+use crate::clock::{Clock, SystemClock};
+use crate::transport::{Connector, TcpConnector, Transport};
 
 /// Bytes asked of the socket per read.
 const READ_SIZE: usize = 16 * 1024;
@@ -150,15 +151,17 @@ impl<C: Connector, K: Clock> EventSource<C, K> {
             match self.connector.connect(&request.url) {
                 Ok(mut io) => {
                     self.client.handle_connected(self.clock.now());
-                    if let Err(e) = io.write_all(&out).and_then(|()| io.flush()) {
+                    let sent = io.write_all(&out).and_then(|()| io.flush());
+                    if let Err(e) = &sent {
                         self.client
-                            .handle_transport_error(self.clock.now(), (&e).into());
-                        continue;
+                            .handle_transport_error(self.clock.now(), e.into());
                     }
+                    // Kept (not read when the request failed) until the
+                    // machine's Disconnect, which is when it is dropped.
                     self.conn = Some(Conn {
                         io,
                         exchange,
-                        done: false,
+                        done: sent.is_err(),
                     });
                 }
                 Err(e) => {

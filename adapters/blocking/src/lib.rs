@@ -10,9 +10,13 @@
 //! behind a mutex and a condition variable) with a thread per connection.
 //!
 //! - [`transport`]: [`Transport`] (TCP, rustls, or a test's own stream),
-//!   [`Clock`], [`Connector`] and the default [`TcpConnector`].
+//!   [`Connector`] and the default [`TcpConnector`].
+//! - [`clock`]: [`Clock`], real or virtual, and [`SystemClock`].
 //! - [`client`]: [`EventSource`] and its [`CloseHandle`].
-//! - [`server`]: [`Hub`], [`Service`], [`serve`], [`serve_connection`].
+//! - [`hub`]: [`Hub`], the core's hub shared by connection threads.
+//! - [`server`]: one connection: [`Service`] and [`serve_connection`].
+//! - [`listen`]: [`serve`] on a `TcpListener` (optionally TLS) and its
+//!   [`ServerHandle`].
 //!
 //! ```no_run
 //! use sse_blocking::EventSource;
@@ -31,10 +35,16 @@
 #![deny(missing_docs)]
 
 pub mod client;
+pub mod clock;
+pub mod hub;
+pub mod listen;
 pub mod server;
 pub mod transport;
 
 pub use client::{CloseHandle, EventSource};
-pub use server::{serve, serve_connection, Hub, ServerHandle, Service};
+pub use clock::{Clock, SystemClock};
+pub use hub::Hub;
+pub use listen::{serve, ServerHandle};
+pub use server::{serve_connection, Service};
 pub use sse_core;
-pub use transport::{Clock, ConnectError, Connector, SystemClock, TcpConnector, Transport};
+pub use transport::{ConnectError, Connector, TcpConnector, Transport};

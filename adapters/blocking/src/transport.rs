@@ -1,5 +1,5 @@
 //! Byte streams for the blocking drivers: [`Transport`] (TCP, TLS, or
-//! anything a test provides), [`Clock`], and the client's [`Connector`].
+//! anything a test provides) and the client's [`Connector`].
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -11,37 +11,6 @@ use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 use sse_core::client::TransportError;
 use sse_core::url::Url;
-use sse_core::Instant;
-
-/// A monotonic clock the drivers read and sleep on. A test can implement it
-/// with a virtual clock: the drivers never compare `now()` with a deadline
-/// without first waiting for it through [`Clock::sleep_until`] or a read
-/// timeout.
-pub trait Clock: Send + Sync + 'static {
-    /// The current time.
-    fn now(&self) -> Instant;
-    /// Blocks until `deadline` has passed.
-    fn sleep_until(&self, deadline: Instant);
-}
-
-/// Real time, counted from when the clock was made.
-#[derive(Clone, Copy, Debug)]
-pub struct SystemClock(std::time::Instant);
-
-impl Default for SystemClock {
-    fn default() -> Self {
-        SystemClock(std::time::Instant::now())
-    }
-}
-
-impl Clock for SystemClock {
-    fn now(&self) -> Instant {
-        Instant::from_duration(self.0.elapsed())
-    }
-    fn sleep_until(&self, deadline: Instant) {
-        std::thread::sleep(deadline.saturating_duration_since(self.now()));
-    }
-}
 
 /// A connection: reads, writes, and bounds how long a read may block.
 pub trait Transport: Read + Write + Send {

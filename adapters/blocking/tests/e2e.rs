@@ -276,3 +276,100 @@ fn tls_end_to_end_with_a_self_signed_certificate() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Opens the stream with a plain socket and returns it once the head is read.
+fn raw_subscriber(server: &ServerHandle) -> (TcpStream, Vec<u8>) {
+    let mut s = TcpStream::connect(server.local_addr()).unwrap();
+    s.write_all(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "closed before the head");
+        got.extend_from_slice(&buf[..n]);
+    }
+    (s, got)
+}
+
+/// Reads from `s` until what was read contains `want`.
+fn read_until(s: &mut TcpStream, got: &mut Vec<u8>, want: &str) {
+    let mut buf = [0u8; 1024];
+    while !String::from_utf8_lossy(got).contains(want) {
+        let n = s.read(&mut buf).unwrap();
+        assert!(
+            n > 0,
+            "closed before {want:?}: {}",
+            String::from_utf8_lossy(got)
+        );
+        got.extend_from_slice(&buf[..n]);
+    }
+}
+
+#[test]
+fn two_subscribers_get_every_broadcast() {
+    let hub = Hub::new(LogLimits::default());
+    let mut service = Service::new(hub.clone(), "/events");
+    service.config.keep_alive = None;
+    let server = start(service);
+    let (mut a, mut got_a) = raw_subscriber(&server);
+    let (mut b, mut got_b) = raw_subscriber(&server);
+    hub.publish(&Message::new("one")).unwrap();
+    hub.publish(&Message::new("two").event("news")).unwrap();
+    let wire = "id: 1\ndata: one\n\nid: 2\nevent: news\ndata: two\n\n";
+    read_until(&mut a, &mut got_a, wire);
+    read_until(&mut b, &mut got_b, wire);
+    assert_eq!(server.connections(), 2);
+}
+
+#[test]
+fn a_client_that_leaves_is_noticed_without_any_write() {
+    let hub = Hub::new(LogLimits::default());
+    let mut service = Service::new(hub, "/events");
+    service.config.keep_alive = None; // nothing is ever written after the head
+    let server = start(service);
+    let (s, _) = raw_subscriber(&server);
+    assert_eq!(server.connections(), 1);
+    drop(s);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while server.connections() > 0 && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(server.connections(), 0);
+}
+
+#[test]
+fn other_paths_and_methods_get_complete_answers() {
+    let mut service = Service::new(Hub::default(), "/events");
+    service.other = Some(Arc::new(|head| {
+        (head.path() == "/").then(|| {
+            sse_core::endpoint::respond(200, &[("Content-Type", "text/html")], b"<p>hi</p>")
+        })
+    }));
+    let server = start(service);
+    let ask = |request: &[u8]| {
+        let mut s = TcpStream::connect(server.local_addr()).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(request).unwrap();
+        let mut got = Vec::new();
+        s.read_to_end(&mut got).unwrap();
+        String::from_utf8(got).unwrap()
+    };
+    let page = ask(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(
+        page.starts_with("HTTP/1.1 200 OK\r\n") && page.ends_with("<p>hi</p>"),
+        "{page}"
+    );
+    assert!(ask(b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n").starts_with("HTTP/1.1 404"));
+    // A request body the server never reads must not reset the answer away.
+    let body = "x".repeat(100_000);
+    let post = format!(
+        "POST /events HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    assert!(ask(post.as_bytes()).starts_with("HTTP/1.1 405"));
+    let head = ask(b"HEAD /events HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"));
+    assert!(head.ends_with("\r\n\r\n"), "{head}");
+}
