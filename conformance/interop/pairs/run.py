@@ -1,25 +1,42 @@
 #!/usr/bin/env python3
 """Interop pairs: clients and servers nobody here wrote, against `sse serve`
-and `sse listen`, all on 127.0.0.1 and bounded in time.
+and `sse listen`, all on 127.0.0.1.
 
-    python3 run.py SSE_BINARY [PAIR ...]
+    python3 run.py SSE_BINARY PAIR [PAIR ...]
 
-PAIRs: node-eventsource, httpx-sse, starlette, chromium (default: all that
-can run; chromium needs the Debian package). Prints PASS/FAIL per pair and
-exits 1 if any failed.
+PAIRs: node-eventsource, httpx-sse, starlette, chromium, chromium-cors. Prints one
+`PASS name (versions; seconds): what was checked` or `FAIL name (...): why`
+line per pair and exits 1 if any failed. `run.sh` runs each pair in its own
+process under `timeout`, which is the hard bound; the waits below are only
+there to turn a stuck client into a readable FAIL line sooner.
 """
 import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import queue
+from importlib import metadata
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEADLINE = 30  # seconds per pair
+RETRY_MS = 300  # the `retry:` every pair's server sends
+DEFAULT_RETRY_S = 3.0  # what every client here waits without one
+
+
+def check_retry(delay, retry_ms=RETRY_MS):
+    """A reconnect `delay` s after the drop honours `retry: retry_ms`: not
+    before it (a client that ignores it and reconnects at once fails), and
+    well before the 3 s default (a client that ignores it and waits the
+    default fails)."""
+    low, high = retry_ms / 1000 * 0.8, DEFAULT_RETRY_S * 0.8
+    assert low <= delay < high, (
+        f"reconnected {delay * 1000:.0f} ms after the drop; retry: {retry_ms} "
+        f"means between {low * 1000:.0f} and {high * 1000:.0f} ms")
 
 
 class Serve:
@@ -27,11 +44,12 @@ class Serve:
 
     def __init__(self, sse, *args):
         self.proc = subprocess.Popen(
-            [sse, "serve", "--addr", "127.0.0.1:0", *args],
+            [sse, "serve", "--addr", "127.0.0.1:0", "--retry-ms", str(RETRY_MS), *args],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = self.proc.stdout.readline()
-        assert line.startswith("listening on "), line
+        assert line.startswith("listening on http://127.0.0.1:"), f"first line {line!r}"
         self.url = line.split("listening on ", 1)[1].strip()
+        assert self.url.endswith("/events"), f"first line {line!r}"
 
     def send(self, *lines):
         for line in lines:
@@ -41,12 +59,19 @@ class Serve:
     def drop_streams(self):
         self.proc.send_signal(signal.SIGUSR1)
 
-    def close(self):
-        self.proc.terminate()
+    def stop(self, sig=signal.SIGTERM):
+        """The contract: SIGINT/SIGTERM shut down cleanly with exit 0."""
+        self.proc.send_signal(sig)
         try:
-            self.proc.wait(5)
+            code = self.proc.wait(5)
         except subprocess.TimeoutExpired:
+            raise AssertionError(f"sse serve still running 5 s after {sig.name}")
+        assert code == 0, f"sse serve exited {code} after {sig.name}"
+
+    def close(self):
+        if self.proc.poll() is None:
             self.proc.kill()
+            self.proc.wait()
 
 
 class Lines:
@@ -66,13 +91,16 @@ class Lines:
                 pass
         self.q.put(None)
 
-    def next(self, kind=None, timeout=10):
+    def next(self, kind, what, timeout=10):
         end = time.time() + timeout
         while True:
-            item = self.q.get(timeout=max(0.01, end - time.time()))
+            try:
+                item = self.q.get(timeout=max(0.01, end - time.time()))
+            except queue.Empty:
+                raise AssertionError(f"no {kind} within {timeout} s: {what}") from None
             if item is None:
-                raise AssertionError("client ended")
-            if kind is None or item.get("kind") == kind:
+                raise AssertionError(f"client ended while waiting for {kind}: {what}")
+            if item.get("kind") == kind:
                 return item
 
     def close(self):
@@ -81,31 +109,37 @@ class Lines:
 
 
 def check_resume(client, serve):
-    """Shared script: 3 live events, a dropped stream, 2 events published
-    while the client is away, which it must get on reconnect (so it sent
-    Last-Event-ID), after about the server's `retry:` (300 ms), and nothing
-    twice."""
-    client.next("open")
+    """Shared script (`sse serve --live-only`): 3 live events, a dropped
+    stream, 2 events published while the client is away, which it must get
+    on reconnect (with --live-only a client that sends no Last-Event-ID gets
+    nothing), after about the server's `retry: 300`, and nothing twice."""
+    client.next("open", "first connect")
+    time.sleep(0.1)  # the stream is subscribed by the time `open` fires; be generous
     serve.send("m1", "m2", "m3")
-    got = [client.next("message") for _ in range(3)]
+    got = [client.next("message", "live events m1-m3") for _ in range(3)]
     assert [(m["id"], m["data"]) for m in got] == [("1", "m1"), ("2", "m2"), ("3", "m3")], got
     serve.drop_streams()
     dropped = time.time()
-    time.sleep(0.05)
-    serve.send("m4", "m5")
-    client.next("open", timeout=10)
+    client.next("error", "the dropped stream reported")
+    serve.send("m4", "m5")  # while the client is away
+    client.next("open", "reconnect after the drop")
     delay = time.time() - dropped
-    got = [client.next("message") for _ in range(2)]
+    got = [client.next("message", "m4, m5 replayed: was Last-Event-ID: 3 sent?") for _ in range(2)]
     assert [(m["id"], m["data"]) for m in got] == [("4", "m4"), ("5", "m5")], got
-    assert delay < 2.5, f"reconnected after {delay:.2f} s: retry: 300 not honoured"
-    return f"resumed from Last-Event-ID 3, reconnected after {delay * 1000:.0f} ms (retry: 300)"
+    check_retry(delay)
+    serve.send("m6")
+    m = client.next("message", "live m6 after the resume")
+    assert (m["id"], m["data"]) == ("6", "m6"), f"after the resume: {m} (a duplicate?)"
+    return f"ids 1-3 live; dropped; 4-5 replayed after Last-Event-ID 3, reconnect after {delay * 1000:.0f} ms (retry: {RETRY_MS}); 6 live, none twice"
 
 
 def pair_node(sse):
-    serve = Serve(sse, "--retry-ms", "300", "--live-only")
+    serve = Serve(sse, "--live-only")
     client = Lines(["node", os.path.join(HERE, "node_eventsource.mjs"), serve.url], cwd=HERE)
     try:
-        return check_resume(client, serve)
+        result = check_resume(client, serve)
+        serve.stop(signal.SIGTERM)
+        return result + "; serve exits 0 on SIGTERM"
     finally:
         client.close()
         serve.close()
@@ -115,12 +149,15 @@ def pair_httpx(sse):
     import httpx
     from httpx_sse import connect_sse
 
-    serve = Serve(sse, "--retry-ms", "300", "--live-only")
+    serve = Serve(sse, "--live-only")
     seen = []
     retry = None
     try:
         with httpx.Client(timeout=10) as http:
             with connect_sse(http, "GET", serve.url) as source:
+                assert source.response.status_code == 200, source.response
+                ctype = source.response.headers["content-type"]
+                assert ctype.startswith("text/event-stream"), ctype
                 threading.Timer(0.2, lambda: serve.send("m1", "m2", "m3")).start()
                 for sse_event in source.iter_sse():
                     retry = sse_event.retry if sse_event.retry is not None else retry
@@ -130,120 +167,299 @@ def pair_httpx(sse):
                         break
             serve.send("m4", "m5")  # while no client is connected
             last = seen[-1][0]
-            with connect_sse(http, "GET", serve.url, headers={"Last-Event-ID": last}) as source:
-                for sse_event in source.iter_sse():
-                    if sse_event.data:
-                        seen.append((sse_event.id, sse_event.data))
-                    if len(seen) == 5:
-                        break
+            try:
+                with connect_sse(http, "GET", serve.url, headers={"Last-Event-ID": last}) as source:
+                    for sse_event in source.iter_sse():
+                        if sse_event.data:
+                            seen.append((sse_event.id, sse_event.data))
+                        if len(seen) == 5:
+                            break
+            except httpx.ReadTimeout:
+                raise AssertionError(f"nothing for 10 s after reconnecting with Last-Event-ID: {last}; "
+                                     f"got {seen}") from None
         want = [(str(i), f"m{i}") for i in range(1, 6)]
         assert seen == want, seen
-        assert retry == 300, f"retry {retry}"
-        return "ids 1-5 in order, resumed with Last-Event-ID, retry 300 parsed"
+        assert retry == RETRY_MS, f"retry {retry}"
+        serve.stop(signal.SIGINT)
+        return (f"ids 1-5 in order across a reconnect with Last-Event-ID: 3 (4-5 published while away); "
+                f"retry {RETRY_MS} parsed; serve exits 0 on SIGINT")
     finally:
         serve.close()
 
 
-def pair_starlette(sse):
-    import socket
+def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
-    venv_python = sys.executable
-    app = subprocess.Popen([venv_python, os.path.join(HERE, "starlette_app.py"), str(port)],
+    return port
+
+
+def listen(sse, url, *args, timeout=20):
+    out = subprocess.run([sse, "listen", url, "--json", *args],
+                         capture_output=True, text=True, timeout=timeout)
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    return out, lines
+
+
+def pair_starlette(sse):
+    port = free_port()
+    app = subprocess.Popen([sys.executable, os.path.join(HERE, "starlette_app.py"), str(port)],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
+        for _ in range(200):
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
                 break
             except OSError:
                 time.sleep(0.05)
-        out = subprocess.run([sse, "listen", f"http://127.0.0.1:{port}/events", "--json", "--max-events", "3"],
-                             capture_output=True, text=True, timeout=20)
-        assert out.returncode == 0, out
-        lines = [json.loads(l) for l in out.stdout.splitlines()]
+
+        # /events: two events and `retry: 200`, the end; a reconnect that
+        # sends Last-Event-ID gets one more and the end; the next gets 204.
+        out, lines = listen(sse, base + "/events")
+        assert out.returncode == 0, f"listen exited {out.returncode} (a 204 ends it with 0): {out.stderr!r}"
         msgs = [(m["type"], m["id"], m["data"]) for m in lines if m["kind"] == "message"]
-        assert msgs == [("message", "1", "one"), ("update", "2", "two\nlines"),
-                        ("message", "3", "resumed-from-2")], msgs
-        kinds = [l["kind"] for l in lines]
-        assert kinds.count("open") == 2 and "error" in kinds, kinds
-        return "ids, event type, multi-line data; reconnected with Last-Event-ID: 2"
+        assert len(msgs) == 3, lines
+        assert msgs[:2] == [("message", "1", "one"), ("update", "2", "two\nlines")], msgs
+        kind, last, gap = msgs[2][2].split()
+        assert (msgs[2][:2], kind, last) == (("message", "3"), "resumed-from", "2"), msgs
+        check_retry(int(gap) / 1000, 200)
+        kinds = [line["kind"] for line in lines]
+        assert kinds.count("open") == 2, kinds
+        errors = [line for line in lines if line["kind"] == "error"]
+        assert [e["reconnecting"] for e in errors] in ([True, True, False], [True, True]), errors
+        assert all(m["origin"] == base for m in lines if m["kind"] == "message"), lines
+
+        # --last-event-id on the first request; --max-events stops early.
+        out, lines = listen(sse, base + "/events", "--last-event-id", "41", "--max-events", "1")
+        msgs = [m["data"].split()[:2] for m in lines if m["kind"] == "message"]
+        assert out.returncode == 0 and msgs == [["resumed-from", "41"]], (out, lines)
+
+        # A one-shot POST (LLM-style): headers and body sent, its end is not
+        # an error and not reconnected.
+        body = '{"prompt": "hi"}'
+        out, lines = listen(sse, base + "/chat", "-X", "POST", "--data", body,
+                            "-H", "Authorization: Bearer t0k", "-H", "Content-Type: application/json")
+        msgs = [(m["type"], m["data"]) for m in lines if m["kind"] == "message"]
+        assert out.returncode == 0, f"one-shot POST: listen exited {out.returncode}: {out}"
+        assert msgs == [("message", "Bearer t0k"), ("done", body)], lines
+        time.sleep(0.3)
+        import urllib.request
+        chats = json.load(urllib.request.urlopen(base + "/chats", timeout=5))["chats"]
+        assert chats == 1, f"the one-shot POST was sent {chats} times"
+
+        # A server error and a wrong content type fail for good: exit 1, one
+        # error line (reconnecting: false) with a message.
+        messages = []
+        for path, what in (("/broken", "status 500"), ("/html", "text/html")):
+            out, lines = listen(sse, base + path)
+            errors = [line for line in lines if line["kind"] == "error"]
+            assert out.returncode == 1, f"{what}: listen exited {out.returncode}: {out}"
+            assert len(errors) == 1 and not errors[0]["reconnecting"] and errors[0]["message"], f"{what}: {out}"
+            assert len(lines) == 1, f"{what}: {lines}"
+            messages.append(errors[0]["message"])
+        return ("ids, event type, multi-line data, origin; end of stream -> reconnect "
+                f"{int(gap)} ms later (retry: 200) with Last-Event-ID: 2; 204 -> exit 0; "
+                f"--last-event-id, --max-events; -X POST --data -H one-shot: sent once, end -> exit 0; 500 and text/html -> exit 1 ({'; '.join(messages)})")
     finally:
         app.terminate()
         app.wait()
 
 
-def pair_chromium(sse):
-    """Headless Chromium opens the page `sse serve` shows at `/`; its
-    EventSource is read through the DevTools protocol."""
-    import urllib.request
-    import websocket  # websocket-client
+class Chromium:
+    """Headless Chromium showing one page; `state()` evaluates an expression
+    in it through the DevTools protocol."""
 
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert chromium, "chromium is not installed (apt-get install chromium)"
-    serve = Serve(sse, "--retry-ms", "300")
+    EXPR = ("[document.getElementById('state').textContent, "
+            "document.getElementById('count').textContent, "
+            "document.getElementById('last').textContent].join('|')")
+
+    def __init__(self, page, expr=EXPR):
+        import urllib.request
+        import websocket  # websocket-client
+
+        chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+        assert chromium, "chromium is not installed (apt-get install chromium)"
+        self.expr = expr
+        self.ws = None
+        self.profile = tempfile.mkdtemp(prefix="sse-interop-chromium-")
+        self.proc = subprocess.Popen(
+            [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+             "--no-first-run", "--remote-debugging-port=0", "--user-data-dir=" + self.profile, page],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            port = None
+            for line in self.proc.stderr:
+                if "DevTools listening on ws://" in line:
+                    port = int(line.split("ws://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
+                    break
+            assert port, "no DevTools endpoint"
+            threading.Thread(target=lambda: [None for _ in self.proc.stderr], daemon=True).start()
+            ws_url = None
+            for _ in range(100):
+                targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=5))
+                ws_url = next((t["webSocketDebuggerUrl"] for t in targets
+                               if t.get("type") == "page" and t.get("url", "").startswith(page)), None)
+                if ws_url:
+                    break
+                time.sleep(0.05)
+            assert ws_url, f"no page target for {page}"
+            self.ws = websocket.create_connection(ws_url, timeout=5)
+        except BaseException:
+            self.close()
+            raise
+        self.ids = iter(range(1, 10**6))
+
+    def state(self):
+        n = next(self.ids)
+        self.ws.send(json.dumps({"id": n, "method": "Runtime.evaluate",
+                                 "params": {"expression": self.expr, "returnByValue": True}}))
+        while True:
+            reply = json.loads(self.ws.recv())
+            if reply.get("id") == n:
+                return reply["result"]["result"].get("value", "")
+
+    def wait_for(self, pred, what, timeout=10):
+        end = time.time() + timeout
+        state = ""
+        while time.time() < end:
+            state = self.state()
+            if pred(state):
+                return state
+            time.sleep(0.01)
+        raise AssertionError(f"page shows {state!r}, expected {what}")
+
+    def close(self):
+        if self.ws:
+            self.ws.close()
+        self.proc.kill()
+        self.proc.wait()
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+
+def pair_chromium(sse):
+    """Headless Chromium opens the page `sse serve` shows at `/` (its
+    EventSource; the page shows state|count|last id)."""
+    serve = Serve(sse)
     browser = None
     try:
         serve.send("m1", "m2")
-        page = serve.url.rsplit("/", 1)[0] + "/"
-        browser = subprocess.Popen(
-            [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-port=0",
-             "--user-data-dir=" + os.path.join(HERE, ".chromium-profile"), page],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        port = None
-        for line in browser.stderr:
-            if "DevTools listening on ws://" in line:
-                port = int(line.split("ws://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
-                break
-        assert port, "no DevTools endpoint"
-        threading.Thread(target=lambda: [None for _ in browser.stderr], daemon=True).start()
-        targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=5))
-        ws_url = next(t["webSocketDebuggerUrl"] for t in targets if t.get("type") == "page")
-        ws = websocket.create_connection(ws_url, timeout=5)
-        ids = iter(range(1, 10**6))
-
-        def page_state():
-            n = next(ids)
-            expr = ("[document.getElementById('state').textContent, "
-                    "document.getElementById('count').textContent, "
-                    "document.getElementById('last').textContent].join('|')")
-            ws.send(json.dumps({"id": n, "method": "Runtime.evaluate",
-                                "params": {"expression": expr, "returnByValue": True}}))
-            while True:
-                reply = json.loads(ws.recv())
-                if reply.get("id") == n:
-                    return reply["result"]["result"].get("value", "")
-
-        def wait_for(want, timeout=10):
-            end = time.time() + timeout
-            state = ""
-            while time.time() < end:
-                state = page_state()
-                if state == want:
-                    return
-                time.sleep(0.02)
-            raise AssertionError(f"page shows {state!r}, expected {want!r}")
-
-        wait_for("open|2|2")  # the history: events 1 and 2
+        browser = Chromium(serve.url.rsplit("/", 1)[0] + "/")
+        browser.wait_for(lambda s: s == "open|2|2", "open|2|2: the history, events 1 and 2")
         serve.drop_streams()
         dropped = time.time()
-        time.sleep(0.05)
+        browser.wait_for(lambda s: s.startswith("connecting|"), "connecting: the dropped stream noticed")
         serve.send("m3", "m4")  # while the page is away
-        wait_for("open|4|4")  # 3 and 4 exactly once: it sent Last-Event-ID: 2
+        browser.wait_for(lambda s: s.startswith("open|"), "open again")
         delay = time.time() - dropped
-        assert delay < 2.5, f"reconnected after {delay:.2f} s: retry: 300 not honoured"
+        # 3 and 4 exactly once: it sent Last-Event-ID: 2 (without it the
+        # history would come again, count 6).
+        browser.wait_for(lambda s: s == "open|4|4", "open|4|4: 3 and 4 once (Last-Event-ID: 2 sent)")
+        check_retry(delay)
+        serve.send("m5")
+        browser.wait_for(lambda s: s == "open|5|5", "open|5|5: live m5")
         time.sleep(0.3)
-        assert page_state() == "open|4|4", "an event arrived twice"
-        ws.close()
-        return f"got history, reconnected after a dropped stream in {delay * 1000:.0f} ms (retry: 300), resumed from Last-Event-ID 2"
+        state = browser.state()
+        assert state == "open|5|5", f"page shows {state!r} 300 ms later: an event arrived twice"
+        serve.stop(signal.SIGTERM)
+        return (f"the page at / gets the history (1, 2); dropped; reconnect after {delay * 1000:.0f} ms "
+                f"(retry: {RETRY_MS}) with Last-Event-ID: 2, 3 and 4 once; 5 live; serve exits 0 on SIGTERM")
     finally:
         if browser:
-            browser.kill()
-            browser.wait()
-        shutil.rmtree(os.path.join(HERE, ".chromium-profile"), ignore_errors=True)
+            browser.close()
         serve.close()
+
+
+CORS_PAGE = """<!doctype html><meta charset="utf-8"><title>cross-origin</title>
+<p><span id="state">connecting</span> <span id="count">0</span> <span id="last">-</span>
+<span id="other">connecting</span>
+<script>
+  const names = ["connecting", "open", "closed"];
+  const $ = (id) => document.getElementById(id);
+  const q = new URLSearchParams(location.search);
+  let count = 0;
+  const es = new EventSource(q.get("allowed"));
+  es.onopen = es.onerror = () => { $("state").textContent = names[es.readyState]; };
+  es.onmessage = (e) => { $("count").textContent = ++count; $("last").textContent = e.lastEventId; };
+  const other = new EventSource(q.get("refused"));
+  other.onopen = other.onerror = () => { $("other").textContent = names[other.readyState]; };
+</script>"""
+
+
+def pair_chromium_cors(sse):
+    """A page from another origin: an EventSource on `sse serve --cors
+    ORIGIN` with `?last_event_id=` (a browser cannot set the header on its
+    first request) works and resumes after a drop with the header (which must
+    win over the query still in the URL); one on a server without --cors
+    fails for good."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    body = CORS_PAGE.encode()
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    site = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    origin = f"http://127.0.0.1:{site.server_address[1]}"
+    allowed = Serve(sse, "--cors", origin)
+    refused = Serve(sse)
+    browser = None
+    try:
+        allowed.send("m1", "m2", "m3")
+        from urllib.parse import urlencode
+        page = origin + "/?" + urlencode({"allowed": allowed.url + "?last_event_id=1", "refused": refused.url})
+        expr = Chromium.EXPR.replace("].join", ", document.getElementById('other').textContent].join")
+        browser = Chromium(page, expr)
+        browser.wait_for(lambda s: s == "open|2|3|closed",
+                         "open|2|3|closed: 2 and 3 after ?last_event_id=1; the server without --cors refused")
+        allowed.drop_streams()
+        browser.wait_for(lambda s: s.startswith("connecting|"), "connecting: the dropped stream noticed")
+        allowed.send("m4")
+        browser.wait_for(lambda s: s == "open|3|4|closed",
+                         "open|3|4|closed: 4 once (Last-Event-ID: 3 wins over ?last_event_id=1)")
+        time.sleep(0.3)
+        state = browser.state()
+        assert state == "open|3|4|closed", f"page shows {state!r} 300 ms later: an event arrived twice"
+        return (f"page on {origin}: ?last_event_id=1 -> 2, 3; dropped; resumed with Last-Event-ID: 3 "
+                "across origins (the header wins over the query), 4 once; no --cors -> EventSource closed")
+    finally:
+        if browser:
+            browser.close()
+        allowed.close()
+        refused.close()
+        site.shutdown()
+
+
+def version(cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=20).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+
+
+def versions(name):
+    py = lambda *pkgs: ", ".join(f"{p} {metadata.version(p)}" for p in pkgs)
+    if name == "node-eventsource":
+        with open(os.path.join(HERE, "node_modules", "eventsource", "package.json")) as f:
+            return f"eventsource {json.load(f)['version']}, Node {version(['node', '--version'])}"
+    if name == "httpx-sse":
+        return py("httpx-sse", "httpx")
+    if name == "starlette":
+        return py("sse-starlette", "starlette", "uvicorn")
+    if name.startswith("chromium"):
+        chromium = shutil.which("chromium") or shutil.which("chromium-browser") or "chromium"
+        return f"{version([chromium, '--version'])}, " + py("websocket-client")
+    return "?"
 
 
 PAIRS = {
@@ -251,6 +467,7 @@ PAIRS = {
     "httpx-sse": pair_httpx,
     "starlette": pair_starlette,
     "chromium": pair_chromium,
+    "chromium-cors": pair_chromium_cors,
 }
 
 
@@ -260,23 +477,17 @@ def main():
     failed = 0
     for name in names:
         started = time.time()
-        result = {}
-
-        def run():
-            try:
-                result["ok"] = PAIRS[name](sse)
-            except BaseException as e:  # noqa: BLE001 - report every failure
-                result["err"] = f"{type(e).__name__}: {e}"
-
-        t = threading.Thread(target=run, daemon=True)
-        t.start()
-        t.join(DEADLINE)
+        try:
+            about = versions(name)
+        except Exception as e:  # noqa: BLE001
+            about = f"versions unknown: {e}"
+        try:
+            ok, text = True, PAIRS[name](sse)
+        except Exception as e:  # noqa: BLE001 - report every failure
+            ok, text = False, f"{type(e).__name__}: {e}"
         took = time.time() - started
-        if "ok" in result:
-            print(f"PASS {name} ({took:.1f} s): {result['ok']}")
-        else:
-            failed += 1
-            print(f"FAIL {name} ({took:.1f} s): {result.get('err', 'timed out')}")
+        print(f"{'PASS' if ok else 'FAIL'} {name} ({about}; {took:.1f} s): {text}", flush=True)
+        failed += not ok
     sys.exit(1 if failed else 0)
 
 
