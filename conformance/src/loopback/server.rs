@@ -295,13 +295,19 @@ fn sched(tid: &str) -> Option<(bool, String)> {
     Some((matches!(state, 'S' | 'D'), switches))
 }
 
-/// Whether a blocking thread sleeps and did not run over a short interval.
+/// How long a blocking thread must sleep without running to count as
+/// parked: longer than any short wait the blocking server makes on its own
+/// (its 1 ms read checking for a gone client), so a thread inside such a
+/// wait is not taken for one that has nothing to do.
+const PARKED_FOR: Duration = Duration::from_millis(3);
+
+/// Whether a blocking thread sleeps and did not run over [`PARKED_FOR`].
 fn thread_parked(tid: &str) -> Option<bool> {
     let (asleep, before) = sched(tid)?;
     if !asleep {
         return Some(false);
     }
-    std::thread::sleep(Duration::from_micros(300));
+    std::thread::sleep(PARKED_FOR);
     let (asleep, after) = sched(tid)?;
     Some(asleep && before == after)
 }
