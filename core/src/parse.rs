@@ -305,21 +305,31 @@ impl Tokenizer {
     /// Finds the next complete line and returns its length (terminator
     /// excluded). The line is [`Tokenizer::line`]`(len)`; the caller must then
     /// call [`Tokenizer::take_line`] or [`Tokenizer::skip_line`].
-    #[inline]
+    #[inline(always)]
     fn next_line(&mut self) -> Option<Result<usize, ParseError>> {
+        if self.pos < self.lines.len() {
+            return Some(self.find_line());
+        }
+        self.next_region()
+    }
+
+    /// `next_line` once the current region is used up: once per chunk, so
+    /// kept out of the per-line path.
+    #[inline(never)]
+    fn next_region(&mut self) -> Option<Result<usize, ParseError>> {
         loop {
-            if self.pos < self.lines.len() {
-                return Some(self.find_line());
-            }
             if let Err(err) = self.refill()? {
                 return Some(Err(err));
+            }
+            if self.pos < self.lines.len() {
+                return Some(self.find_line());
             }
         }
     }
 
     /// Finds the line that starts at `pos` (there is one: `lines` ends with
     /// a terminator) and where the line after it starts.
-    #[inline]
+    #[inline(always)]
     fn find_line(&mut self) -> Result<usize, ParseError> {
         let last = self.lines.len() - 1;
         let end = self.ends.next(self.pos).unwrap_or(last);
@@ -635,6 +645,12 @@ pub struct Parser {
     scratch: BytesMut,
     /// Length of the block's data (the values and the LFs between them).
     data_len: usize,
+    /// Room the scratch buffer reserves when a block's data starts to be
+    /// joined: the size of the last joined data. Reserving it while the
+    /// buffer is still empty lets it move back to the start of its memory
+    /// for free, instead of copying the data it holds halfway through a
+    /// large event.
+    joined_hint: usize,
     event_type: Option<Utf8Bytes>,
     /// Every `data` value of the block so far was valid UTF-8.
     data_valid: bool,
@@ -672,6 +688,7 @@ impl Parser {
             data: Data::Empty,
             scratch: BytesMut::new(),
             data_len: 0,
+            joined_hint: 0,
             event_type: None,
             data_valid: true,
             id_store: BytesMut::new(),
@@ -804,6 +821,7 @@ impl Parser {
             return Some(ParseError::EventTooLarge { limit });
         }
         if let Data::One(first) = core::mem::replace(&mut self.data, Data::Joined) {
+            self.scratch.reserve(self.joined_hint);
             self.scratch.extend_from_slice(&first);
             self.scratch.put_u8(b'\n');
         }
@@ -833,6 +851,7 @@ impl Parser {
             Data::Empty => None,
             Data::One(value) => Some(value),
             Data::Joined => {
+                self.joined_hint = self.data_len + 1;
                 self.scratch.truncate(self.data_len);
                 Some(self.scratch.split().freeze())
             }
