@@ -909,11 +909,11 @@ fn set_id_buffer(
     value: &[u8],
     valid: bool,
 ) {
-    if value == id_buffer.as_ref().unwrap_or(last).as_bytes() {
-        return;
-    }
     if value == last.as_bytes() {
         *id_buffer = None;
+        return;
+    }
+    if id_buffer.as_ref().is_some_and(|id| value == id.as_bytes()) {
         return;
     }
     if store.capacity() == 0 {
