@@ -176,15 +176,17 @@ pub enum Line {
 /// Internally, the complete lines of the input are frozen into one shared
 /// [`Bytes`] region at a time and walked with an index, so a line costs no
 /// buffer bookkeeping and only the values a caller keeps become handles. The
-/// line ends of a region are found in one vectorised pass over it (a bitmap
-/// of its CR and LF bytes), not with a search per line. The unfinished last
-/// line waits in a growable buffer for the rest of it.
+/// line ends are found in one vectorised pass over each input chunk as it
+/// arrives (a bitmap of its CR and LF bytes), not with a search per line.
+/// The unfinished last line waits in a growable buffer for the rest of it.
 #[derive(Debug)]
 pub struct Tokenizer {
     /// Complete lines (the region ends with a line terminator).
     lines: Bytes,
     /// The CR and LF bytes of `lines`.
     ends: LineEnds,
+    /// The CR and LF bytes of `buf`, marked as input arrives.
+    buf_ends: LineEnds,
     /// Where the next line starts in `lines`.
     pos: usize,
     /// Where the line after the one found by `next_line` starts.
@@ -220,6 +222,7 @@ impl Tokenizer {
         Tokenizer {
             lines: Bytes::new(),
             ends: LineEnds::default(),
+            buf_ends: LineEnds::default(),
             pos: 0,
             next: 0,
             valid: 0,
@@ -249,6 +252,9 @@ impl Tokenizer {
                 None => return,
             }
         }
+        // Marking the line ends reads the input from memory; the copy then
+        // reads it from cache.
+        self.buf_ends.push(self.buf.len(), input);
         self.buf.extend_from_slice(input);
     }
 
@@ -360,7 +366,7 @@ impl Tokenizer {
             if self.after_cr {
                 let first = *self.buf.first()?;
                 if first == b'\n' {
-                    self.buf.advance(1);
+                    self.advance_buf(1);
                 }
                 self.after_cr = false;
             }
@@ -369,25 +375,23 @@ impl Tokenizer {
                 if self.buf[..n] != BOM[..n] {
                     self.bom_pending = false;
                 } else if n == BOM.len() {
-                    self.buf.advance(n);
+                    self.advance_buf(n);
                     self.bom_pending = false;
                 } else {
                     return self.wait();
                 }
             }
-            let unscanned = &self.buf[self.scanned..];
             if self.skipping {
-                let Some(end) = memchr::memchr2(b'\r', b'\n', unscanned) else {
+                let Some(end) = self.buf_ends.next(self.scanned) else {
                     self.clear_buf();
                     return self.wait();
                 };
-                self.after_cr = unscanned[end] == b'\r';
-                self.buf.advance(self.scanned + end + 1);
-                self.scanned = 0;
+                self.after_cr = self.buf[end] == b'\r';
+                self.advance_buf(end + 1);
                 self.skipping = false;
                 continue;
             }
-            let Some(last) = memchr::memrchr2(b'\r', b'\n', unscanned) else {
+            let Some(last) = self.buf_ends.last(self.scanned) else {
                 self.scanned = self.buf.len();
                 if self.buf.len() > self.max_line_len {
                     let err = self.too_long_error(self.buf[0]);
@@ -397,12 +401,20 @@ impl Tokenizer {
                 }
                 return self.wait();
             };
-            let end = self.scanned + last + 1;
-            self.lines = self.buf.split_to(end).freeze();
-            self.ends.build(&self.lines);
+            self.lines = self.buf.split_to(last + 1).freeze();
+            // The rest of `buf` holds no line end: its bitmap starts empty.
+            core::mem::swap(&mut self.ends, &mut self.buf_ends);
+            self.buf_ends.clear();
             self.scanned = 0;
             return Some(Ok(()));
         }
+    }
+
+    /// Drops `n` bytes from the front of `buf`.
+    fn advance_buf(&mut self, n: usize) {
+        self.buf.advance(n);
+        self.buf_ends.advance(n);
+        self.scanned = self.scanned.saturating_sub(n);
     }
 
     /// The value of the line found by `next_line`, from `start` on.
@@ -520,6 +532,7 @@ impl Tokenizer {
 
     fn clear_buf(&mut self) {
         self.buf.clear();
+        self.buf_ends.clear();
         self.scanned = 0;
     }
 

@@ -1,8 +1,8 @@
-//! Where the lines of a region end, found for the whole region in one pass.
+//! Where the lines of the input end, found for a whole chunk in one pass.
 //!
 //! Finding each line end with its own `memchr2` call costs a call, a vector
 //! set-up and a partial first block per line, which dominates short lines.
-//! Instead, the tokenizer marks every CR and LF of a region in a bitmap once,
+//! Instead, the tokenizer marks every CR and LF of its input in a bitmap once,
 //! in a loop the compiler turns into 16-byte vector compares (SSE2 on any
 //! x86-64, NEON on aarch64), and then finds a line end with a load, a shift
 //! and a `trailing_zeros`.
@@ -22,45 +22,97 @@ const WEIGHTS: [u8; 64] = {
     w
 };
 
-/// A bitmap of the CR and LF bytes of a region: bit `i % 64` of word `i / 64`
-/// is set when byte `i` is CR or LF.
+/// A bitmap of the CR and LF bytes of a buffer: bit `origin + i` (bit
+/// `n % 64` of word `n / 64`) is set when byte `i` of the buffer is CR or LF.
+///
+/// Bytes are marked as they are appended to the buffer, while they are read
+/// from the caller's input anyway: the copy into the buffer then reads them
+/// from cache. Dropping bytes from the front of the buffer moves `origin`.
 #[derive(Debug, Default)]
 pub(super) struct LineEnds {
     words: Vec<u64>,
+    origin: usize,
+    /// The masks of the input being marked, before they are shifted into
+    /// `words` (kept to reuse its memory).
+    masks: Vec<u64>,
 }
 
 impl LineEnds {
-    /// Marks the line ends of `region`, replacing the previous bitmap. The
-    /// memory is kept for the next region.
-    pub(super) fn build(&mut self, region: &[u8]) {
-        self.words.clear();
-        let blocks = region.chunks_exact(64);
+    /// Marks the line ends of `input`, appended to the buffer at `at`.
+    pub(super) fn push(&mut self, at: usize, input: &[u8]) {
+        // The masks of `input` on their own first, in the tight loop that
+        // vectorises, then shifted into place.
+        let masks = &mut self.masks;
+        masks.clear();
+        let blocks = input.chunks_exact(64);
         let tail = blocks.remainder();
-        self.words.extend(blocks.map(block_mask));
-        if !tail.is_empty() {
-            let mask = tail
-                .iter()
+        masks.extend(blocks.map(block_mask));
+        masks.push(
+            tail.iter()
                 .enumerate()
-                .fold(0, |m, (i, &b)| m | u64::from(is_line_end(b)) << i);
-            self.words.push(mask);
+                .fold(0, |m, (i, &b)| m | u64::from(is_line_end(b)) << i),
+        );
+        let start = self.origin + at;
+        let needed = (start + input.len()).div_ceil(64) + 1;
+        if self.words.len() < needed {
+            self.words.resize(needed, 0);
+        }
+        let (first, shift) = (start / 64, start % 64);
+        let words = self.words.get_mut(first..).unwrap_or_default();
+        if shift == 0 {
+            for (w, &m) in words.iter_mut().zip(masks.iter()) {
+                *w |= m;
+            }
+        } else {
+            let mut carry = 0;
+            for (w, &m) in words.iter_mut().zip(masks.iter()) {
+                *w |= (m << shift) | carry;
+                carry = m >> (64 - shift);
+            }
+            if let Some(w) = words.get_mut(masks.len()) {
+                *w |= carry;
+            }
         }
     }
 
-    /// Forgets the region.
+    /// The buffer dropped `n` bytes from its front.
+    pub(super) fn advance(&mut self, n: usize) {
+        self.origin += n;
+    }
+
+    /// Forgets everything: the buffer is empty. The memory is kept.
     pub(super) fn clear(&mut self) {
         self.words.clear();
+        self.origin = 0;
     }
 
     /// The position of the first CR or LF at or after `from`, if any.
     #[inline]
     pub(super) fn next(&self, from: usize) -> Option<usize> {
+        let from = from + self.origin;
         let mut word = from / 64;
         let mut bits = *self.words.get(word)? & (u64::MAX << (from % 64));
         while bits == 0 {
             word += 1;
             bits = *self.words.get(word)?;
         }
-        Some(word * 64 + bits.trailing_zeros() as usize)
+        Some(word * 64 + bits.trailing_zeros() as usize - self.origin)
+    }
+
+    /// The position of the last CR or LF at or after `from`, if any.
+    pub(super) fn last(&self, from: usize) -> Option<usize> {
+        let from = from + self.origin;
+        let first_word = from / 64;
+        let words = self.words.get(first_word..)?;
+        let (i, bits) = words.iter().enumerate().rev().find_map(|(i, &w)| {
+            let w = if i == 0 {
+                w & (u64::MAX << (from % 64))
+            } else {
+                w
+            };
+            (w != 0).then_some((i, w))
+        })?;
+        Some((first_word + i) * 64 + 63 - bits.leading_zeros() as usize - self.origin)
     }
 }
 
@@ -88,34 +140,64 @@ fn block_mask(block: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloc::vec;
     use proptest::prelude::*;
+
+    fn first_end(bytes: &[u8], from: usize) -> Option<usize> {
+        let at = bytes
+            .get(from..)?
+            .iter()
+            .position(|&b| b == b'\n' || b == b'\r')?;
+        Some(from + at)
+    }
 
     proptest! {
         #[test]
         fn finds_every_line_end_and_nothing_else(
-            region in prop::collection::vec(
-                prop_oneof![Just(b'\n'), Just(b'\r'), any::<u8>(), Just(b'a')], 0..300),
-            from in 0usize..320,
+            pieces in prop::collection::vec(prop::collection::vec(
+                prop_oneof![Just(b'\n'), Just(b'\r'), any::<u8>(), Just(b'a')], 0..150), 1..5),
+            dropped in 0usize..100,
+            from in 0usize..400,
         ) {
             let mut ends = LineEnds::default();
-            ends.build(&[0xFF; 100]);
-            ends.build(&region);
-            let expected = region.iter().skip(from).position(|&b| b == b'\n' || b == b'\r').map(|i| i + from);
-            prop_assert_eq!(ends.next(from), expected);
+            ends.push(0, &[b'\n'; 70]);
+            ends.clear();
+            let mut buffer = Vec::new();
+            for piece in &pieces {
+                ends.push(buffer.len(), piece);
+                buffer.extend_from_slice(piece);
+            }
+            let dropped = dropped.min(buffer.len());
+            buffer.drain(..dropped);
+            ends.advance(dropped);
+            prop_assert_eq!(ends.next(from), first_end(&buffer, from));
+            let last = buffer.iter().rposition(|&b| b == b'\n' || b == b'\r');
+            prop_assert_eq!(ends.last(0), last);
+            let last_from = last.filter(|&l| l >= from);
+            prop_assert_eq!(ends.last(from), last_from);
+            // More input after the front was dropped.
+            ends.push(buffer.len(), b"xy\rz");
+            buffer.extend_from_slice(b"xy\rz");
+            prop_assert_eq!(ends.next(from), first_end(&buffer, from));
+            prop_assert_eq!(ends.last(0), Some(buffer.len() - 2));
         }
     }
 
     #[test]
     fn every_bit_of_a_block() {
         for i in 0..130 {
-            let mut region = vec![b'x'; 130];
+            let mut region = [b'x'; 130];
             region[i] = if i % 2 == 0 { b'\n' } else { b'\r' };
-            let mut ends = LineEnds::default();
-            ends.build(&region);
-            assert_eq!(ends.next(0), Some(i));
-            assert_eq!(ends.next(i), Some(i));
-            assert_eq!(ends.next(i + 1), None);
+            for at in [0, 1, 63] {
+                let mut ends = LineEnds::default();
+                ends.push(0, &region[..at.min(i)]);
+                ends.push(at.min(i), &region[at.min(i)..]);
+                assert_eq!(ends.next(0), Some(i));
+                assert_eq!(ends.next(i), Some(i));
+                assert_eq!(ends.next(i + 1), None);
+                assert_eq!(ends.last(0), Some(i));
+                assert_eq!(ends.last(i), Some(i));
+                assert_eq!(ends.last(i + 1), None);
+            }
         }
     }
 }
