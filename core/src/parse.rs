@@ -447,59 +447,57 @@ impl Tokenizer {
     /// path for events of many `data` lines, which skips the general
     /// per-line dispatch. Stops at the first line that is not a `data:`
     /// field, at a line over the length limit, at a value that would take
-    /// the data past `limit` bytes, and at the end of the region, leaving
-    /// those to the general path. Returns whether all the values appended
-    /// were valid UTF-8.
-    fn append_data_run(
-        &mut self,
-        joined: &mut BytesMut,
-        data_len: &mut usize,
-        limit: usize,
-    ) -> bool {
-        let mut valid = true;
+    /// the data past `limit` bytes, at a line that is not valid UTF-8 and at
+    /// the end of the region, leaving those to the general path.
+    fn append_data_run(&mut self, joined: &mut BytesMut, data_len: &mut usize, limit: usize) {
+        self.validate_rest();
+        let (lines, ends, valid) = (&self.lines[..], &self.ends, self.valid);
+        let (mut pos, mut len_so_far, mut after_cr) = (self.pos, *data_len, false);
         // Room for the whole rest of the region: values and their LFs never
         // take more than the lines they come from.
-        joined.reserve(self.lines.len() - self.pos.min(self.lines.len()));
-        loop {
-            let pos = self.pos;
-            let Some(rest) = self.lines.get(pos..) else {
-                break;
-            };
+        joined.reserve(lines.len().saturating_sub(pos));
+        while let Some(rest) = lines.get(pos..) {
             if !rest.starts_with(b"data:") {
                 break;
             }
-            let Some(end) = self.ends.next(pos) else {
+            let Some(end) = ends.next(pos) else {
                 break;
             };
             let len = end - pos;
             // The space is part of the line only if it comes before the end.
             let start = 5 + usize::from(rest[5] == b' ');
-            let new_len = *data_len + 1 + (len - start.min(len));
-            if len > self.max_line_len || new_len > limit {
+            let new_len = len_so_far + 1 + (len - start.min(len));
+            if len > self.max_line_len || new_len > limit || end > valid {
                 break;
             }
-            if end > self.valid {
-                valid &= self.is_valid_utf8(len);
-            }
-            let terminator = self.lines[end];
+            let terminator = lines[end];
             if terminator == b'\n' {
-                joined.extend_from_slice(&self.lines[pos + start..=end]);
+                joined.extend_from_slice(&lines[pos + start..=end]);
             } else {
-                joined.extend_from_slice(&self.lines[pos + start..end]);
+                joined.extend_from_slice(&lines[pos + start..end]);
                 joined.put_u8(b'\n');
             }
-            *data_len = new_len;
-            let mut next = end + 1;
+            len_so_far = new_len;
+            pos = end + 1;
             if terminator == b'\r' {
-                match self.lines.get(next) {
-                    Some(b'\n') => next += 1,
+                match lines.get(pos) {
+                    Some(b'\n') => pos += 1,
                     Some(_) => {}
-                    None => self.after_cr = true,
+                    None => after_cr = true,
                 }
             }
-            self.pos = next;
         }
-        valid
+        self.pos = pos;
+        *data_len = len_so_far;
+        self.after_cr |= after_cr;
+    }
+
+    /// Validates the rest of the region as UTF-8, up to its first invalid
+    /// byte, unless that was done already.
+    fn validate_rest(&mut self) {
+        if self.valid < self.lines.len() {
+            self.is_valid_utf8(self.lines.len() - self.pos.min(self.lines.len()));
+        }
     }
 
     /// Whether the line found by `next_line` is valid UTF-8. Checks all the
@@ -848,9 +846,8 @@ impl Parser {
         self.scratch.put_u8(b'\n');
         self.data_len = new_len;
         self.tokenizer.skip_line();
-        self.data_valid &=
-            self.tokenizer
-                .append_data_run(&mut self.scratch, &mut self.data_len, limit);
+        self.tokenizer
+            .append_data_run(&mut self.scratch, &mut self.data_len, limit);
         None
     }
 
