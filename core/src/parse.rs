@@ -78,6 +78,11 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// Capacity reserved at a time for copies of event IDs.
 const ID_STORE_SIZE: usize = 1024;
 
+/// The most the scratch buffer reserves ahead for joined data. If the
+/// application still holds the previous event, the reservation allocates, so
+/// it stays within what the buffer would allocate anyway.
+const JOINED_HINT_MAX: usize = 128 * 1024;
+
 /// The event type used when a block sets none.
 const MESSAGE: Utf8Bytes = Utf8Bytes::from_static("message");
 
@@ -657,10 +662,10 @@ pub struct Parser {
     /// Length of the block's data (the values and the LFs between them).
     data_len: usize,
     /// Room the scratch buffer reserves when a block's data starts to be
-    /// joined: the size of the last joined data. Reserving it while the
-    /// buffer is still empty lets it move back to the start of its memory
-    /// for free, instead of copying the data it holds halfway through a
-    /// large event.
+    /// joined: the size of the last joined data, at most
+    /// [`JOINED_HINT_MAX`]. Reserving it while the buffer is still empty lets
+    /// it move back to the start of its memory for free, instead of copying
+    /// the data it holds halfway through a large event.
     joined_hint: usize,
     event_type: Option<Utf8Bytes>,
     /// Every `data` value of the block so far was valid UTF-8.
@@ -861,7 +866,7 @@ impl Parser {
             Data::Empty => None,
             Data::One(value) => Some(value),
             Data::Joined => {
-                self.joined_hint = self.data_len + 1;
+                self.joined_hint = (self.data_len + 1).min(JOINED_HINT_MAX);
                 self.scratch.truncate(self.data_len);
                 Some(self.scratch.split().freeze())
             }
