@@ -91,12 +91,28 @@ impl LineEnds {
     pub(super) fn next(&self, from: usize) -> Option<usize> {
         let from = from + self.origin;
         let mut word = from / 64;
-        let mut bits = *self.words.get(word)? & (u64::MAX << (from % 64));
-        while bits == 0 {
-            word += 1;
-            bits = *self.words.get(word)?;
+        // Whether a line ends in this word or the next depends on where the
+        // line starts, which a branch predictor cannot guess: look at both
+        // words and pick without a branch, and loop only for longer lines.
+        let bits = *self.words.get(word)? & (u64::MAX << (from % 64));
+        let following = self.words.get(word + 1).copied().unwrap_or(0);
+        let offset = bits.trailing_zeros() as usize;
+        let offset = if offset < 64 {
+            offset
+        } else {
+            64 + following.trailing_zeros() as usize
+        };
+        if offset < 128 {
+            return Some(word * 64 + offset - self.origin);
         }
-        Some(word * 64 + bits.trailing_zeros() as usize - self.origin)
+        word += 2;
+        loop {
+            let bits = *self.words.get(word)?;
+            if bits != 0 {
+                return Some(word * 64 + bits.trailing_zeros() as usize - self.origin);
+            }
+            word += 1;
+        }
     }
 
     /// The position of the last CR or LF at or after `from`, if any.
