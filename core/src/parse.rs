@@ -924,7 +924,8 @@ fn set_id_buffer(
     value: &[u8],
     valid: bool,
 ) {
-    if value == last.as_bytes() {
+    // IDs that change usually differ in their last byte: check it first.
+    if value.last() == last.as_bytes().last() && value == last.as_bytes() {
         *id_buffer = None;
         return;
     }
