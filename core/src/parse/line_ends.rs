@@ -22,6 +22,10 @@ const WEIGHTS: [u8; 64] = {
     w
 };
 
+/// Input is marked in pieces of this many bytes (a multiple of 64), so the
+/// masks of a piece fit on the stack.
+const PIECE: usize = 4096;
+
 /// A bitmap of the CR and LF bytes of a buffer: bit `origin + i` (bit
 /// `n % 64` of word `n / 64`) is set when byte `i` of the buffer is CR or LF.
 ///
@@ -32,45 +36,49 @@ const WEIGHTS: [u8; 64] = {
 pub(super) struct LineEnds {
     words: Vec<u64>,
     origin: usize,
-    /// The masks of the input being marked, before they are shifted into
-    /// `words` (kept to reuse its memory).
-    masks: Vec<u64>,
 }
 
 impl LineEnds {
     /// Marks the line ends of `input`, appended to the buffer at `at`.
     pub(super) fn push(&mut self, at: usize, input: &[u8]) {
-        // The masks of `input` on their own first, in the tight loop that
-        // vectorises, then shifted into place.
-        let masks = &mut self.masks;
-        masks.clear();
-        let blocks = input.chunks_exact(64);
-        let tail = blocks.remainder();
-        masks.extend(blocks.map(block_mask));
-        masks.push(
-            tail.iter()
-                .enumerate()
-                .fold(0, |m, (i, &b)| m | u64::from(is_line_end(b)) << i),
-        );
         let start = self.origin + at;
         let needed = (start + input.len()).div_ceil(64) + 1;
         if self.words.len() < needed {
             self.words.resize(needed, 0);
         }
-        let (first, shift) = (start / 64, start % 64);
-        let words = self.words.get_mut(first..).unwrap_or_default();
-        if shift == 0 {
-            for (w, &m) in words.iter_mut().zip(masks.iter()) {
-                *w |= m;
+        let shift = start % 64;
+        // A piece's masks on their own first, in the tight loop that
+        // vectorises, then shifted into place.
+        for (i, piece) in input.chunks(PIECE).enumerate() {
+            let mut masks = [0u64; PIECE / 64];
+            let blocks = piece.chunks_exact(64);
+            let tail = blocks.remainder();
+            let full = blocks.len();
+            for (mask, block) in masks.iter_mut().zip(blocks) {
+                *mask = block_mask(block);
             }
-        } else {
-            let mut carry = 0;
-            for (w, &m) in words.iter_mut().zip(masks.iter()) {
-                *w |= (m << shift) | carry;
-                carry = m >> (64 - shift);
+            if let Some(mask) = masks.get_mut(full) {
+                *mask = tail
+                    .iter()
+                    .enumerate()
+                    .fold(0, |m, (i, &b)| m | u64::from(is_line_end(b)) << i);
             }
-            if let Some(w) = words.get_mut(masks.len()) {
-                *w |= carry;
+            let masks = &masks[..piece.len().div_ceil(64)];
+            let first = start / 64 + i * (PIECE / 64);
+            let words = self.words.get_mut(first..).unwrap_or_default();
+            if shift == 0 {
+                for (w, &m) in words.iter_mut().zip(masks) {
+                    *w |= m;
+                }
+            } else {
+                let mut carry = 0;
+                for (w, &m) in words.iter_mut().zip(masks) {
+                    *w |= (m << shift) | carry;
+                    carry = m >> (64 - shift);
+                }
+                if let Some(w) = words.get_mut(masks.len()) {
+                    *w |= carry;
+                }
             }
         }
     }
@@ -156,6 +164,7 @@ fn block_mask(block: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec;
     use proptest::prelude::*;
 
     fn first_end(bytes: &[u8], from: usize) -> Option<usize> {
@@ -195,6 +204,41 @@ mod tests {
             buffer.extend_from_slice(b"xy\rz");
             prop_assert_eq!(ends.next(from), first_end(&buffer, from));
             prop_assert_eq!(ends.last(0), Some(buffer.len() - 2));
+        }
+    }
+
+    #[test]
+    fn long_input_in_pieces_at_every_alignment() {
+        let mut input = [b'x'; 3 * PIECE + 100];
+        let marks = [
+            0,
+            1,
+            63,
+            64,
+            65,
+            PIECE - 1,
+            PIECE,
+            PIECE + 1,
+            2 * PIECE + 7,
+            3 * PIECE + 99,
+        ];
+        for (k, &m) in marks.iter().enumerate() {
+            input[m] = if k % 2 == 0 { b'\n' } else { b'\r' };
+        }
+        for at in [0, 1, 31, 63, 64, 100] {
+            let mut ends = LineEnds::default();
+            let mut buffer = vec![b'y'; at];
+            ends.push(0, &buffer);
+            ends.push(at, &input);
+            buffer.extend_from_slice(&input);
+            for from in 0..buffer.len() + 2 {
+                assert_eq!(
+                    ends.next(from),
+                    first_end(&buffer, from),
+                    "at {at} from {from}"
+                );
+            }
+            assert_eq!(ends.last(0), Some(at + 3 * PIECE + 99));
         }
     }
 
