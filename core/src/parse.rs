@@ -458,9 +458,6 @@ impl Tokenizer {
         self.validate_rest();
         let (lines, ends, valid) = (&self.lines[..], &self.ends, self.valid);
         let (mut pos, mut len_so_far, mut after_cr) = (self.pos, *data_len, false);
-        // Room for the whole rest of the region: values and their LFs never
-        // take more than the lines they come from.
-        joined.reserve(lines.len().saturating_sub(pos));
         while let Some(rest) = lines.get(pos..) {
             if !rest.starts_with(b"data:") {
                 break;
