@@ -1,7 +1,7 @@
 //! Parser throughput: ours against the Rust peers and the hardware floors.
 //!
 //! Run with `cargo bench -p sse-bench --bench parse` (add `-- --runs N` to
-//! change the number of timed runs, default 5). Every contestant gets the same
+//! change the number of timed rounds, default 5). Every contestant gets the same
 //! workload in 16 KiB chunks and must dispatch the expected number of events.
 //! Prints two markdown tables: throughput (median of the runs) and heap use
 //! (allocations per event and peak live heap, from a counting allocator).
@@ -11,7 +11,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use futures_lite::{future::block_on, StreamExt};
-use sse_bench::{all, median_time, Workload, CHUNK};
+use std::time::Instant;
+
+use sse_bench::{all, Workload, CHUNK};
 use sse_core::parse::{Line, Parser, Tokenizer};
 
 struct Counting;
@@ -159,41 +161,57 @@ fn main() {
         .unwrap_or(5);
     let workloads = all();
     println!(
-        "## Throughput (median of {runs} runs, {} KiB chunks)\n",
+        "## Throughput (median of {runs} rounds, {} KiB chunks)\n",
         CHUNK / 1024
     );
-    println!("| workload | contestant | MB/s | events/s | × fastest peer |");
-    println!("|---|---|---:|---:|---:|");
+    println!("Each round times every contestant once, in turn, so that a noisy moment");
+    println!("hits a whole round; \"per round\" is the range of the ratio to the");
+    println!("fastest peer within a round.\n");
+    println!(
+        "| workload | contestant | MB/s | events/s | × fastest peer | per round | % of memcpy |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|");
     let mut heap_rows = Vec::new();
     for w in &workloads {
-        let mut rows = Vec::new();
-        for c in CONTESTANTS {
-            let wrong = wrong_count(w, c);
-            let time = median_time(runs, || {
-                std::hint::black_box((c.run)(std::hint::black_box(&w.bytes)));
-            });
-            rows.push((c, time.as_secs_f64(), wrong));
-            if !c.floor {
-                heap_rows.push((w.name, c.name, heap_use(w, c)));
-            }
+        let wrong: Vec<_> = CONTESTANTS.iter().map(|c| wrong_count(w, c)).collect();
+        for c in CONTESTANTS.iter().filter(|c| !c.floor) {
+            heap_rows.push((w.name, c.name, heap_use(w, c)));
         }
-        let best_peer = rows
+        let rounds = interleaved_times(runs, CONTESTANTS.len(), |i| {
+            std::hint::black_box((CONTESTANTS[i].run)(std::hint::black_box(&w.bytes)));
+        });
+        let peers: Vec<usize> = (0..CONTESTANTS.len())
+            .filter(|&i| PEERS.contains(&CONTESTANTS[i].name))
+            .collect();
+        let memcpy = CONTESTANTS
             .iter()
-            .filter(|(c, _, _)| PEERS.contains(&c.name))
-            .map(|(_, t, _)| *t)
-            .fold(f64::INFINITY, f64::min);
-        for (c, secs, wrong) in rows {
+            .position(|c| c.name == "floor: memcpy")
+            .expect("memcpy floor");
+        let best_peer = |round: &[f64]| {
+            peers
+                .iter()
+                .map(|&i| round[i])
+                .fold(f64::INFINITY, f64::min)
+        };
+        let best_peer_median = median(rounds.iter().map(|r| best_peer(r)).collect());
+        let memcpy_median = median(rounds.iter().map(|r| r[memcpy]).collect());
+        for (i, c) in CONTESTANTS.iter().enumerate() {
+            let secs = median(rounds.iter().map(|r| r[i]).collect());
             let mbps = w.bytes.len() as f64 / secs / 1e6;
-            let events = match wrong {
+            let events = match wrong[i] {
                 _ if c.floor => "—".to_string(),
                 Some(got) => format!("**wrong: {got} of {} events**", w.events),
                 None => format!("{:.0}", w.events as f64 / secs),
             };
+            let ratios: Vec<f64> = rounds.iter().map(|r| best_peer(r) / r[i]).collect();
+            let lo = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = ratios.iter().copied().fold(0.0, f64::max);
             println!(
-                "| {} | {} | {mbps:.0} | {events} | {:.2} |",
+                "| {} | {} | {mbps:.0} | {events} | {:.2} | {lo:.2}–{hi:.2} | {:.0}% |",
                 w.name,
                 c.name,
-                best_peer / secs
+                best_peer_median / secs,
+                100.0 * memcpy_median / secs
             );
         }
     }
@@ -203,6 +221,28 @@ fn main() {
     for (w, c, (per_event, peak)) in heap_rows {
         println!("| {w} | {c} | {per_event:.2} | {} KiB |", peak / 1024);
     }
+}
+
+/// `rounds[r][i]`: seconds taken by contestant `i` in round `r`. One warm-up
+/// round first; within a round the contestants run one after the other.
+fn interleaved_times(runs: usize, n: usize, mut run: impl FnMut(usize)) -> Vec<Vec<f64>> {
+    (0..n).for_each(&mut run);
+    (0..runs)
+        .map(|_| {
+            (0..n)
+                .map(|i| {
+                    let start = Instant::now();
+                    run(i);
+                    start.elapsed().as_secs_f64()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_unstable_by(f64::total_cmp);
+    xs[xs.len() / 2]
 }
 
 /// `Some(count)` when a parser dispatches the wrong number of events. Ours

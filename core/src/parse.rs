@@ -68,12 +68,20 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use core::fmt;
 
 use crate::text::Utf8Bytes;
+use line_ends::LineEnds;
+
+mod line_ends;
 
 /// The UTF-8 byte order mark, stripped once at the start of a stream.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Capacity reserved at a time for copies of event IDs.
 const ID_STORE_SIZE: usize = 1024;
+
+/// The most the scratch buffer reserves ahead for joined data. If the
+/// application still holds the previous event, the reservation allocates, so
+/// it stays within what the buffer would allocate anyway.
+const JOINED_HINT_MAX: usize = 128 * 1024;
 
 /// The event type used when a block sets none.
 const MESSAGE: Utf8Bytes = Utf8Bytes::from_static("message");
@@ -173,13 +181,21 @@ pub enum Line {
 /// Internally, the complete lines of the input are frozen into one shared
 /// [`Bytes`] region at a time and walked with an index, so a line costs no
 /// buffer bookkeeping and only the values a caller keeps become handles. The
-/// unfinished last line waits in a growable buffer for the rest of it.
+/// line ends are found in one vectorised pass over each input chunk as it
+/// arrives (a bitmap of its CR and LF bytes), not with a search per line.
+/// The unfinished last line waits in a growable buffer for the rest of it.
 #[derive(Debug)]
 pub struct Tokenizer {
     /// Complete lines (the region ends with a line terminator).
     lines: Bytes,
+    /// The CR and LF bytes of `lines`.
+    ends: LineEnds,
+    /// The CR and LF bytes of `buf`, marked as input arrives.
+    buf_ends: LineEnds,
     /// Where the next line starts in `lines`.
     pos: usize,
+    /// Where the line after the one found by `next_line` starts.
+    next: usize,
     /// `lines[..valid]` is known to be valid UTF-8 up to a character
     /// boundary (or, past an invalid line, where checking resumes).
     valid: usize,
@@ -189,7 +205,8 @@ pub struct Tokenizer {
     scanned: usize,
     /// The stream start has not been checked for a BOM yet.
     bom_pending: bool,
-    /// The last line ended with CR: an LF that follows completes a CRLF.
+    /// The last line of `lines` ended with CR: an LF at the start of `buf`
+    /// completes a CRLF.
     after_cr: bool,
     /// Inside an over-long line: bytes are dropped until its end.
     skipping: bool,
@@ -209,7 +226,10 @@ impl Tokenizer {
     pub fn new(max_line_len: usize) -> Self {
         Tokenizer {
             lines: Bytes::new(),
+            ends: LineEnds::default(),
+            buf_ends: LineEnds::default(),
             pos: 0,
+            next: 0,
             valid: 0,
             buf: BytesMut::new(),
             scanned: 0,
@@ -237,6 +257,9 @@ impl Tokenizer {
                 None => return,
             }
         }
+        // Marking the line ends reads the input from memory; the copy then
+        // reads it from cache.
+        self.buf_ends.push(self.buf.len(), input);
         self.buf.extend_from_slice(input);
     }
 
@@ -277,7 +300,7 @@ impl Tokenizer {
         };
         let line = match split_field(self.line(len)) {
             None => {
-                self.skip_line(len);
+                self.skip_line();
                 Line::Blank
             }
             Some((0, _)) => Line::Comment(self.take_line(len, 1)),
@@ -293,28 +316,62 @@ impl Tokenizer {
     /// Finds the next complete line and returns its length (terminator
     /// excluded). The line is [`Tokenizer::line`]`(len)`; the caller must then
     /// call [`Tokenizer::take_line`] or [`Tokenizer::skip_line`].
+    #[inline(always)]
     fn next_line(&mut self) -> Option<Result<usize, ParseError>> {
+        if self.pos < self.lines.len() {
+            return Some(self.find_line());
+        }
+        self.next_region()
+    }
+
+    /// `next_line` once the current region is used up: once per chunk, so
+    /// kept out of the per-line path.
+    #[inline(never)]
+    fn next_region(&mut self) -> Option<Result<usize, ParseError>> {
         loop {
-            if let Some(rest) = self.lines.get(self.pos..).filter(|r| !r.is_empty()) {
-                if core::mem::take(&mut self.after_cr) && rest[0] == b'\n' {
-                    self.pos += 1;
-                    continue;
-                }
-                // The region ends with a terminator, so one is always found.
-                let len = memchr::memchr2(b'\r', b'\n', rest).unwrap_or(rest.len() - 1);
-                self.after_cr = rest[len] == b'\r';
-                if len > self.max_line_len {
-                    let err = self.too_long_error(rest[0]);
-                    self.pos += len + 1;
-                    return Some(Err(err));
-                }
-                return Some(Ok(len));
+            if let Err(err) = self.refill()? {
+                return Some(Err(err));
             }
+            if self.pos < self.lines.len() {
+                return Some(self.find_line());
+            }
+        }
+    }
+
+    /// Finds the line that starts at `pos` (there is one: `lines` ends with
+    /// a terminator) and where the line after it starts.
+    #[inline(always)]
+    fn find_line(&mut self) -> Result<usize, ParseError> {
+        let last = self.lines.len() - 1;
+        let end = self.ends.next(self.pos).unwrap_or(last);
+        let mut next = end + 1;
+        if self.lines[end] == b'\r' {
+            match self.lines.get(next) {
+                Some(b'\n') => next += 1,
+                Some(_) => {}
+                None => self.after_cr = true,
+            }
+        }
+        self.next = next;
+        let len = end - self.pos;
+        if len > self.max_line_len {
+            let err = self.too_long_error(self.lines[self.pos]);
+            self.pos = next;
+            return Err(err);
+        }
+        Ok(len)
+    }
+
+    /// Replaces the consumed region with the complete lines of `buf`:
+    /// `None` when there are none yet, an error when the unfinished line has
+    /// grown past the limit (it is then skipped up to its end).
+    fn refill(&mut self) -> Option<Result<(), ParseError>> {
+        loop {
             self.release_lines();
             if self.after_cr {
                 let first = *self.buf.first()?;
                 if first == b'\n' {
-                    self.buf.advance(1);
+                    self.advance_buf(1);
                 }
                 self.after_cr = false;
             }
@@ -323,25 +380,23 @@ impl Tokenizer {
                 if self.buf[..n] != BOM[..n] {
                     self.bom_pending = false;
                 } else if n == BOM.len() {
-                    self.buf.advance(n);
+                    self.advance_buf(n);
                     self.bom_pending = false;
                 } else {
                     return self.wait();
                 }
             }
-            let unscanned = &self.buf[self.scanned..];
             if self.skipping {
-                let Some(end) = memchr::memchr2(b'\r', b'\n', unscanned) else {
+                let Some(end) = self.buf_ends.next(self.scanned) else {
                     self.clear_buf();
                     return self.wait();
                 };
-                self.after_cr = unscanned[end] == b'\r';
-                self.buf.advance(self.scanned + end + 1);
-                self.scanned = 0;
+                self.after_cr = self.buf[end] == b'\r';
+                self.advance_buf(end + 1);
                 self.skipping = false;
                 continue;
             }
-            let Some(last) = memchr::memrchr2(b'\r', b'\n', unscanned) else {
+            let Some(last) = self.buf_ends.last(self.scanned) else {
                 self.scanned = self.buf.len();
                 if self.buf.len() > self.max_line_len {
                     let err = self.too_long_error(self.buf[0]);
@@ -351,10 +406,20 @@ impl Tokenizer {
                 }
                 return self.wait();
             };
-            let end = self.scanned + last + 1;
-            self.lines = self.buf.split_to(end).freeze();
+            self.lines = self.buf.split_to(last + 1).freeze();
+            // The rest of `buf` holds no line end: its bitmap starts empty.
+            core::mem::swap(&mut self.ends, &mut self.buf_ends);
+            self.buf_ends.clear();
             self.scanned = 0;
+            return Some(Ok(()));
         }
+    }
+
+    /// Drops `n` bytes from the front of `buf`.
+    fn advance_buf(&mut self, n: usize) {
+        self.buf.advance(n);
+        self.buf_ends.advance(n);
+        self.scanned = self.scanned.saturating_sub(n);
     }
 
     /// The value of the line found by `next_line`, from `start` on.
@@ -363,6 +428,7 @@ impl Tokenizer {
     }
 
     /// The line found by `next_line`.
+    #[inline]
     fn line(&self, len: usize) -> &[u8] {
         self.lines.get(self.pos..self.pos + len).unwrap_or_default()
     }
@@ -371,13 +437,69 @@ impl Tokenizer {
     /// `start` on, shared with the input (no copy).
     fn take_line(&mut self, len: usize, start: usize) -> Bytes {
         let value = self.lines.slice(self.pos + start.min(len)..self.pos + len);
-        self.pos += len + 1;
+        self.pos = self.next;
         value
     }
 
     /// Consumes the line found by `next_line`.
-    fn skip_line(&mut self, len: usize) {
-        self.pos += len + 1;
+    #[inline]
+    fn skip_line(&mut self) {
+        self.pos = self.next;
+    }
+
+    /// Appends the values of the `data` lines that follow in the current
+    /// region to `joined`, each followed by LF, and consumes them: the bulk
+    /// path for events of many `data` lines, which skips the general
+    /// per-line dispatch. Stops at the first line that is not a `data:`
+    /// field, at a line over the length limit, at a value that would take
+    /// the data past `limit` bytes, at a line that is not valid UTF-8 and at
+    /// the end of the region, leaving those to the general path.
+    fn append_data_run(&mut self, joined: &mut BytesMut, data_len: &mut usize, limit: usize) {
+        self.validate_rest();
+        let (lines, ends, valid) = (&self.lines[..], &self.ends, self.valid);
+        let (mut pos, mut len_so_far, mut after_cr) = (self.pos, *data_len, false);
+        while let Some(rest) = lines.get(pos..) {
+            if !rest.starts_with(b"data:") {
+                break;
+            }
+            let Some(end) = ends.next(pos) else {
+                break;
+            };
+            let len = end - pos;
+            // The space is part of the line only if it comes before the end.
+            let start = 5 + usize::from(rest[5] == b' ');
+            let new_len = len_so_far + 1 + (len - start.min(len));
+            if len > self.max_line_len || new_len > limit || end > valid {
+                break;
+            }
+            let terminator = lines[end];
+            if terminator == b'\n' {
+                joined.extend_from_slice(&lines[pos + start..=end]);
+            } else {
+                joined.extend_from_slice(&lines[pos + start..end]);
+                joined.put_u8(b'\n');
+            }
+            len_so_far = new_len;
+            pos = end + 1;
+            if terminator == b'\r' {
+                match lines.get(pos) {
+                    Some(b'\n') => pos += 1,
+                    Some(_) => {}
+                    None => after_cr = true,
+                }
+            }
+        }
+        self.pos = pos;
+        *data_len = len_so_far;
+        self.after_cr |= after_cr;
+    }
+
+    /// Validates the rest of the region as UTF-8, up to its first invalid
+    /// byte, unless that was done already.
+    fn validate_rest(&mut self) {
+        if self.valid < self.lines.len() {
+            self.is_valid_utf8(self.lines.len() - self.pos.min(self.lines.len()));
+        }
     }
 
     /// Whether the line found by `next_line` is valid UTF-8. Checks all the
@@ -385,6 +507,7 @@ impl Tokenizer {
     /// per field; each pass stops at the first invalid byte and records how
     /// far the input is good, so every byte is checked a bounded number of
     /// times.
+    #[inline]
     fn is_valid_utf8(&mut self, len: usize) -> bool {
         let end = self.pos + len;
         if end <= self.valid {
@@ -401,12 +524,15 @@ impl Tokenizer {
     /// Drops the consumed region so its memory can be reused.
     fn release_lines(&mut self) {
         self.lines = Bytes::new();
+        self.ends.clear();
         self.pos = 0;
+        self.next = 0;
         self.valid = 0;
     }
 
     fn clear_buf(&mut self) {
         self.buf.clear();
+        self.buf_ends.clear();
         self.scanned = 0;
     }
 
@@ -468,12 +594,44 @@ impl Event {
     }
 }
 
-/// The fields the interpreter acts on.
+/// What a line is, as far as the interpreter cares.
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Field {
+    Blank,
     Data,
     Event,
     Id,
+    Retry,
+    /// A comment or a field the interpreter ignores.
     Ignored,
+}
+
+/// The kind of a line and where its value starts (past the colon and one
+/// space). The usual field names followed by a colon are recognised from
+/// their first bytes, without searching for the colon.
+#[inline]
+fn classify(line: &[u8]) -> (Field, usize) {
+    let value_start = |colon: usize| colon + 1 + usize::from(line.get(colon + 1) == Some(&b' '));
+    if line.starts_with(b"data:") {
+        return (Field::Data, value_start(4));
+    }
+    if line.starts_with(b"id:") {
+        return (Field::Id, value_start(2));
+    }
+    if line.starts_with(b"event:") {
+        return (Field::Event, value_start(5));
+    }
+    let Some((name_len, value_start)) = split_field(line) else {
+        return (Field::Blank, 0);
+    };
+    let field = match &line[..name_len] {
+        b"data" => Field::Data,
+        b"event" => Field::Event,
+        b"id" => Field::Id,
+        b"retry" => Field::Retry,
+        _ => Field::Ignored,
+    };
+    (field, value_start)
 }
 
 /// The data buffer of the block being read.
@@ -483,7 +641,8 @@ enum Data {
     Empty,
     /// Exactly one `data` field: its value, shared with the input.
     One(Bytes),
-    /// Several: joined in the parser's scratch buffer.
+    /// Several: joined in the parser's scratch buffer, each value followed
+    /// by an LF (the last one is cut off at dispatch).
     Joined,
 }
 
@@ -497,14 +656,24 @@ pub struct Parser {
     tokenizer: Tokenizer,
     data: Data,
     scratch: BytesMut,
+    /// Length of the block's data (the values and the LFs between them).
     data_len: usize,
+    /// Room the scratch buffer reserves when a block's data starts to be
+    /// joined: the size of the last joined data, at most
+    /// [`JOINED_HINT_MAX`]. Reserving it while the buffer is still empty lets
+    /// it move back to the start of its memory for free, instead of copying
+    /// the data it holds halfway through a large event.
+    joined_hint: usize,
     event_type: Option<Utf8Bytes>,
     /// Every `data` value of the block so far was valid UTF-8.
     data_valid: bool,
     /// Storage the IDs are copied into.
     id_store: BytesMut,
-    /// The spec's "last event ID buffer", set by `id` fields.
-    id_buffer: Utf8Bytes,
+    /// The spec's "last event ID buffer", set by `id` fields, when it differs
+    /// from `last_event_id`; `None` when they are the same. Dispatch then
+    /// moves it instead of cloning it, which saves two reference-count
+    /// updates per event.
+    id_buffer: Option<Utf8Bytes>,
     /// The spec's "last event ID string", committed at each dispatch.
     last_event_id: Utf8Bytes,
     retry: Option<u64>,
@@ -532,10 +701,11 @@ impl Parser {
             data: Data::Empty,
             scratch: BytesMut::new(),
             data_len: 0,
+            joined_hint: 0,
             event_type: None,
             data_valid: true,
             id_store: BytesMut::new(),
-            id_buffer: Utf8Bytes::default(),
+            id_buffer: None,
             last_event_id: Utf8Bytes::default(),
             retry: None,
             dropping: false,
@@ -561,7 +731,7 @@ impl Parser {
     pub fn reset(&mut self) {
         self.tokenizer.reset();
         self.clear_block();
-        self.id_buffer = self.last_event_id.clone();
+        self.id_buffer = None;
     }
 
     /// The next event or limit error, or `None` when more input is needed.
@@ -582,48 +752,41 @@ impl Parser {
                     return None;
                 }
             };
-            let Some((name_len, value_start)) = split_field(self.tokenizer.line(len)) else {
-                self.tokenizer.skip_line(len);
-                match self.dispatch() {
-                    Some(result) => return Some(result),
-                    None => continue,
-                }
-            };
-            let field = match &self.tokenizer.line(len)[..name_len] {
-                b"data" => Field::Data,
-                b"event" => Field::Event,
-                b"id" => Field::Id,
-                b"retry" => {
-                    if let Some(ms) = parse_retry(self.tokenizer.value(len, value_start)) {
-                        self.retry = Some(ms);
-                    }
-                    Field::Ignored
-                }
-                _ => Field::Ignored,
-            };
-            if matches!(field, Field::Ignored) || (self.dropping && matches!(field, Field::Data)) {
-                self.tokenizer.skip_line(len);
-                continue;
-            }
-            let valid = self.tokenizer.is_valid_utf8(len);
+            let (field, value_start) = classify(self.tokenizer.line(len));
             match field {
-                Field::Data => {
+                Field::Blank => {
+                    self.tokenizer.skip_line();
+                    if let Some(result) = self.dispatch() {
+                        return Some(result);
+                    }
+                }
+                Field::Data if !self.dropping => {
+                    let valid = self.tokenizer.is_valid_utf8(len);
                     if let Some(err) = self.data_line(len, value_start, valid) {
                         return Some(Err(err));
                     }
                 }
                 Field::Event => {
+                    let valid = self.tokenizer.is_valid_utf8(len);
                     let value = self.tokenizer.take_line(len, value_start);
                     self.event_type = Some(Utf8Bytes::from_parts(value, valid));
                 }
                 Field::Id => {
+                    let valid = self.tokenizer.is_valid_utf8(len);
                     let value = self.tokenizer.value(len, value_start);
-                    if memchr::memchr(0, value).is_none() {
-                        set_id_buffer(&mut self.id_store, &mut self.id_buffer, value, valid);
+                    if !value.contains(&0) {
+                        let ids = (&mut self.id_store, &mut self.id_buffer);
+                        set_id_buffer(ids, &self.last_event_id, value, valid);
                     }
-                    self.tokenizer.skip_line(len);
+                    self.tokenizer.skip_line();
                 }
-                Field::Ignored => {}
+                Field::Retry => {
+                    if let Some(ms) = parse_retry(self.tokenizer.value(len, value_start)) {
+                        self.retry = Some(ms);
+                    }
+                    self.tokenizer.skip_line();
+                }
+                Field::Data | Field::Ignored => self.tokenizer.skip_line(),
             }
         }
     }
@@ -643,7 +806,7 @@ impl Parser {
 
     /// Sets the last event ID, e.g. to resume a stream saved earlier.
     pub fn set_last_event_id(&mut self, id: Utf8Bytes) {
-        self.id_buffer = id.clone();
+        self.id_buffer = None;
         self.last_event_id = id;
     }
 
@@ -655,44 +818,55 @@ impl Parser {
 
     /// Adds the `data` line found by the tokenizer to the block. A first
     /// line stays a shared slice of the input; from the second line on, the
-    /// values are copied into the scratch buffer, which joins them.
+    /// values are copied into the scratch buffer, which joins them, and the
+    /// `data` lines that follow in the same region are appended in bulk.
     fn data_line(&mut self, len: usize, value_start: usize, valid: bool) -> Option<ParseError> {
         self.data_valid &= valid;
         let limit = self.max_event_size;
-        let result = match core::mem::replace(&mut self.data, Data::Joined) {
-            Data::Empty => {
-                let value = self.tokenizer.take_line(len, value_start);
-                if value.len() <= limit {
-                    self.data_len = value.len();
-                    self.data = Data::One(value);
-                    return None;
-                }
-                Some(ParseError::EventTooLarge { limit })
+        if let Data::Empty = self.data {
+            let value = self.tokenizer.take_line(len, value_start);
+            if value.len() <= limit {
+                self.data_len = value.len();
+                self.data = Data::One(value);
+                return None;
             }
-            joined => {
-                if let Data::One(first) = joined {
-                    self.scratch.put_slice(&first);
-                }
-                let value = self.tokenizer.value(len, value_start);
-                let result = append_joined(&mut self.scratch, &mut self.data_len, value, limit);
-                self.tokenizer.skip_line(len);
-                result
-            }
-        };
-        if result.is_some() {
             self.drop_block();
+            return Some(ParseError::EventTooLarge { limit });
         }
-        result
+        if let Data::One(first) = core::mem::replace(&mut self.data, Data::Joined) {
+            self.scratch.reserve(self.joined_hint);
+            self.scratch.extend_from_slice(&first);
+            self.scratch.put_u8(b'\n');
+        }
+        let value = self.tokenizer.value(len, value_start);
+        let new_len = self.data_len + 1 + value.len();
+        if new_len > limit {
+            self.drop_block();
+            return Some(ParseError::EventTooLarge { limit });
+        }
+        self.scratch.extend_from_slice(value);
+        self.scratch.put_u8(b'\n');
+        self.data_len = new_len;
+        self.tokenizer.skip_line();
+        self.tokenizer
+            .append_data_run(&mut self.scratch, &mut self.data_len, limit);
+        None
     }
 
     /// The blank-line step: commit the last event ID, then build the event
     /// if the block had data.
     fn dispatch(&mut self) -> Option<Result<Event, ParseError>> {
-        self.last_event_id = self.id_buffer.clone();
+        if let Some(id) = self.id_buffer.take() {
+            self.last_event_id = id;
+        }
         let data = match core::mem::replace(&mut self.data, Data::Empty) {
             Data::Empty => None,
             Data::One(value) => Some(value),
-            Data::Joined => Some(self.scratch.split().freeze()),
+            Data::Joined => {
+                self.joined_hint = (self.data_len + 1).min(JOINED_HINT_MAX);
+                self.scratch.truncate(self.data_len);
+                Some(self.scratch.split().freeze())
+            }
         };
         let event_type = self.event_type.take();
         let dropping = core::mem::take(&mut self.dropping);
@@ -737,12 +911,22 @@ impl Parser {
     }
 }
 
-/// Sets the last event ID buffer to a copy of `value`. The ID outlives the
-/// input it came from (the parser keeps it), so it is copied into a small
-/// store of its own instead of pinning a whole input region; the store is
-/// reused once the IDs handed out before are dropped.
-fn set_id_buffer(store: &mut BytesMut, id_buffer: &mut Utf8Bytes, value: &[u8], valid: bool) {
-    if value == id_buffer.as_bytes() {
+/// Sets the last event ID buffer to `value` (`None`: the same as `last`).
+/// The ID outlives the input it came from (the parser keeps it), so it is
+/// copied into a small store of its own instead of pinning a whole input
+/// region; the store is reused once the IDs handed out before are dropped.
+fn set_id_buffer(
+    (store, id_buffer): (&mut BytesMut, &mut Option<Utf8Bytes>),
+    last: &Utf8Bytes,
+    value: &[u8],
+    valid: bool,
+) {
+    // IDs that change usually differ in their last byte: check it first.
+    if value.last() == last.as_bytes().last() && value == last.as_bytes() {
+        *id_buffer = None;
+        return;
+    }
+    if id_buffer.as_ref().is_some_and(|id| value == id.as_bytes()) {
         return;
     }
     if store.capacity() == 0 {
@@ -751,25 +935,7 @@ fn set_id_buffer(store: &mut BytesMut, id_buffer: &mut Utf8Bytes, value: &[u8], 
     }
     store.reserve(value.len());
     store.put_slice(value);
-    *id_buffer = Utf8Bytes::from_parts(store.split().freeze(), valid);
-}
-
-/// Appends LF and `value` to joined data of `len` bytes, unless that would
-/// exceed `limit`.
-fn append_joined(
-    scratch: &mut BytesMut,
-    len: &mut usize,
-    value: &[u8],
-    limit: usize,
-) -> Option<ParseError> {
-    let new_len = *len + 1 + value.len();
-    if new_len > limit {
-        return Some(ParseError::EventTooLarge { limit });
-    }
-    *len = new_len;
-    scratch.put_u8(b'\n');
-    scratch.put_slice(value);
-    None
+    *id_buffer = Some(Utf8Bytes::from_parts(store.split().freeze(), valid));
 }
 
 /// A `retry` value: one or more ASCII digits that fit a `u64`.

@@ -407,3 +407,145 @@ proptest! {
         }
     }
 }
+
+mod reference;
+
+/// Everything a parser reports for `chunks`: events and errors in order,
+/// drained after each chunk and after the end of the stream, then the last
+/// event ID and the retry time.
+type Full = (Out, String, Option<u64>);
+
+fn full_new(limits: Limits, chunks: &[&[u8]]) -> Full {
+    let mut p = Parser::with_limits(limits);
+    let out = run_chunks(&mut p, chunks);
+    (out, p.last_event_id().to_string(), p.retry())
+}
+
+fn full_reference(limits: Limits, chunks: &[&[u8]]) -> Full {
+    let mut p = reference::Parser::with_limits(limits);
+    let mut out = Vec::new();
+    for chunk in chunks {
+        p.handle_bytes(chunk);
+        out.extend(core::iter::from_fn(|| p.poll_event()).map(simplify));
+    }
+    p.handle_eof();
+    out.extend(core::iter::from_fn(|| p.poll_event()).map(simplify));
+    (out, p.last_event_id().to_string(), p.retry())
+}
+
+fn lines_new(limit: usize, chunks: &[&[u8]]) -> Vec<Result<Line, ParseError>> {
+    let mut t = Tokenizer::new(limit);
+    let mut out = Vec::new();
+    for chunk in chunks {
+        t.handle_bytes(chunk);
+        out.extend(core::iter::from_fn(|| t.poll_line()));
+    }
+    t.handle_eof();
+    out.extend(core::iter::from_fn(|| t.poll_line()));
+    out
+}
+
+fn lines_reference(limit: usize, chunks: &[&[u8]]) -> Vec<Result<Line, ParseError>> {
+    let mut t = reference::Tokenizer::new(limit);
+    let mut out = Vec::new();
+    for chunk in chunks {
+        t.handle_bytes(chunk);
+        out.extend(core::iter::from_fn(|| t.poll_line()));
+    }
+    t.handle_eof();
+    out.extend(core::iter::from_fn(|| t.poll_line()));
+    out
+}
+
+/// Pieces for the comparison with the reference parser: the rule pieces plus
+/// runs of data lines (long events, the bulk path) and long lines.
+fn rich_piece() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        4 => piece().prop_map(<[u8]>::to_vec),
+        1 => (1usize..40, 0usize..90, 0usize..3).prop_map(|(n, len, eol)| {
+            let eol: &[u8] = [&b"\n"[..], b"\r", b"\r\n"][eol];
+            let mut run = Vec::new();
+            for i in 0..n {
+                run.extend_from_slice(if i % 7 == 3 { b"data:" } else { b"data: " });
+                run.extend((0..(len + i) % 90).map(|k| b'a' + (k % 26) as u8));
+                run.extend_from_slice(eol);
+            }
+            run
+        }),
+        1 => (0usize..200).prop_map(|n| vec![b'y'; n]),
+        1 => prop::collection::vec(any::<u8>(), 0..16),
+    ]
+}
+
+fn rich_stream() -> impl Strategy<Value = Vec<u8>> {
+    prop::collection::vec(rich_piece(), 0..30).prop_map(|ps| ps.concat())
+}
+
+fn cut(input: &[u8], cuts: &[prop::sample::Index]) -> Vec<Vec<u8>> {
+    let mut points: Vec<usize> = cuts.iter().map(|c| c.index(input.len() + 1)).collect();
+    points.sort_unstable();
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    for p in points {
+        chunks.push(input[start..p].to_vec());
+        start = p;
+    }
+    chunks.push(input[start..].to_vec());
+    chunks
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    /// The optimised parser and tokenizer agree with the reference on any
+    /// input, any chunking and any limits.
+    #[test]
+    fn same_results_as_the_reference_parser(
+        input in rich_stream(),
+        cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..12),
+        line in prop_oneof![Just(16usize), Just(64), Just(1 << 20)],
+        event in prop_oneof![Just(24usize), Just(200), Just(1000), Just(16 << 20)],
+    ) {
+        let limits = Limits { max_line_len: line, max_event_size: event };
+        let chunks = cut(&input, &cuts);
+        let chunks: Vec<&[u8]> = chunks.iter().map(Vec::as_slice).collect();
+        prop_assert_eq!(full_new(limits, &chunks), full_reference(limits, &chunks));
+        prop_assert_eq!(lines_new(line, &chunks), lines_reference(line, &chunks));
+    }
+}
+
+#[test]
+fn same_results_as_the_reference_on_the_bench_shapes() {
+    // Large multi-line events in 64-byte to 16 KiB chunks, with every line
+    // ending, a comment and a non-data field inside the run, and invalid
+    // UTF-8 in one line.
+    let mut input = Vec::new();
+    for e in 0..6 {
+        let eol: &[u8] = [&b"\n"[..], b"\r", b"\r\n"][e % 3];
+        input.extend_from_slice(b"id: 1\n");
+        for i in 0..700 {
+            input.extend_from_slice(b"data: ");
+            input.extend((0..90 + i % 21).map(|k| b'a' + ((k + i) % 26) as u8));
+            if i == 300 && e == 4 {
+                input.extend_from_slice(b"\xFF");
+            }
+            input.extend_from_slice(eol);
+            if i == 500 {
+                input.extend_from_slice(if e == 1 { b": c\n" } else { b"event: x\n" });
+            }
+        }
+        input.extend_from_slice(eol);
+    }
+    for size in [64, 1000, 4096, 16 * 1024] {
+        let chunks: Vec<&[u8]> = input.chunks(size).collect();
+        for limits in [
+            Limits::default(),
+            Limits {
+                max_line_len: 100,
+                max_event_size: 40_000,
+            },
+        ] {
+            assert_eq!(full_new(limits, &chunks), full_reference(limits, &chunks));
+        }
+    }
+}
