@@ -127,6 +127,8 @@ mod response;
 
 pub use backoff::{Backoff, SplitMix64};
 pub use config::{Config, Reconnect, Want};
+#[cfg(feature = "std")]
+pub use exchange::ConnectError;
 pub use exchange::Exchange;
 pub use machine::Client;
 pub use notify::{Action, ClientError, MessageEvent, Notification, ReadyState, TransportError};

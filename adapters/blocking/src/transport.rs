@@ -1,7 +1,6 @@
 //! Byte streams for the blocking drivers: [`Transport`] (TCP, TLS, or
 //! anything a test provides) and the client's [`Connector`].
 
-use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
@@ -43,35 +42,9 @@ pub trait Connector: Send + Sync + 'static {
     fn connect(&self, url: &Url) -> Result<Box<dyn Transport>, ConnectError>;
 }
 
-/// A failed connection attempt: what the core is told, and the cause.
-#[derive(Debug)]
-pub struct ConnectError {
-    /// The class of failure the client machine gets.
-    pub kind: TransportError,
-    /// The underlying error.
-    pub error: io::Error,
-}
-
-impl From<io::Error> for ConnectError {
-    fn from(error: io::Error) -> Self {
-        ConnectError {
-            kind: TransportError::from(&error),
-            error,
-        }
-    }
-}
-
-impl fmt::Display for ConnectError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.kind, self.error)
-    }
-}
-
-impl std::error::Error for ConnectError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.error)
-    }
-}
+/// A failed connection attempt: what the core is told, and the cause
+/// (the core's type, shared with the futures adapter).
+pub use sse_core::client::ConnectError;
 
 /// DNS, TCP and (for `https`) rustls with the Mozilla roots of
 /// `webpki-roots`, or the [`ClientConfig`] given to

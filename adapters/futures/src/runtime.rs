@@ -7,13 +7,10 @@
 //! a virtual clock and scripted sockets; a game loop could implement them
 //! over its frame clock.
 
-use std::fmt;
 use std::future::Future;
-use std::io;
 use std::pin::Pin;
 
 use futures_lite::{AsyncRead, AsyncWrite};
-use sse_core::client::TransportError;
 use sse_core::url::Url;
 use sse_core::Instant;
 
@@ -43,41 +40,6 @@ pub trait Connector: Send + Sync + 'static {
     fn connect(&self, url: &Url) -> BoxFuture<Result<Self::Io, ConnectError>>;
 }
 
-/// A failed connection attempt: what the core is told, and the cause.
-#[derive(Debug)]
-pub struct ConnectError {
-    /// The class of failure the client machine gets
-    /// ([`Client::handle_connect_failed`](sse_core::client::Client::handle_connect_failed)).
-    pub kind: TransportError,
-    /// The underlying error, for logs and for the user.
-    pub error: io::Error,
-}
-
-impl ConnectError {
-    /// An error of the given kind.
-    pub fn new(kind: TransportError, error: io::Error) -> Self {
-        ConnectError { kind, error }
-    }
-}
-
-impl From<io::Error> for ConnectError {
-    /// Classifies a socket error (refused, reset, …).
-    fn from(error: io::Error) -> Self {
-        ConnectError {
-            kind: TransportError::from(&error),
-            error,
-        }
-    }
-}
-
-impl fmt::Display for ConnectError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.kind, self.error)
-    }
-}
-
-impl std::error::Error for ConnectError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.error)
-    }
-}
+/// A failed connection attempt: what the core is told, and the cause
+/// (the core's type, shared with the blocking adapter).
+pub use sse_core::client::ConnectError;

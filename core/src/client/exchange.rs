@@ -161,6 +161,52 @@ impl From<&std::io::Error> for TransportError {
     }
 }
 
+/// A failed connection attempt as a std driver reports it: the class of
+/// failure the machine gets ([`Client::handle_connect_failed`]) and the
+/// underlying error, for logs and for the user. The blocking and futures
+/// adapters' connectors both return it.
+#[cfg(feature = "std")]
+#[derive(Debug)]
+pub struct ConnectError {
+    /// What the client machine is told.
+    pub kind: TransportError,
+    /// The cause.
+    pub error: std::io::Error,
+}
+
+#[cfg(feature = "std")]
+impl ConnectError {
+    /// An error of the given kind.
+    pub fn new(kind: TransportError, error: std::io::Error) -> Self {
+        ConnectError { kind, error }
+    }
+}
+
+#[cfg(feature = "std")]
+impl From<std::io::Error> for ConnectError {
+    /// Classifies a socket error (refused, reset, …).
+    fn from(error: std::io::Error) -> Self {
+        ConnectError {
+            kind: TransportError::from(&error),
+            error,
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl core::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}: {}", self.kind, self.error)
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for ConnectError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
