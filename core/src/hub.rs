@@ -6,7 +6,11 @@
 //! the sequence number of the next log event it gets. Publishing touches no
 //! subscriber, so its cost does not depend on how many there are; each
 //! subscriber then pulls the shared bytes with [`Hub::poll_transmit`], and
-//! the adapter writes them.
+//! the adapter writes them. Over a socket that can be full, the adapter
+//! peeks with [`Hub::peek_transmit`] and commits with
+//! [`Hub::handle_written`] once the socket took the bytes, so a subscriber
+//! that stopped reading keeps its place and lags like any slow one (see
+//! [Writing to a socket](crate::server#writing-to-a-socket)).
 //!
 //! Waking: after a publish, a subscriber whose task is parked needs waking
 //! if [`Hub::has_pending`] is true for it (an O(1) comparison of its cursor
@@ -227,37 +231,75 @@ impl<L: ReplayLog> Hub<L> {
 
     /// The next bytes to write to `sub`, or `None` when it is up to date (or
     /// closed: check [`Subscriber::closed`]). Counts as a write at `now` for
-    /// its keep-alive timer.
+    /// its keep-alive timer. For a transport that may refuse bytes, use
+    /// [`Hub::peek_transmit`].
     pub fn poll_transmit(&self, sub: &mut Subscriber, now: Instant) -> Option<Bytes> {
-        if sub.stream.is_lagged() {
-            return None;
+        let mut first = None;
+        self.peek_transmit(sub, now, 0, |b| first = Some(b.clone()));
+        self.handle_written(sub, now);
+        first
+    }
+
+    /// Offers `sub`'s next bytes without taking them: calls `take` with
+    /// each chunk in order (its own queue first: preamble, notices,
+    /// keep-alives, [`Stream::send`]; then log events from its cursor) while
+    /// the total stays within `max` bytes (always at least one chunk), and
+    /// returns the bytes offered. `0` means it is up to date, or closed
+    /// (check [`Subscriber::closed`]): a subscriber whose cursor fell out of
+    /// the log is skipped ahead or closed here, per its
+    /// [`LagPolicy`]. Nothing is taken until [`Hub::handle_written`]; a
+    /// later peek offers again from the same place.
+    pub fn peek_transmit(
+        &self,
+        sub: &mut Subscriber,
+        now: Instant,
+        max: usize,
+        mut take: impl FnMut(&Bytes),
+    ) -> usize {
+        sub.stream.offered_log = 0;
+        if sub.stream.has_queued() || sub.stream.closed().is_some() {
+            return sub.stream.peek_transmit(now, max, take);
         }
-        if !sub.stream.has_queued() && sub.stream.closed().is_none() {
-            let first = self.log.first_seq();
-            if sub.cursor < first {
-                match sub.stream.config().lag {
-                    LagPolicy::SkipAhead => {
-                        let skipped = first - sub.cursor;
-                        sub.cursor = first;
-                        let after = self.id_before(first);
-                        sub.stream.push_notice(NoticeBody::Lagged {
-                            skipped,
-                            resumed_after: Some(&after),
-                        });
-                    }
-                    _ => {
-                        sub.stream.close_with(CloseReason::Lagged);
-                        return None;
-                    }
-                }
-            } else if let Some(entry) = self.log.get(sub.cursor) {
-                sub.cursor += 1;
-                sub.stream.advance(now);
-                sub.stream.mark_written();
-                return Some(entry.bytes);
+        if sub.cursor < self.log.first_seq() {
+            if sub.stream.config().lag != LagPolicy::SkipAhead {
+                sub.stream.close_with(CloseReason::Lagged);
+                return 0;
             }
+            let first = self.log.first_seq();
+            let skipped = first - sub.cursor;
+            sub.cursor = first;
+            let after = self.id_before(first);
+            sub.stream.push_notice(NoticeBody::Lagged {
+                skipped,
+                resumed_after: Some(&after),
+            });
+            return sub.stream.peek_transmit(now, max, take);
         }
-        sub.stream.poll_transmit(now)
+        sub.stream.advance(now);
+        let mut total = 0;
+        let offered = &mut sub.stream.offered_log;
+        while let Some(entry) = self.log.get(sub.cursor + u64::from(*offered)) {
+            if (total > 0 && total + entry.bytes.len() > max) || *offered == u32::MAX {
+                break;
+            }
+            take(&entry.bytes);
+            total += entry.bytes.len();
+            *offered += 1;
+        }
+        total
+    }
+
+    /// The transport accepted (the start of) what the last
+    /// [`Hub::peek_transmit`] offered `sub`: takes all of it and counts it as
+    /// a write at `now` for the keep-alive timer. The adapter writes the
+    /// rest of those bytes before it peeks again.
+    pub fn handle_written(&self, sub: &mut Subscriber, now: Instant) {
+        let events = core::mem::take(&mut sub.stream.offered_log);
+        sub.cursor += u64::from(events);
+        sub.stream.handle_written(now);
+        if events > 0 {
+            sub.stream.mark_written();
+        }
     }
 
     /// Fires `sub`'s keep-alive timer if due at `now` (no comment is queued
@@ -383,5 +425,205 @@ mod tests {
             drain(&hub, &mut sub),
             &b"event: sse-resync\ndata: {\"reason\":\"unknown\",\"requested\":\"zzz\",\"resumed_after\":\"4\"}\n\n"[..]
         );
+    }
+}
+
+/// Peek-then-commit writing ([`Hub::peek_transmit`], [`Hub::handle_written`]).
+#[cfg(test)]
+mod write_tests {
+    use super::*;
+    use crate::replay::LogLimits;
+    use crate::server::Notice;
+    use alloc::vec::Vec;
+    use core::time::Duration;
+    use proptest::prelude::*;
+
+    fn hub(max_events: usize) -> Hub {
+        Hub::new(LogLimits {
+            max_events,
+            max_bytes: 1 << 20,
+        })
+    }
+
+    fn config(lag: LagPolicy) -> Config {
+        Config {
+            lag,
+            notice: Notice::Comment,
+            ..Config::default()
+        }
+    }
+
+    /// What a peek offers, concatenated.
+    fn peek(hub: &Hub, sub: &mut Subscriber, at: Instant, max: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        hub.peek_transmit(sub, at, max, |b| out.extend_from_slice(b));
+        out
+    }
+
+    fn at(ms: u64) -> Instant {
+        Instant::ZERO + Duration::from_millis(ms)
+    }
+
+    #[test]
+    fn a_peek_takes_nothing_until_written() {
+        let mut hub = hub(16);
+        let mut sub = hub.subscribe(Instant::ZERO, None, Config::default());
+        hub.publish(&Message::new("a")).unwrap();
+        hub.publish(&Message::new("b")).unwrap();
+        let both = b"id: 1\ndata: a\n\nid: 2\ndata: b\n\n";
+        assert_eq!(peek(&hub, &mut sub, Instant::ZERO, 1 << 10), both);
+        assert_eq!(peek(&hub, &mut sub, Instant::ZERO, 1 << 10), both);
+        assert!(hub.has_pending(&sub));
+        // A budget smaller than one event still offers one event.
+        assert_eq!(
+            peek(&hub, &mut sub, Instant::ZERO, 1),
+            b"id: 1\ndata: a\n\n"
+        );
+        hub.handle_written(&mut sub, Instant::ZERO);
+        assert_eq!(sub.cursor(), 2);
+        assert_eq!(
+            peek(&hub, &mut sub, Instant::ZERO, 1 << 10),
+            b"id: 2\ndata: b\n\n"
+        );
+        hub.handle_written(&mut sub, Instant::ZERO);
+        assert!(!hub.has_pending(&sub));
+        assert_eq!(peek(&hub, &mut sub, Instant::ZERO, 1 << 10), b"");
+        // Committing with nothing offered takes nothing.
+        hub.handle_written(&mut sub, Instant::ZERO);
+        assert_eq!(sub.cursor(), 3);
+    }
+
+    #[test]
+    fn an_unwritten_event_keeps_the_subscriber_behind_so_it_lags() {
+        for (lag, expected) in [
+            (LagPolicy::Disconnect, None),
+            (
+                LagPolicy::SkipAhead,
+                Some(
+                    &b": {\"reason\":\"lagged\",\"skipped\":1,\"resumed_after\":\"earliest\"}\n\
+                       id: 3\ndata: 3\n\nid: 4\ndata: 4\n\nid: 5\ndata: 5\n\n"[..],
+                ),
+            ),
+        ] {
+            let mut hub = hub(3);
+            let mut sub = hub.subscribe(Instant::ZERO, None, config(lag));
+            hub.publish(&Message::new("1")).unwrap();
+            assert_eq!(
+                hub.poll_transmit(&mut sub, Instant::ZERO).unwrap().len(),
+                15
+            );
+            // The socket is full: event 2 is offered but never written.
+            hub.publish(&Message::new("2")).unwrap();
+            assert_eq!(
+                peek(&hub, &mut sub, Instant::ZERO, 1 << 10),
+                b"id: 2\ndata: 2\n\n"
+            );
+            for data in ["3", "4", "5"] {
+                hub.publish(&Message::new(data)).unwrap();
+            }
+            let offered = peek(&hub, &mut sub, Instant::ZERO, 1 << 10);
+            match expected {
+                None => {
+                    assert_eq!(offered, b"");
+                    assert_eq!(sub.closed(), Some(CloseReason::Lagged));
+                }
+                Some(expected) => {
+                    // The notice first (own queue), then the log.
+                    hub.handle_written(&mut sub, Instant::ZERO);
+                    let mut all = offered;
+                    all.extend(peek(&hub, &mut sub, Instant::ZERO, 1 << 10));
+                    hub.handle_written(&mut sub, Instant::ZERO);
+                    assert_eq!(all, expected);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn no_keep_alive_while_offered_bytes_wait_and_the_timer_restarts_when_written() {
+        let mut hub = hub(16);
+        let mut sub = hub.subscribe(Instant::ZERO, None, Config::default());
+        hub.publish(&Message::new("1")).unwrap();
+        assert!(!peek(&hub, &mut sub, Instant::ZERO, 1 << 10).is_empty());
+        // Due at 15 s; the event still waits: no comment is queued.
+        hub.handle_timeout(&mut sub, at(15_000));
+        // Written at 20 s: the next keep-alive is due at 35 s.
+        assert_eq!(
+            peek(&hub, &mut sub, at(20_000), 1 << 10),
+            b"id: 1\ndata: 1\n\n"
+        );
+        hub.handle_written(&mut sub, at(20_000));
+        assert_eq!(sub.poll_timeout(), Some(at(35_000)));
+        hub.handle_timeout(&mut sub, at(35_000));
+        assert_eq!(peek(&hub, &mut sub, at(35_000), 1 << 10), b":\n");
+    }
+
+    #[test]
+    fn skipping_ahead_in_the_own_queue_spares_offered_events() {
+        let config = Config {
+            max_queued_bytes: 40,
+            ..config(LagPolicy::SkipAhead)
+        };
+        let mut stream = Stream::new(Instant::ZERO, config);
+        stream.send(&Message::new("first event")).unwrap();
+        let mut offered = Vec::new();
+        stream.peek_transmit(Instant::ZERO, 1 << 10, |b| offered.extend_from_slice(b));
+        assert_eq!(offered, b"data: first event\n\n");
+        // Overflows the queue: an event that is not on the wire goes.
+        stream.send(&Message::new("second event")).unwrap();
+        stream.send(&Message::new("third event")).unwrap();
+        stream.handle_written(Instant::ZERO);
+        let mut rest = Vec::new();
+        while let Some(b) = stream.poll_transmit(Instant::ZERO) {
+            rest.extend_from_slice(&b);
+        }
+        assert_eq!(
+            rest,
+            b": {\"reason\":\"lagged\",\"skipped\":1}\n\
+              data: third event\n\n"
+        );
+    }
+
+    proptest! {
+        /// However the adapter's writes go (budgets, refused writes that
+        /// drop what was offered, publishes in between), the bytes it
+        /// commits are exactly what taking one chunk at a time gives.
+        #[test]
+        fn committed_bytes_do_not_depend_on_how_writes_go(
+            steps in proptest::collection::vec((0u8..4, 0usize..80), 1..60),
+        ) {
+            let mut hub = hub(64);
+            let mut sub = hub.subscribe(Instant::ZERO, None, Config { retry: Some(5), ..Config::default() });
+            let mut reference = hub.subscribe(Instant::ZERO, None, Config { retry: Some(5), ..Config::default() });
+            let (mut wire, mut expected) = (Vec::new(), Vec::new());
+            for (i, (op, max)) in steps.into_iter().enumerate() {
+                match op {
+                    0 => {
+                        let data = alloc::format!("event {i}");
+                        hub.publish(&Message::new(&data)).unwrap();
+                    }
+                    1 => {
+                        // Refused: nothing written, the offer is dropped.
+                        peek(&hub, &mut sub, Instant::ZERO, max);
+                    }
+                    _ => {
+                        wire.extend(peek(&hub, &mut sub, Instant::ZERO, max));
+                        hub.handle_written(&mut sub, Instant::ZERO);
+                    }
+                }
+            }
+            loop {
+                let offered = peek(&hub, &mut sub, Instant::ZERO, 7);
+                if offered.is_empty() {
+                    break;
+                }
+                wire.extend(offered);
+                hub.handle_written(&mut sub, Instant::ZERO);
+            }
+            while let Some(b) = hub.poll_transmit(&mut reference, Instant::ZERO) {
+                expected.extend_from_slice(&b);
+            }
+            prop_assert_eq!(wire, expected);
+        }
     }
 }

@@ -6,6 +6,9 @@
 //! - [`Stream::poll_transmit`] hands out the next bytes to write (the
 //!   preamble first: the optional padding comment and `retry:` hint; then
 //!   notices and events), and counts as a write for the keep-alive timer;
+//!   over a socket that can be full, [`Stream::peek_transmit`] offers the
+//!   bytes without taking them and [`Stream::handle_written`] takes them
+//!   once the socket accepted them (see [Writing to a socket](#writing-to-a-socket));
 //! - [`Stream::poll_timeout`] says when to call [`Stream::handle_timeout`],
 //!   which queues a keep-alive comment (`:\n`) when nothing was written for
 //!   [`Config::keep_alive`] (15 s by default, as the HTML spec suggests);
@@ -17,6 +20,23 @@
 //! [`Hub`](crate::hub::Hub): a hub [`Subscriber`](crate::hub::Subscriber)
 //! wraps a `Stream` and a cursor into the shared [replay log](crate::replay),
 //! so it holds no copy of them.
+//!
+//! # Writing to a socket
+//!
+//! A socket says whether it can take more only when written to. Bytes an
+//! adapter took with `poll_transmit` and could not write are gone from the
+//! core's view: it counts them as written (so no keep-alive is due) and, for
+//! a hub subscriber, its cursor is past them (so it does not lag while the
+//! log evicts them). A socket adapter therefore peeks, writes, and commits:
+//!
+//! 1. [`Stream::peek_transmit`] (or [`Hub::peek_transmit`](crate::hub::Hub::peek_transmit))
+//!    offers the next chunks, up to a byte budget;
+//! 2. the adapter writes them; if the socket takes nothing (`WouldBlock`,
+//!    `Pending`), it drops them and peeks again when the socket is writable,
+//!    so what it then gets reflects everything that happened meanwhile;
+//! 3. once the socket took any of it, [`Stream::handle_written`] takes
+//!    exactly what was offered and restarts the keep-alive timer at that
+//!    time; the adapter finishes writing the rest before peeking again.
 //!
 //! Resuming follows Mercure: the client's last event ID comes from the
 //! `Last-Event-ID` header or, because browsers cannot set headers on the
@@ -319,10 +339,15 @@ enum Kind {
 pub struct Stream {
     config: Config,
     queue: VecDeque<(Kind, Bytes)>,
+    /// Chunks at the front of `queue` offered by the last peek.
+    offered: u32,
+    /// Log events past a hub subscriber's cursor offered by the last peek
+    /// (kept here, beside `offered`, where it costs no space).
+    pub(crate) offered_log: u32,
     /// Bytes of [`Kind::Event`] chunks in `queue`.
     queued: usize,
     /// Events dropped from the own queue and not yet reported.
-    dropped: u64,
+    dropped: u32,
     /// When bytes were last handed out (or a keep-alive was due).
     last_write: Instant,
     now: Instant,
@@ -345,6 +370,8 @@ impl Stream {
         let mut stream = Stream {
             config,
             queue: VecDeque::new(),
+            offered: 0,
+            offered_log: 0,
             queued: 0,
             dropped: 0,
             last_write: now,
@@ -390,13 +417,21 @@ impl Stream {
                     return Ok(());
                 }
                 LagPolicy::SkipAhead => {
+                    // Chunks offered to the adapter may be on the wire
+                    // already: only later ones are dropped.
                     while self.queued > 0 && self.queued + len > self.config.max_queued_bytes {
-                        let Some(i) = self.queue.iter().position(|(k, _)| *k == Kind::Event) else {
+                        let Some(i) = self
+                            .queue
+                            .iter()
+                            .skip(self.offered as usize)
+                            .position(|(k, _)| *k == Kind::Event)
+                            .map(|i| i + self.offered as usize)
+                        else {
                             break;
                         };
                         if let Some((_, bytes)) = self.queue.remove(i) {
                             self.queued -= bytes.len();
-                            self.dropped += 1;
+                            self.dropped = self.dropped.saturating_add(1);
                         }
                     }
                 }
@@ -436,25 +471,67 @@ impl Stream {
     }
 
     /// The next bytes to write, or `None` when nothing is queued. Handing
-    /// bytes out counts as a write at `now` for the keep-alive timer.
+    /// bytes out counts as a write at `now` for the keep-alive timer. For a
+    /// transport that may refuse bytes, use [`Stream::peek_transmit`].
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Bytes> {
+        let mut first = None;
+        self.peek_transmit(now, 0, |b| first = Some(b.clone()));
+        self.handle_written(now);
+        first
+    }
+
+    /// Offers the queued bytes without taking them: calls `take` with each
+    /// chunk in order while the total stays within `max` bytes (always at
+    /// least one chunk), and returns the bytes offered (`0` when nothing is
+    /// queued or the stream lagged). They stay queued until
+    /// [`Stream::handle_written`]; a later peek offers them again, after
+    /// whatever happened in between. See [Writing to a socket](self#writing-to-a-socket).
+    pub fn peek_transmit(
+        &mut self,
+        now: Instant,
+        max: usize,
+        mut take: impl FnMut(&Bytes),
+    ) -> usize {
+        self.offered = 0;
         self.advance(now);
         if self.closed == Some(CloseReason::Lagged) {
-            return None;
+            return 0;
         }
         if self.dropped > 0 {
             let dropped = core::mem::take(&mut self.dropped);
             self.push_notice(NoticeBody::Lagged {
-                skipped: dropped,
+                skipped: u64::from(dropped),
                 resumed_after: None,
             });
         }
-        let (kind, bytes) = self.queue.pop_front()?;
-        if kind == Kind::Event {
-            self.queued -= bytes.len();
+        let mut total = 0;
+        for (_, bytes) in &self.queue {
+            if (total > 0 && total + bytes.len() > max) || self.offered == u32::MAX {
+                break;
+            }
+            take(bytes);
+            total += bytes.len();
+            self.offered += 1;
+        }
+        total
+    }
+
+    /// The transport accepted (the start of) what the last
+    /// [`Stream::peek_transmit`] offered: takes all of it off the queue and
+    /// counts it as a write at `now` for the keep-alive timer. The adapter
+    /// writes the rest of those bytes before it peeks again. Does nothing
+    /// when nothing was offered.
+    pub fn handle_written(&mut self, now: Instant) {
+        self.advance(now);
+        if self.offered == 0 {
+            return;
+        }
+        for _ in 0..core::mem::take(&mut self.offered) {
+            if let Some((Kind::Event, bytes)) = self.queue.pop_front() {
+                self.queued -= bytes.len();
+            }
         }
         self.last_write = self.now;
-        Some(bytes)
     }
 
     /// When [`Stream::handle_timeout`] should next be called, if ever.
@@ -501,16 +578,13 @@ impl Stream {
         if reason == CloseReason::Lagged {
             self.queue.clear();
             self.queued = 0;
+            self.offered = 0;
         }
         self.closed = Some(reason);
     }
 
     pub(crate) fn head_mut(&mut self) -> &mut ResponseHead {
         &mut self.head
-    }
-
-    pub(crate) fn is_lagged(&self) -> bool {
-        self.closed == Some(CloseReason::Lagged)
     }
 
     /// Queues a notice as configured, before queued events but after the
@@ -540,7 +614,8 @@ impl Stream {
             .queue
             .iter()
             .position(|(k, _)| *k == Kind::Event)
-            .unwrap_or(self.queue.len());
+            .unwrap_or(self.queue.len())
+            .max(self.offered as usize);
         self.queue.insert(at, (Kind::Control, out.freeze()));
     }
 }
