@@ -1,27 +1,23 @@
 //! `sse conformance server`: runs the server fixtures against the core
 //! in-process, or (`--adapter`) against an adapter's server over loopback
-//! sockets. Fixtures that cannot hold over a socket are skipped with the
-//! reason (see `sse_conformance::loopback::server::skip_reason`).
+//! sockets.
 
 use std::process::ExitCode;
 
-use sse_conformance::loopback::server::{skip_reason, LoopbackServer, Runtime};
+use sse_conformance::loopback::server::{LoopbackServer, Runtime};
 use sse_conformance::server::{fixture_dir, load_cases, run_case, Case, CaseResult, CoreServer};
 
 use crate::adapters::Adapter;
 use crate::report::{finish, load_error, CaseReport};
 
-/// Runs one case against `adapter`'s server; `None` when it is skipped.
-pub fn run_one(case: &Case, adapter: Adapter) -> Option<CaseResult> {
-    if adapter != Adapter::Core && skip_reason(&case.name).is_some() {
-        return None;
-    }
-    Some(match adapter {
+/// Runs one case against `adapter`'s server.
+pub fn run_one(case: &Case, adapter: Adapter) -> CaseResult {
+    match adapter {
         Adapter::Core => run_case(case, CoreServer::new),
         Adapter::Blocking => run_case(case, LoopbackServer::blocking),
         Adapter::Smol => run_case(case, LoopbackServer::of(Runtime::Smol)),
         Adapter::AsyncStd => run_case(case, LoopbackServer::of(Runtime::AsyncStd)),
-    })
+    }
 }
 
 /// Runs the subcommand.
@@ -31,16 +27,12 @@ pub fn run(args: &crate::SuiteArgs) -> ExitCode {
         Ok(cases) => cases,
         Err(e) => return load_error("server", &e),
     };
-    let results = cases.iter().filter_map(|case| {
-        let Some(result) = run_one(case, args.adapter) else {
-            let why = skip_reason(&case.name).unwrap_or_default();
-            println!("SKIP {}: {why}", case.name);
-            return None;
-        };
-        Some(CaseReport {
+    let results = cases.iter().map(|case| {
+        let result = run_one(case, args.adapter);
+        CaseReport {
             name: result.name,
             failures: result.failures,
-        })
+        }
     });
     finish(results.collect::<Vec<_>>(), args.verbose)
 }

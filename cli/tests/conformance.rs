@@ -39,7 +39,6 @@ fn one_suite_against_one_adapter() {
         assert!(out.ends_with("61 passed, 0 failed\n"), "{adapter}: {out}");
         let (out, ok) = sse(&["conformance", "server", "--adapter", adapter]);
         assert!(ok, "{adapter}: {out}");
-        assert!(out.contains("SKIP "), "{adapter}: skips are listed: {out}");
-        assert!(out.ends_with(" passed, 0 failed\n"), "{adapter}: {out}");
+        assert!(out.ends_with("35 passed, 0 failed\n"), "{adapter}: {out}");
     }
 }

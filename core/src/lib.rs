@@ -68,6 +68,7 @@ pub mod http1;
 pub mod hub;
 #[cfg(feature = "json")]
 pub mod json;
+pub mod outbox;
 pub mod parse;
 pub mod replay;
 pub mod server;

@@ -409,12 +409,22 @@ impl Stream {
         }
         let mut buf = BytesMut::with_capacity(msg.encoded_len());
         encode::message(&mut buf, msg)?;
-        let len = buf.len();
+        self.enqueue(buf.freeze());
+        Ok(())
+    }
+
+    /// Queues an encoded event as [`Stream::send`] does, lag policy
+    /// included; does nothing on a closed stream.
+    pub(crate) fn enqueue(&mut self, bytes: Bytes) {
+        if self.closed.is_some() {
+            return;
+        }
+        let len = bytes.len();
         if self.queued + len > self.config.max_queued_bytes && self.queued > 0 {
             match self.config.lag {
                 LagPolicy::Disconnect => {
                     self.close_with(CloseReason::Lagged);
-                    return Ok(());
+                    return;
                 }
                 LagPolicy::SkipAhead => {
                     // Chunks offered to the adapter may be on the wire
@@ -438,8 +448,14 @@ impl Stream {
             }
         }
         self.queued += len;
-        self.queue.push_back((Kind::Event, buf.freeze()));
-        Ok(())
+        self.queue.push_back((Kind::Event, bytes));
+    }
+
+    /// Counts events dropped elsewhere for this stream (an
+    /// [`Outbox`](crate::outbox::Outbox) that overflowed): the next
+    /// transmit reports them with a [`Notice`], as for its own queue.
+    pub(crate) fn note_dropped(&mut self, n: u32) {
+        self.dropped = self.dropped.saturating_add(n);
     }
 
     /// Ends the stream: [`Stream::closed`] reports `Finished` once the queue

@@ -14,7 +14,8 @@
 //! - [`clock`]: [`Clock`], real or virtual, and [`SystemClock`].
 //! - [`client`]: [`EventSource`] and its [`CloseHandle`].
 //! - [`hub`]: [`Hub`], the core's hub shared by connection threads.
-//! - [`server`]: one connection: [`Service`] and [`serve_connection`].
+//! - [`server`]: one connection: [`Service`], [`serve_connection`], and
+//!   [`Sender`] to send to one subscriber alone.
 //! - [`listen`]: [`serve`] on a `TcpListener` (optionally TLS) and its
 //!   [`ServerHandle`].
 //!
@@ -45,6 +46,6 @@ pub use client::{CloseHandle, EventSource};
 pub use clock::{Clock, SystemClock};
 pub use hub::Hub;
 pub use listen::{serve, ServerHandle};
-pub use server::{serve_connection, Service};
+pub use server::{serve_connection, Sender, Service};
 pub use sse_core;
 pub use transport::{ConnectError, Connector, TcpConnector, Transport};

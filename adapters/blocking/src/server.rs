@@ -18,13 +18,16 @@
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use bytes::BytesMut;
+use sse_core::encode::Message;
 use sse_core::endpoint::{Endpoint, Route};
 use sse_core::http1::{HeadStatus, RequestHead, RequestParser};
-use sse_core::server::Config;
+use sse_core::hub::Subscriber;
+use sse_core::outbox::Outbox;
+use sse_core::server::{CloseReason, Config, SendError};
 
 use crate::client::timed_out;
 use crate::clock::Clock;
@@ -41,12 +44,49 @@ const PROBE: Duration = Duration::from_millis(1);
 /// the connection and could destroy the answer in flight.
 const LINGER: Duration = Duration::from_secs(1);
 const LINGER_IDLE: Duration = Duration::from_millis(50);
-/// Longest wait between checks of the stop flag.
+/// Longest wait between checks of the stop flag, also for a write.
 const TICK: Duration = Duration::from_millis(100);
+/// How long a connection whose socket is full waits for a publish before
+/// it offers its bytes again.
+const RETRY: Duration = Duration::from_millis(10);
+/// Most bytes offered to one write.
+const WRITE_BATCH: usize = 16 * 1024;
 
 /// An answer for a request outside the stream's path: a complete HTTP
 /// response, or `None` for 404.
 pub type OtherPaths = Arc<dyn Fn(&RequestHead) -> Option<bytes::Bytes> + Send + Sync>;
+
+/// Called when a stream opens, with its request and a [`Sender`] to that
+/// subscriber alone (keep it, e.g. by user, to send to them later).
+pub type OnStream = Arc<dyn Fn(&RequestHead, Sender) + Send + Sync>;
+
+/// Sends to one subscriber alone (its own queue: not logged, not replayed,
+/// no ID unless the message has one), from any thread; given to
+/// [`Service::on_stream`]. Clones send to the same subscriber.
+#[derive(Clone)]
+pub struct Sender {
+    outbox: Arc<Mutex<Outbox>>,
+    hub: Hub,
+}
+
+impl Sender {
+    /// Queues `msg` (see [`Outbox::push`]) and wakes the connection
+    /// threads. Fails when the message cannot be encoded, or once the
+    /// stream has ended: then drop the sender.
+    pub fn send(&self, msg: &Message<'_>) -> Result<(), SendError> {
+        lock(&self.outbox).push(msg)?;
+        // A connection drains its outbox and waits under the hub's lock:
+        // taking it once here means it either sees this message or is
+        // already waiting for the wake-up.
+        drop(self.hub.lock());
+        self.hub.wake_all();
+        Ok(())
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// Everything a connection thread needs besides its socket.
 #[derive(Clone)]
@@ -60,6 +100,8 @@ pub struct Service {
     /// Answers for paths other than the stream's (e.g. an HTML page):
     /// complete HTTP responses; `None` gives 404.
     pub other: Option<OtherPaths>,
+    /// Gets a [`Sender`] for each stream that opens.
+    pub on_stream: Option<OnStream>,
 }
 
 impl Service {
@@ -70,6 +112,7 @@ impl Service {
             endpoint: Endpoint::new(path),
             config: Config::default(),
             other: None,
+            on_stream: None,
         }
     }
 }
@@ -111,51 +154,118 @@ pub fn serve_connection(
     if io.write_all(&out).and_then(|()| io.flush()).is_err() || head_only {
         return;
     }
-    if io.set_read_timeout(Some(PROBE)).is_err() {
+    let outbox = service.on_stream.as_ref().map(|on_stream| {
+        let outbox = Arc::new(Mutex::new(Outbox::new(&service.config)));
+        on_stream(
+            &head,
+            Sender {
+                outbox: Arc::clone(&outbox),
+                hub: hub.clone(),
+            },
+        );
+        outbox
+    });
+    stream(&mut *io, hub, &mut sub, outbox.as_deref(), clock, stop);
+    if let Some(outbox) = outbox {
+        lock(&outbox).close(sub.closed().unwrap_or(CloseReason::Finished));
+    }
+}
+
+/// Writes the subscriber's bytes as they come (see [`serve_connection`]).
+fn stream(
+    io: &mut dyn Transport,
+    hub: &Hub,
+    sub: &mut Subscriber,
+    outbox: Option<&Mutex<Outbox>>,
+    clock: &dyn Clock,
+    stop: &AtomicBool,
+) {
+    // Writes time out at once (`PROBE`) so that a full socket does not hold
+    // on to what was offered: after the next publish (or `RETRY`) it is
+    // offered again as things then stand, so a subscriber that stopped
+    // reading lags like any slow one, and the stop flag is seen.
+    if io.set_read_timeout(Some(PROBE)).is_err() || io.set_write_timeout(Some(PROBE)).is_err() {
         return;
     }
+    let mut out = Vec::new();
     loop {
-        let mut guard = hub.lock();
+        let guard = hub.lock();
+        if let Some(outbox) = outbox {
+            lock(outbox).drain_into(sub.stream());
+        }
         // A deadline that passed while waiting is handled at its own time,
         // and what it queues counts as written then: after a long wait,
         // every keep-alive due in it goes out, each for its own time.
-        let now = match sub.poll_timeout().filter(|&at| clock.now() >= at) {
-            Some(at) => {
-                guard.handle_timeout(&mut sub, at);
-                at
-            }
-            None => clock.now(),
-        };
-        let mut wrote = false;
-        while let Some(bytes) = guard.poll_transmit(&mut sub, now) {
-            // Write without holding the lock: a slow client must not stall
-            // publishers.
-            drop(guard);
-            if io.write_all(&bytes).is_err() {
+        let overdue = sub.poll_timeout().filter(|&at| clock.now() >= at);
+        if let Some(at) = overdue {
+            guard.handle_timeout(sub, at);
+        }
+        let now = overdue.unwrap_or_else(|| clock.now());
+        out.clear();
+        guard.peek_transmit(sub, now, WRITE_BATCH, |b| out.extend_from_slice(b));
+        if out.is_empty() {
+            if let Some(reason) = sub.closed() {
+                log::warn!("subscriber dropped: {reason:?}");
                 return;
             }
-            wrote = true;
-            guard = hub.lock();
+            if stop.load(Ordering::Acquire) {
+                return;
+            }
+            let deadline = sub.poll_timeout();
+            if deadline.is_some_and(|at| clock.now() >= at) {
+                continue;
+            }
+            let wait = deadline.map_or(TICK, |at| {
+                at.saturating_duration_since(clock.now()).min(TICK)
+            });
+            if hub.wait(guard, wait.max(Duration::from_millis(1))) && client_gone(io) {
+                return;
+            }
+            continue;
         }
-        if wrote && io.flush().is_err() {
-            return;
-        }
-        if let Some(reason) = sub.closed() {
-            log::warn!("subscriber dropped: {reason:?}");
-            return;
+        // Write without holding the lock: a slow client must not stall
+        // publishers.
+        drop(guard);
+        match io.write(&out) {
+            Ok(0) => return,
+            Ok(n) => {
+                // Taken when the socket took it (a write that blocked ends
+                // later than `now`).
+                hub.lock()
+                    .handle_written(sub, overdue.unwrap_or_else(|| clock.now()));
+                if write_rest(io, &out[n..], stop).is_err() {
+                    return;
+                }
+            }
+            Err(e) if timed_out(&e) || e.kind() == io::ErrorKind::Interrupted => {
+                let _ = hub.wait(hub.lock(), RETRY);
+            }
+            Err(_) => return,
         }
         if stop.load(Ordering::Acquire) {
             return;
         }
-        let deadline = sub.poll_timeout();
-        if deadline.is_some_and(|at| clock.now() >= at) || guard.has_pending(&sub) {
-            continue;
-        }
-        let wait = deadline.map_or(TICK, |at| {
-            at.saturating_duration_since(clock.now()).min(TICK)
-        });
-        if hub.wait(guard, wait.max(Duration::from_millis(1))) && client_gone(&mut *io) {
-            return;
+    }
+}
+
+/// Finishes writing a batch the socket started taking, and flushes;
+/// write timeouts only give the stop flag a look.
+fn write_rest(io: &mut dyn Transport, mut rest: &[u8], stop: &AtomicBool) -> io::Result<()> {
+    loop {
+        let step = match rest {
+            [] => io.flush().map(|()| 0),
+            _ => io.write(rest),
+        };
+        match step {
+            Ok(0) if rest.is_empty() => return Ok(()),
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => rest = &rest[n..],
+            Err(e) if timed_out(&e) || e.kind() == io::ErrorKind::Interrupted => {
+                if stop.load(Ordering::Acquire) {
+                    return Err(e);
+                }
+            }
+            Err(e) => return Err(e),
         }
     }
 }

@@ -11,30 +11,43 @@ use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 use sse_core::client::TransportError;
 use sse_core::url::Url;
 
-/// A connection: reads, writes, and bounds how long a read may block.
+/// A connection: reads, writes, and bounds how long each may block.
 pub trait Transport: Read + Write + Send {
     /// Bounds the next reads (`None` blocks). A read that times out fails
     /// with [`io::ErrorKind::WouldBlock`] or [`io::ErrorKind::TimedOut`].
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()>;
+    /// Bounds the next writes the same way. A write that times out having
+    /// taken nothing fails as a read does; one that took some bytes
+    /// returns how many. By default writes are not bounded.
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        let _ = timeout;
+        Ok(())
+    }
 }
 
 impl Transport for TcpStream {
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         TcpStream::set_read_timeout(self, timeout)
     }
-}
-
-impl Transport for StreamOwned<ClientConnection, TcpStream> {
-    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        self.sock.set_read_timeout(timeout)
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        TcpStream::set_write_timeout(self, timeout)
     }
 }
 
-impl Transport for StreamOwned<rustls::ServerConnection, TcpStream> {
-    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        self.sock.set_read_timeout(timeout)
-    }
+/// TLS over TCP, client or server side: the timeouts are the socket's.
+macro_rules! tls_transport {
+    ($($side:ty),*) => {$(
+        impl Transport for StreamOwned<$side, TcpStream> {
+            fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+                self.sock.set_read_timeout(timeout)
+            }
+            fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+                self.sock.set_write_timeout(timeout)
+            }
+        }
+    )*};
 }
+tls_transport!(ClientConnection, rustls::ServerConnection);
 
 /// Opens the connection for one request of the client.
 pub trait Connector: Send + Sync + 'static {

@@ -255,7 +255,8 @@ fn connection_streams_resumes_and_notices_the_client_leaving() {
         .write_all(b"GET /events HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 1\r\n\r\n")
         .unwrap();
     let ended = within(10, async {
-        let serving = serve_connection(server, &endpoint, &hub, Config::default(), &clock, None);
+        let service = Service::new(endpoint.clone(), hub.clone());
+        let serving = serve_connection(server, &service, &clock);
         let talking = async {
             let text = blocking(move || {
                 let text = read_until(&mut client, "data: new\n\n");
@@ -284,6 +285,65 @@ fn connection_streams_resumes_and_notices_the_client_leaving() {
         .await
     });
     assert_eq!(ended.unwrap(), Ended::ClientGone);
+}
+
+/// `on_stream` gets a sender to that one subscriber: what it sends comes
+/// through its connection alone (no ID, not logged), and once the stream
+/// has ended a send says so.
+#[test]
+fn a_sender_reaches_one_subscriber_and_fails_once_it_is_gone() {
+    let hub = SharedHub::default();
+    let senders = Arc::new(Mutex::new(Vec::new()));
+    let kept = Arc::clone(&senders);
+    let service =
+        Service::new(Endpoint::new("/events"), hub.clone()).on_stream(move |head, sender| {
+            kept.lock()
+                .unwrap()
+                .push((head.target().to_string(), sender))
+        });
+    let clock = Clock::new();
+    let (server, mut client) = pair();
+    client
+        .write_all(b"GET /events?user=7 HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let ended = within(10, async {
+        let serving = serve_connection(server, &service, &clock);
+        let talking = async {
+            let (text, client) =
+                blocking(move || (read_until(&mut client, "\r\n\r\n"), client)).await;
+            assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+            let (target, sender) = senders.lock().unwrap().pop().expect("on_stream ran");
+            assert_eq!(target, "/events?user=7");
+            sender
+                .send(&Message::new("only you").event("private"))
+                .unwrap();
+            hub.publish(&Message::new("everyone")).unwrap();
+            let (text, client) = blocking(move || {
+                let mut client = client;
+                (read_until(&mut client, "everyone\n\n"), client)
+            })
+            .await;
+            assert_eq!(
+                text,
+                "event: private\ndata: only you\n\nid: 1\ndata: everyone\n\n"
+            );
+            assert_eq!(hub.with_hub(|h| h.log().len()), 1);
+            drop(client);
+            sender
+        };
+        let sender = future::or(async { serving.await.map(|_| unreachable!()) }, async {
+            let sender = talking.await;
+            Ok(sender)
+        })
+        .await
+        .unwrap();
+        sender
+    });
+    // The connection future was dropped with `future::or`: the stream is over.
+    assert_eq!(
+        ended.send(&Message::new("late")),
+        Err(sse_core::server::SendError::Closed(CloseReason::Finished))
+    );
 }
 
 /// Runs blocking socket code off the executor thread.
@@ -320,11 +380,8 @@ fn request_on(server: Async<TcpStream>, mut client: TcpStream, request: &str) ->
         10,
         serve_connection(
             server,
-            &endpoint,
-            &hub,
-            Config::default(),
+            &Service::new(endpoint, hub).fallback(page),
             &Clock::new(),
-            Some(&page),
         ),
     )
     .unwrap();
@@ -375,11 +432,8 @@ fn bad_and_missing_requests_are_typed_errors() {
         10,
         serve_connection(
             server,
-            &endpoint,
-            &hub,
-            Config::default(),
+            &Service::new(endpoint.clone(), hub.clone()),
             &Clock::new(),
-            None,
         ),
     )
     .unwrap_err();
@@ -395,11 +449,8 @@ fn bad_and_missing_requests_are_typed_errors() {
         10,
         serve_connection(
             server,
-            &endpoint,
-            &hub,
-            Config::default(),
+            &Service::new(endpoint.clone(), hub.clone()),
             &Clock::new(),
-            None,
         ),
     )
     .unwrap_err();
@@ -412,7 +463,8 @@ fn bad_and_missing_requests_are_typed_errors() {
     let clock = VirtualClock::default();
     let (server, _client) = pair();
     let err = within(10, async {
-        let serving = serve_connection(server, &endpoint, &hub, Config::default(), &clock, None);
+        let service = Service::new(endpoint.clone(), hub.clone());
+        let serving = serve_connection(server, &service, &clock);
         let ticking = async {
             IoTimer::after(Duration::from_millis(50)).await;
             clock.advance(sse_futures::server::HEAD_TIMEOUT);

@@ -17,8 +17,12 @@
 //!
 //! Over HTTP/1.1 the adapter adds `Connection: close` (hop-by-hop framing,
 //! which the core leaves to adapters); it is left out of the compared head.
-//! A `pause` makes the server end's writes block (blocking) or stay
-//! pending (async), like a full socket. A stream the server ends shows as
+//! A `pause` makes the server end's writes block (blocking, up to the
+//! write timeout the server set, then `WouldBlock` with nothing taken) or
+//! stay pending (async), like a full socket; a paused subscriber reads
+//! nothing, so it sees its stream end only once it reads again. A
+//! `publish` with `to` goes through the sender the adapter's `on_stream`
+//! hook handed out for that subscriber (named by [`SUBSCRIBER_HEADER`]). A stream the server ends shows as
 //! an end of file; its reason is what the async servers return, and for
 //! the blocking server (which returns none) the in-process core's.
 
@@ -46,39 +50,41 @@ use crate::server::{
 /// (the fixture's comparison then shows what was missing).
 const SETTLE_LIMIT: Duration = Duration::from_secs(5);
 
-/// Fixtures whose `pause` assumes the server is asked, before it takes the
-/// next event off the subscriber, whether the socket can take more. A
-/// server over a byte stream can only learn that a socket is full by
-/// writing to it, so it holds the event it took (the core counts it as
-/// sent) while the peer is paused, and writes it when the peer resumes.
-pub const NEEDS_WRITE_READINESS: &[&str] = &[
-    "keep-alive-not-sent-while-busy",
-    "slow-subscriber-disconnect",
-    "slow-subscriber-skip-ahead",
-];
+/// The request header naming the subscriber a connection is for, so the
+/// adapter's `on_stream` hook can file its sender (as an application would
+/// by user).
+pub const SUBSCRIBER_HEADER: &str = "X-Subscriber";
 
-/// Why a fixture does not run against the adapters' servers over
-/// sockets, if it does not.
-pub fn skip_reason(case: &str) -> Option<&'static str> {
-    match case {
-        "keep-alive-not-sent-while-busy" => Some(
-            "the server takes event 1 off the subscriber (the core counts it written at 0 ms) \
-             and its write blocks while the peer is paused; when the peer resumes at 20000 ms \
-             the keep-alive due at 15000 ms goes out too (`id: 1..` then `:\\n`), because the \
-             core has no way to hear that the write completed later; needs a core call like \
-             `Subscriber::handle_written(now)` used by the adapters",
-        ),
-        "slow-subscriber-disconnect" | "slow-subscriber-skip-ahead" => Some(
-            "the server takes event 2 off the subscriber before its write blocks on the paused \
-             peer, so the subscriber's cursor is past it and evicting it does not make it lag: \
-             it gets `id: 2` to `id: 5` instead of the lag; needs a peek-then-commit transmit in \
-             the core (take only what the socket accepted) used by the adapters",
-        ),
-        "send-to-one-subscriber" => Some(
-            "the adapters' servers stream hub subscriptions and have no per-subscriber send \
-             (the core's `Stream::send`) reachable from outside the connection",
-        ),
-        _ => None,
+/// A stream's sender, whichever adapter made it.
+type SendFn = Box<dyn Fn(&Message<'_>) -> Result<(), sse_core::server::SendError> + Send>;
+
+/// The senders the adapters' `on_stream` hooks hand out, by subscriber.
+#[derive(Clone, Default)]
+struct Senders(Arc<Mutex<BTreeMap<String, SendFn>>>);
+
+impl Senders {
+    /// Files a stream's sender under the subscriber its request names.
+    fn keep(
+        &self,
+        head: &sse_core::http1::RequestHead,
+        send: impl Fn(&Message<'_>) -> Result<(), sse_core::server::SendError> + Send + 'static,
+    ) {
+        let name = head
+            .headers()
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(SUBSCRIBER_HEADER))
+            .map(|(_, v)| String::from_utf8_lossy(v).into_owned());
+        if let Some(name) = name {
+            lock(&self.0).insert(name, Box::new(send));
+        }
+    }
+
+    fn send(&self, to: &str, msg: &Message<'_>) -> Result<(), String> {
+        let senders = lock(&self.0);
+        let send = senders
+            .get(to)
+            .ok_or_else(|| format!("no stream for {to}"))?;
+        send(msg).map_err(|e| e.to_string())
     }
 }
 
@@ -180,6 +186,9 @@ impl<T: futures_lite::AsyncWrite + Unpin> futures_lite::AsyncWrite for PausedIo<
 struct ServerEnd {
     tcp: TcpStream,
     conn: Arc<ConnState>,
+    /// The write timeout: a write blocked this long by a pause fails with
+    /// `WouldBlock` having taken nothing, as a full socket's does.
+    write_timeout: Option<Duration>,
 }
 
 impl Read for ServerEnd {
@@ -194,11 +203,22 @@ impl Write for ServerEnd {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let pause = &self.conn.pause;
         let mut paused = lock(&pause.paused);
+        let until = self.write_timeout.map(|t| Instant::now() + t);
         while *paused {
-            paused = pause
-                .resumed
-                .wait(paused)
-                .unwrap_or_else(|e| e.into_inner());
+            paused = match until {
+                None => pause.resumed.wait(paused),
+                Some(until) => {
+                    let left = until.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(io::ErrorKind::WouldBlock.into());
+                    }
+                    match pause.resumed.wait_timeout(paused, left) {
+                        Ok((g, _)) => Ok(g),
+                        Err(e) => Ok(e.into_inner().0),
+                    }
+                }
+            }
+            .unwrap_or_else(|e| e.into_inner());
         }
         drop(paused);
         let n = self.tcp.write(buf)?;
@@ -213,6 +233,10 @@ impl Write for ServerEnd {
 impl sse_blocking::Transport for ServerEnd {
     fn set_read_timeout(&mut self, t: Option<Duration>) -> io::Result<()> {
         self.tcp.set_read_timeout(t)
+    }
+    fn set_write_timeout(&mut self, t: Option<Duration>) -> io::Result<()> {
+        self.write_timeout = t;
+        self.tcp.set_write_timeout(t)
     }
 }
 
@@ -424,6 +448,7 @@ impl Kind for sse_blocking::Service {
             let end = ServerEnd {
                 tcp,
                 conn: Arc::clone(&conn),
+                write_timeout: None,
             };
             sse_blocking::serve_connection(Box::new(end), &service, &clock, &stop);
             conn.finished.store(true, Ordering::SeqCst);
@@ -440,9 +465,7 @@ impl Kind for sse_blocking::Service {
 /// An async adapter's server: [`sse_futures::server::serve_connection`] on
 /// the runtime's socket type, one thread (and one task) per connection.
 struct Async {
-    hub: sse_futures::server::SharedHub,
-    endpoint: sse_core::endpoint::Endpoint,
-    config: sse_core::server::Config,
+    service: Arc<sse_futures::server::Service>,
     runtime: Runtime,
 }
 
@@ -463,12 +486,7 @@ impl Kind for Async {
         clock: VirtualClock,
         _stop: Arc<AtomicBool>,
     ) -> JoinHandle<()> {
-        let (hub, endpoint, config, runtime) = (
-            self.hub.clone(),
-            self.endpoint.clone(),
-            self.config.clone(),
-            self.runtime,
-        );
+        let (service, runtime) = (Arc::clone(&self.service), self.runtime);
         std::thread::spawn(move || {
             let _ = tcp.set_nonblocking(true);
             let task = Arc::clone(&conn.task);
@@ -477,9 +495,7 @@ impl Kind for Async {
                 Runtime::Smol => smol::Async::new(tcp).ok().map(|io| {
                     let io = PausedIo { io, conn: c };
                     run_task(
-                        sse_futures::server::serve_connection(
-                            io, &endpoint, &hub, config, &clock, None,
-                        ),
+                        sse_futures::server::serve_connection(io, &service, &clock),
                         &task,
                     )
                 }),
@@ -489,9 +505,7 @@ impl Kind for Async {
                         conn: c,
                     };
                     Some(run_task(
-                        sse_futures::server::serve_connection(
-                            io, &endpoint, &hub, config, &clock, None,
-                        ),
+                        sse_futures::server::serve_connection(io, &service, &clock),
                         &task,
                     ))
                 }
@@ -503,7 +517,8 @@ impl Kind for Async {
         })
     }
     fn publish(&self, msg: &Message<'_>) -> Result<(), String> {
-        self.hub.publish(msg).map(drop).map_err(|e| e.to_string())
+        let hub = &self.service.hub;
+        hub.publish(msg).map(drop).map_err(|e| e.to_string())
     }
     fn wake(&self) {}
 }
@@ -518,6 +533,9 @@ pub struct LoopbackServer {
     now_ms: u64,
     listener: TcpListener,
     subs: BTreeMap<String, Sub>,
+    /// Each stream's sender (from the adapter's `on_stream` hook), by the
+    /// subscriber named in the request's [`SUBSCRIBER_HEADER`].
+    senders: Senders,
     stop: Arc<AtomicBool>,
     /// After this the case no longer waits for anything (stuck).
     deadline: Instant,
@@ -529,24 +547,35 @@ impl LoopbackServer {
         let (server_config, limits) = settings(config)?;
         let mut service = sse_blocking::Service::new(sse_blocking::Hub::new(limits), "/events");
         service.config = server_config;
-        LoopbackServer::with(config, Box::new(service))
+        let senders = Senders::default();
+        let kept = senders.clone();
+        service.on_stream = Some(Arc::new(move |head, sender: sse_blocking::Sender| {
+            kept.keep(head, move |msg| sender.send(msg));
+        }));
+        LoopbackServer::with(config, Box::new(service), senders)
     }
 
     /// An async adapter's server on `runtime`'s sockets.
     pub fn of(runtime: Runtime) -> impl Fn(&CaseConfig) -> Result<Self, String> {
         move |config| {
             let (server_config, limits) = settings(config)?;
+            let senders = Senders::default();
+            let kept = senders.clone();
+            let service = sse_futures::server::Service::new(
+                sse_core::endpoint::Endpoint::new("/events"),
+                sse_futures::server::SharedHub::new(limits),
+            )
+            .config(server_config)
+            .on_stream(move |head, sender| kept.keep(head, move |msg| sender.send(msg)));
             let kind = Async {
-                hub: sse_futures::server::SharedHub::new(limits),
-                endpoint: sse_core::endpoint::Endpoint::new("/events"),
-                config: server_config,
+                service: Arc::new(service),
                 runtime,
             };
-            LoopbackServer::with(config, Box::new(kind))
+            LoopbackServer::with(config, Box::new(kind), senders)
         }
     }
 
-    fn with(config: &CaseConfig, kind: Box<dyn Kind>) -> Result<Self, String> {
+    fn with(config: &CaseConfig, kind: Box<dyn Kind>, senders: Senders) -> Result<Self, String> {
         let clock = VirtualClock::default();
         clock.at(0);
         Ok(LoopbackServer {
@@ -556,6 +585,7 @@ impl LoopbackServer {
             now_ms: 0,
             listener: TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?,
             subs: BTreeMap::new(),
+            senders,
             stop: Arc::default(),
             deadline: Instant::now() + SCENARIO_LIMIT,
         })
@@ -603,7 +633,10 @@ impl ServerUnderTest for LoopbackServer {
             self.clock.clone(),
             Arc::clone(&self.stop),
         );
-        let mut request = format!("GET {} HTTP/1.1\r\nHost: loopback\r\n", req.target);
+        let mut request = format!(
+            "GET {} HTTP/1.1\r\nHost: loopback\r\n{SUBSCRIBER_HEADER}: {}\r\n",
+            req.target, req.subscriber
+        );
         for (name, value) in &req.headers {
             request.push_str(&format!("{name}: {value}\r\n"));
         }
@@ -650,9 +683,6 @@ impl ServerUnderTest for LoopbackServer {
     }
 
     fn publish(&mut self, event: &Publish) -> Result<(), String> {
-        if event.to.is_some() {
-            return Err("the adapters' servers have no per-subscriber send".into());
-        }
         self.reference.publish(event)?;
         let data = event.data_text();
         let msg = Message {
@@ -661,7 +691,10 @@ impl ServerUnderTest for LoopbackServer {
             data: &data,
             retry: None,
         };
-        self.kind.publish(&msg)?;
+        match &event.to {
+            Some(to) => self.senders.send(to, &msg)?,
+            None => self.kind.publish(&msg)?,
+        }
         self.settle();
         Ok(())
     }
@@ -698,7 +731,10 @@ impl ServerUnderTest for LoopbackServer {
             return Output::default();
         };
         sub.settle(self.deadline);
-        let closed = (sub.eof && !sub.close_reported).then(|| {
+        // A paused subscriber reads nothing, so it sees an end only once it
+        // reads again (a server may notice it lags while it is paused).
+        let seen = sub.eof && !sub.conn.pause.is_paused();
+        let closed = (seen && !sub.close_reported).then(|| {
             let reason = *lock(&sub.conn.closed);
             match reason {
                 Some(CloseReason::Lagged) => "lagged".into(),
@@ -756,6 +792,7 @@ mod tests {
                 let mut end = ServerEnd {
                     tcp,
                     conn: Arc::clone(&conn),
+                    write_timeout: None,
                 };
                 let mut request = Vec::new();
                 let mut buf = [0u8; 1024];
@@ -796,7 +833,8 @@ mod tests {
             return; // no /proc: the runner falls back to a quiet period
         }
         let kind = Box::new(Late(Mutex::default()));
-        let mut server = LoopbackServer::with(&CaseConfig::default(), kind).unwrap();
+        let mut server =
+            LoopbackServer::with(&CaseConfig::default(), kind, Senders::default()).unwrap();
         let connect: Connect =
             serde_json::from_str(r#"{"subscriber": "a"}"#).expect("connect step");
         let head = server.connect(&connect).unwrap();

@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
 use futures_lite::{future, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use sse_core::endpoint::{respond, Endpoint, Route};
+use sse_core::endpoint::{respond, Route};
 use sse_core::http1::{HeadError, HeadStatus, RequestHead, RequestParser};
-use sse_core::server::{CloseReason, Config};
+use sse_core::server::CloseReason;
 
-use super::{SharedHub, Subscription, WRITE_BATCH};
+use super::{Sender, Service, Subscription, WRITE_BATCH};
 use crate::runtime::Timer;
 
 /// How long a client may take to send its request head (and, in
@@ -29,6 +29,10 @@ const LINGER: Duration = Duration::from_secs(1);
 /// for the endpoint's 404.
 pub type Fallback = dyn Fn(&RequestHead) -> Option<Bytes> + Send + Sync;
 
+/// Called when a stream opens, with its request and a [`Sender`] to that
+/// subscriber alone (keep it, e.g. by user, to send to them later).
+pub type OnStream = dyn Fn(&RequestHead, Sender) + Send + Sync;
+
 /// How a connection served by [`serve_connection`] ended well.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -40,7 +44,7 @@ pub enum Ended {
     ClientGone,
     /// The stream was closed: [`CloseReason::Lagged`] for a subscriber that
     /// fell behind, [`CloseReason::Finished`] after
-    /// [`SharedHub::end_streams`] or when the application closed it.
+    /// [`SharedHub::end_streams`](super::SharedHub::end_streams) or when the application closed it.
     Closed(CloseReason),
 }
 
@@ -85,12 +89,13 @@ impl From<io::Error> for ConnectionError {
     }
 }
 
-/// Serves one HTTP/1.1 connection: reads the request head (at most the
-/// core's default [`HeadLimits`](sse_core::http1::HeadLimits), within
-/// [`HEAD_TIMEOUT`]), lets `endpoint` route it, and either writes a
-/// complete answer (`other` answers paths that are not the stream's) or
-/// subscribes to `hub` with the request's last event ID and writes the
-/// stream head, then the subscription's bytes as they come.
+/// Serves one HTTP/1.1 connection of `service`: reads the request head (at
+/// most the core's default [`HeadLimits`](sse_core::http1::HeadLimits),
+/// within [`HEAD_TIMEOUT`]), lets its endpoint route it, and either writes
+/// a complete answer (its fallback answers paths that are not the
+/// stream's) or subscribes to its hub with the request's last event ID,
+/// hands a [`Sender`] to its `on_stream` hook, and writes the stream head,
+/// then the subscription's bytes as they come.
 ///
 /// A stream ends when the client closes the connection (a read is kept
 /// pending all along to notice), when the subscriber is closed (it lagged
@@ -105,11 +110,8 @@ impl From<io::Error> for ConnectionError {
 /// the end of the connection sees it end when that second is over.
 pub async fn serve_connection<Io>(
     mut io: Io,
-    endpoint: &Endpoint,
-    hub: &SharedHub,
-    config: Config,
+    service: &Service,
     timer: &impl Timer,
-    other: Option<&Fallback>,
 ) -> Result<Ended, ConnectionError>
 where
     Io: AsyncRead + AsyncWrite + Unpin,
@@ -133,6 +135,7 @@ where
         Err(e) => return Err(e),
     };
     log::debug!("{} {}", head.method(), head.target());
+    let endpoint = &service.endpoint;
     let (last_event_id, head_only) = match endpoint.route(&head) {
         Route::Stream {
             last_event_id,
@@ -143,14 +146,22 @@ where
             return Ok(Ended::Answered);
         }
         Route::Elsewhere => {
-            let answer = other
+            let answer = service
+                .fallback
+                .as_ref()
                 .and_then(|f| f(&head))
                 .unwrap_or_else(|| endpoint.not_found());
             answer_and_close(&mut io, &answer, timer).await?;
             return Ok(Ended::Answered);
         }
     };
-    let mut sub = hub.subscribe(timer.now(), last_event_id.as_deref(), config);
+    let config = service.config.clone();
+    let mut sub = service
+        .hub
+        .subscribe(timer.now(), last_event_id.as_deref(), config);
+    if let Some(on_stream) = &service.on_stream {
+        on_stream(&head, sub.sender());
+    }
     let mut out = BytesMut::new();
     endpoint.stream_head(sub.response_head(), &mut out);
     if head_only {
@@ -204,8 +215,11 @@ where
     Ok(())
 }
 
-/// One round of streaming: notice a gone client, write what is gathered,
-/// gather more from the subscription, flush when it has nothing more.
+/// One round of streaming: notice a gone client, finish writing a batch
+/// the socket started taking, peek at the next batch and write it
+/// (committing it once the socket takes any of it, dropping it when the
+/// socket takes none: it is offered again, as things then stand, when the
+/// socket is writable), flush when there is nothing more.
 fn poll_stream<Io>(
     cx: &mut Context<'_>,
     io: &mut Io,
@@ -226,41 +240,51 @@ where
             Poll::Ready(Ok(_)) => continue,
             Poll::Pending => {}
         }
-        if !out.is_empty() {
-            match Pin::new(&mut *io).poll_write(cx, out) {
-                Poll::Ready(Ok(0)) => {
-                    return Poll::Ready(Err(io::Error::from(io::ErrorKind::WriteZero).into()))
+        let committed = !out.is_empty();
+        let now = if committed {
+            None
+        } else {
+            match sub.poll_ready(cx, timer) {
+                Poll::Ready(Some(now)) => {
+                    sub.peek(now, WRITE_BATCH, |b| out.extend_from_slice(b));
+                    Some(now)
                 }
-                Poll::Ready(Ok(n)) => {
-                    out.advance(n);
-                    *flushed = false;
-                    continue;
+                Poll::Ready(None) => {
+                    let reason = sub.closed().unwrap_or(CloseReason::Finished);
+                    return Poll::Ready(Ok(Ended::Closed(reason)));
                 }
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
-        match sub.poll_bytes(cx, timer) {
-            Poll::Ready(Some(bytes)) => {
-                out.extend_from_slice(&bytes);
-                // Gather what else is ready, up to a batch, before writing.
-                while out.len() < WRITE_BATCH {
-                    match sub.poll_bytes(cx, timer) {
-                        Poll::Ready(Some(bytes)) => out.extend_from_slice(&bytes),
-                        _ => break,
+                Poll::Pending if !*flushed => match Pin::new(&mut *io).poll_flush(cx) {
+                    Poll::Ready(Ok(())) => {
+                        *flushed = true;
+                        continue;
                     }
-                }
-            }
-            Poll::Ready(None) => {
-                let reason = sub.closed().unwrap_or(CloseReason::Finished);
-                return Poll::Ready(Ok(Ended::Closed(reason)));
-            }
-            Poll::Pending if !*flushed => match Pin::new(&mut *io).poll_flush(cx) {
-                Poll::Ready(Ok(())) => *flushed = true,
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
+                    Poll::Pending => return Poll::Pending,
+                },
                 Poll::Pending => return Poll::Pending,
-            },
-            Poll::Pending => return Poll::Pending,
+            }
+        };
+        if out.is_empty() {
+            continue; // lagged: `poll_ready` says how it ended
+        }
+        match Pin::new(&mut *io).poll_write(cx, out) {
+            Poll::Ready(Ok(0)) => {
+                return Poll::Ready(Err(io::Error::from(io::ErrorKind::WriteZero).into()))
+            }
+            Poll::Ready(Ok(n)) => {
+                if let Some(now) = now {
+                    sub.handle_written(now);
+                }
+                out.advance(n);
+                *flushed = false;
+            }
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
+            Poll::Pending => {
+                if !committed {
+                    out.clear();
+                }
+                return Poll::Pending;
+            }
         }
     }
 }

@@ -1,19 +1,22 @@
 //! [`SharedHub`]: the core's broadcast hub shared between tasks, with
-//! wakeups; [`Subscription`] and [`HubBody`]: one subscriber of it.
+//! wakeups; [`Subscription`] and [`HubBody`]: one subscriber of it;
+//! [`Sender`]: sends to that one subscriber from anywhere (the core's
+//! [`Outbox`]).
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
 use event_listener::{Event as Signal, EventListener};
 use futures_lite::Stream;
 use sse_core::encode::{EncodeError, Message};
 use sse_core::hub::{Hub, Subscriber};
+use sse_core::outbox::Outbox;
 use sse_core::replay::LogLimits;
-use sse_core::server::{CloseReason, Config, ResponseHead};
+use sse_core::server::{CloseReason, Config, ResponseHead, SendError};
 use sse_core::Instant;
 
 use super::{Body, BodyReader, Deadline};
@@ -88,6 +91,7 @@ impl SharedHub {
     ) -> Subscription {
         let sub = self.lock().subscribe(now, last_event_id, config);
         Subscription {
+            mailbox: None,
             hub: self.clone(),
             generation: self.inner.generation.load(Ordering::Acquire),
             sub,
@@ -129,6 +133,8 @@ impl SharedHub {
 /// [`Subscription::poll_bytes`].
 pub struct Subscription {
     hub: SharedHub,
+    /// Made by the first [`Subscription::sender`].
+    mailbox: Option<Arc<Mutex<Mailbox>>>,
     generation: u64,
     sub: Subscriber,
     listener: Option<EventListener>,
@@ -149,6 +155,20 @@ impl Subscription {
         &mut self.sub
     }
 
+    /// A handle that sends to this subscriber alone from any task or
+    /// thread, while its stream lasts. Clones and later calls share one
+    /// outbox.
+    pub fn sender(&mut self) -> Sender {
+        let config = self.sub.stream().config().clone();
+        let mailbox = self.mailbox.get_or_insert_with(|| {
+            Arc::new(Mutex::new(Mailbox {
+                outbox: Outbox::new(&config),
+                waker: None,
+            }))
+        });
+        Sender(Arc::clone(mailbox))
+    }
+
     /// Why the stream ended, once it has: the core closed it (finished,
     /// or lagged behind), or [`SharedHub::end_streams`] was called.
     pub fn closed(&self) -> Option<CloseReason> {
@@ -158,20 +178,47 @@ impl Subscription {
         self.sub.closed()
     }
 
-    /// The next bytes to write: `Ready(Some)` with bytes, `Ready(None)` once
-    /// the stream has ended ([`Subscription::closed`] says why), `Pending`
-    /// until a publish or the keep-alive deadline (waited for with `timer`).
+    /// The next bytes to write, taken: `Ready(Some)` with bytes,
+    /// `Ready(None)` once the stream has ended ([`Subscription::closed`]
+    /// says why), `Pending` until a publish or the keep-alive deadline
+    /// (waited for with `timer`). For a body whose reader takes what it
+    /// writes; a socket writer uses [`Subscription::poll_ready`] and peeks.
     pub fn poll_bytes(&mut self, cx: &mut Context<'_>, timer: &impl Timer) -> Poll<Option<Bytes>> {
+        loop {
+            let Some(now) = std::task::ready!(self.poll_ready(cx, timer)) else {
+                return Poll::Ready(None);
+            };
+            if let Some(bytes) = self.hub.lock().poll_transmit(&mut self.sub, now) {
+                return Poll::Ready(Some(bytes));
+            }
+        }
+    }
+
+    /// Waits until the subscriber has bytes to write: `Ready(Some(now))`
+    /// with the time to [`peek`](Subscription::peek) and
+    /// [`commit`](Subscription::handle_written) at (a keep-alive deadline
+    /// that passed is handled at its own time, and what it queues counts as
+    /// written then), `Ready(None)` once the stream has ended, `Pending`
+    /// until a publish or the keep-alive deadline (waited for with `timer`).
+    pub fn poll_ready(
+        &mut self,
+        cx: &mut Context<'_>,
+        timer: &impl Timer,
+    ) -> Poll<Option<Instant>> {
         if self.ended {
             return Poll::Ready(None);
         }
         loop {
             if self.ended_by_hub() {
                 self.ended = true;
+                self.close_mailbox();
                 return Poll::Ready(None);
             }
-            // A deadline that passed fires first, at its own time, and what
-            // it queues counts as written then.
+            if let Some(mailbox) = &self.mailbox {
+                let mut mailbox = lock(mailbox);
+                mailbox.outbox.drain_into(self.sub.stream());
+                mailbox.waker = Some(cx.waker().clone());
+            }
             let now = match self.deadline.poll(cx, timer, self.sub.poll_timeout()) {
                 Poll::Ready(at) => {
                     self.hub.lock().handle_timeout(&mut self.sub, at);
@@ -179,8 +226,8 @@ impl Subscription {
                 }
                 Poll::Pending => timer.now(),
             };
-            if let Some(bytes) = self.hub.lock().poll_transmit(&mut self.sub, now) {
-                return Poll::Ready(Some(bytes));
+            if self.hub.lock().has_pending(&self.sub) {
+                return Poll::Ready(Some(now));
             }
             if let Some(reason) = self.sub.closed() {
                 if reason == CloseReason::Lagged {
@@ -188,6 +235,7 @@ impl Subscription {
                 }
                 self.ended = true;
                 self.listener = None;
+                self.close_mailbox();
                 return Poll::Ready(None);
             }
             // Listen first, then look again, so no publish slips between.
@@ -212,6 +260,20 @@ impl Subscription {
         }
     }
 
+    /// Offers the subscriber's next bytes, up to `max` (at least one
+    /// chunk), to `take` without taking them; returns how many. `0` with
+    /// [`Subscription::closed`] set means it lagged. See
+    /// [`Hub::peek_transmit`].
+    pub fn peek(&mut self, now: Instant, max: usize, take: impl FnMut(&Bytes)) -> usize {
+        self.hub.lock().peek_transmit(&mut self.sub, now, max, take)
+    }
+
+    /// The socket took (the start of) what [`Subscription::peek`] offered:
+    /// takes it all. See [`Hub::handle_written`].
+    pub fn handle_written(&mut self, now: Instant) {
+        self.hub.lock().handle_written(&mut self.sub, now);
+    }
+
     /// A response body streaming this subscription, with keep-alives on
     /// `timer`.
     pub fn into_body<T: Timer>(self, timer: T) -> HubBody<T> {
@@ -221,6 +283,57 @@ impl Subscription {
     fn ended_by_hub(&self) -> bool {
         self.hub.inner.generation.load(Ordering::Acquire) != self.generation
     }
+
+    /// Tells senders the stream is over.
+    fn close_mailbox(&mut self) {
+        let reason = self.closed().unwrap_or(CloseReason::Finished);
+        if let Some(mailbox) = self.mailbox.take() {
+            lock(&mailbox).outbox.close(reason);
+        }
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.close_mailbox();
+    }
+}
+
+/// Sends to one subscriber alone (its own queue: not logged, not
+/// replayed, no ID unless the message has one), from any task or thread;
+/// from [`Subscription::sender`] or a [`Service`](super::Service)'s
+/// `on_stream` hook. Clones send to the same subscriber.
+#[derive(Clone)]
+pub struct Sender(Arc<Mutex<Mailbox>>);
+
+/// A subscription's outbox and the waker of the task writing it.
+struct Mailbox {
+    outbox: Outbox,
+    waker: Option<Waker>,
+}
+
+impl Sender {
+    /// Queues `msg` (see [`Outbox::push`]) and wakes the connection. Fails
+    /// when the message cannot be encoded, or once the stream has ended:
+    /// then drop the sender.
+    pub fn send(&self, msg: &Message<'_>) -> Result<(), SendError> {
+        let mut mailbox = lock(&self.0);
+        mailbox.outbox.push(msg)?;
+        if let Some(waker) = mailbox.waker.take() {
+            waker.wake();
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for Sender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sender").finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// A response body streaming a [`Subscription`]: a `Stream` of the bytes to

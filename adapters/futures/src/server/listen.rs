@@ -13,7 +13,8 @@ use futures_lite::{future, AsyncRead, AsyncWrite, Stream, StreamExt};
 use sse_core::endpoint::Endpoint;
 use sse_core::server::Config;
 
-use super::conn::{serve_connection, Ended, Fallback, HEAD_TIMEOUT};
+use super::conn::{serve_connection, Ended, Fallback, OnStream, HEAD_TIMEOUT};
+use super::Sender;
 use super::SharedHub;
 use crate::runtime::{BoxFuture, Timer};
 
@@ -33,6 +34,8 @@ pub struct Service {
     pub config: Config,
     /// Answers for other paths; `None` answers them with 404.
     pub fallback: Option<Arc<Fallback>>,
+    /// Gets a [`Sender`] for each stream that opens (see [`OnStream`]).
+    pub on_stream: Option<Arc<OnStream>>,
 }
 
 impl Service {
@@ -43,6 +46,7 @@ impl Service {
             hub,
             config: Config::default(),
             fallback: None,
+            on_stream: None,
         }
     }
 
@@ -60,6 +64,15 @@ impl Service {
         self.fallback = Some(Arc::new(fallback));
         self
     }
+
+    /// Hands each stream's [`Sender`] to `on_stream` (see [`OnStream`]).
+    pub fn on_stream(
+        mut self,
+        on_stream: impl Fn(&sse_core::http1::RequestHead, Sender) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_stream = Some(Arc::new(on_stream));
+        self
+    }
 }
 
 impl fmt::Debug for Service {
@@ -68,6 +81,7 @@ impl fmt::Debug for Service {
             .field("endpoint", &self.endpoint)
             .field("config", &self.config)
             .field("fallback", &self.fallback.is_some())
+            .field("on_stream", &self.on_stream.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -328,16 +342,7 @@ async fn connection<Raw, Io, H, T>(
             }
         };
         log::debug!("connection {id}: open");
-        let fallback = service.fallback.as_deref();
-        let ended = serve_connection(
-            io,
-            &service.endpoint,
-            &service.hub,
-            service.config.clone(),
-            &*timer,
-            fallback,
-        )
-        .await;
+        let ended = serve_connection(io, &service, &*timer).await;
         match ended {
             Ok(Ended::Closed(reason)) => log::debug!("connection {id}: {reason}"),
             Ok(ended) => log::debug!("connection {id}: {ended:?}"),

@@ -23,7 +23,8 @@
 //!   (bounded in size and time), routing by the core's
 //!   [`Endpoint`](sse_core::endpoint::Endpoint), the stream head, then the
 //!   subscription's bytes until the client goes away or the subscriber is
-//!   dropped. [`serve`] and [`serve_with`] run an accept loop over any
+//!   dropped; a [`Service`]'s `on_stream` hook gets a [`Sender`] for each
+//!   stream, to send to that subscriber alone. [`serve`] and [`serve_with`] run an accept loop over any
 //!   `Stream` of connections, spawn a task per connection with the
 //!   runtime's spawn function, and give a [`ServerHandle`] for graceful
 //!   shutdown. The runtime crates (`sse-smol`, `sse-async-std`) wrap these
@@ -66,8 +67,8 @@ use sse_core::Instant;
 #[cfg(feature = "json")]
 pub use body::JsonEvents;
 pub use body::{Body, BodyReader, Event, EventBody};
-pub use conn::{serve_connection, ConnectionError, Ended, Fallback, HEAD_TIMEOUT};
-pub use hub::{HubBody, SharedHub, Subscription};
+pub use conn::{serve_connection, ConnectionError, Ended, Fallback, OnStream, HEAD_TIMEOUT};
+pub use hub::{HubBody, Sender, SharedHub, Subscription};
 pub use listen::{serve, serve_with, ServerHandle, Service};
 
 use crate::runtime::{BoxFuture, Timer};
