@@ -262,6 +262,7 @@ impl<L: ReplayLog> Hub<L> {
         }
         if sub.cursor < self.log.first_seq() {
             if sub.stream.config().lag != LagPolicy::SkipAhead {
+                log::warn!("a subscriber fell out of the replay log: closing its stream");
                 sub.stream.close_with(CloseReason::Lagged);
                 return 0;
             }

@@ -28,11 +28,18 @@
 //!   subscribers are cursors into it.
 //! - [`replay`]: the bounded log of encoded events behind the
 //!   [`replay::ReplayLog`] trait, and the typed [`replay::Resume`] outcome.
+//! - [`outbox`]: messages for one subscriber sent from outside its
+//!   connection, handed to its [`server::Stream`] when the connection runs.
 //! - `json` (feature `json`): any `serde::Serialize` value as event data.
 //! - [`client`]: the `EventSource` state machine ([`client::Client`]):
 //!   requests, response checks, reconnects, `Last-Event-ID`, close/reopen.
 //! - [`url`]: [`url::Url`], absolute http(s) URLs, redirect resolution and
 //!   origins for the client.
+//!
+//! Decisions are logged where they are made, through the `log` facade (no
+//! logger, no output; it works without `std`): the client's opens,
+//! reconnects with the delay chosen and fatal errors, and subscribers
+//! closed for falling behind.
 //!
 //! # Driving it
 //!

@@ -423,6 +423,7 @@ impl Stream {
         if self.queued + len > self.config.max_queued_bytes && self.queued > 0 {
             match self.config.lag {
                 LagPolicy::Disconnect => {
+                    log::warn!("a subscriber's own queue is full: closing its stream");
                     self.close_with(CloseReason::Lagged);
                     return;
                 }

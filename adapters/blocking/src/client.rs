@@ -226,7 +226,6 @@ impl<C: Connector, K: Clock> EventSource<C, K> {
             }
             self.apply_actions();
             if let Some(n) = self.client.poll_notification() {
-                self.log(&n);
                 return Poll::Ready(Some(n));
             }
             if self.client.ready_state() == ReadyState::Closed {
@@ -238,30 +237,6 @@ impl<C: Connector, K: Clock> EventSource<C, K> {
             }
         }
         Poll::Pending
-    }
-
-    fn log(&self, n: &Notification) {
-        match n {
-            Notification::Open => log::info!("{}: open", self.client.current_url()),
-            Notification::Error {
-                reconnecting: true,
-                error,
-            } => {
-                let delay = self
-                    .client
-                    .poll_timeout()
-                    .map(|t| t.saturating_duration_since(self.clock.now()));
-                log::warn!(
-                    "{}: {error}; reconnecting in {} ms",
-                    self.client.url(),
-                    delay.unwrap_or_default().as_millis()
-                );
-            }
-            Notification::Error { error, .. } => {
-                log::error!("{}: {error}; closed", self.client.url())
-            }
-            _ => {}
-        }
     }
 }
 

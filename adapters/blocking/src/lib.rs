@@ -30,8 +30,10 @@
 //! }
 //! ```
 //!
-//! Logging goes through the `log` facade (connects, reconnect delays,
-//! failures, dropped subscribers) and is silent unless a logger is installed.
+//! Logging goes through the `log` facade and is silent unless a logger is
+//! installed: the core logs its decisions (opens, reconnect delays,
+//! failures, subscribers dropped for lagging), this crate connections and
+//! connect failures at `debug`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

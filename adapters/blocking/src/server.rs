@@ -205,7 +205,7 @@ fn stream(
         guard.peek_transmit(sub, now, WRITE_BATCH, |b| out.extend_from_slice(b));
         if out.is_empty() {
             if let Some(reason) = sub.closed() {
-                log::warn!("subscriber dropped: {reason:?}");
+                log::debug!("stream ended: {reason}");
                 return;
             }
             if stop.load(Ordering::Acquire) {

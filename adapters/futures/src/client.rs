@@ -313,30 +313,6 @@ impl<C: Connector, T: Timer> EventSource<C, T> {
         self.client.handle_timeout(self.timer.now());
         true
     }
-
-    fn log_notification(&self, n: &Notification) {
-        match n {
-            Notification::Open => log::info!("{}: open", self.client.current_url()),
-            Notification::Error {
-                reconnecting: true,
-                error,
-            } => {
-                let delay = self
-                    .client
-                    .poll_timeout()
-                    .map(|t| t.saturating_duration_since(self.timer.now()));
-                log::warn!(
-                    "{}: {error}; reconnecting in {} ms",
-                    self.client.url(),
-                    delay.unwrap_or_default().as_millis()
-                );
-            }
-            Notification::Error { error, .. } => {
-                log::error!("{}: {error}; closed", self.client.url());
-            }
-            _ => {}
-        }
-    }
 }
 
 /// Reports a broken connection to the machine.
@@ -360,7 +336,6 @@ impl<C: Connector, T: Timer> Stream for EventSource<C, T> {
             }
             this.apply_actions();
             if let Some(n) = this.client.poll_notification() {
-                this.log_notification(&n);
                 return Poll::Ready(Some(n));
             }
             if this.poll_conn(cx) || this.poll_timer(cx) {

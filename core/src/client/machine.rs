@@ -282,6 +282,7 @@ impl Client {
             self.origin = Utf8Bytes::from(String::from(self.current.origin()));
             self.opened_at = Some(now);
             self.arm_idle(now);
+            log::info!("{}: open", self.current);
             self.notify(Notification::Open);
             return;
         }
@@ -634,6 +635,11 @@ impl Client {
         self.phase = Phase::Waiting;
         self.timers.stop_all();
         self.timers.set(Timer::Reconnect, now + wait);
+        log::warn!(
+            "{}: {error}; reconnecting in {} ms",
+            self.url,
+            wait.as_millis()
+        );
         self.notify(Notification::Error {
             reconnecting: true,
             error,
@@ -641,6 +647,7 @@ impl Client {
     }
 
     fn fail(&mut self, error: ClientError) {
+        log::error!("{}: {error}; closed", self.url);
         self.end(Notification::Error {
             reconnecting: false,
             error,

@@ -99,7 +99,7 @@ impl From<io::Error> for ConnectionError {
 ///
 /// A stream ends when the client closes the connection (a read is kept
 /// pending all along to notice), when the subscriber is closed (it lagged
-/// behind, or [`SharedHub::end_streams`]), or when the returned future is
+/// behind, or [`SharedHub::end_streams`](super::SharedHub::end_streams)), or when the returned future is
 /// dropped: that is how [`serve`](super::serve) shuts connections down.
 /// Any `AsyncRead + AsyncWrite` works: TCP, TLS, an in-memory pipe.
 ///

@@ -229,10 +229,7 @@ impl Subscription {
             if self.hub.lock().has_pending(&self.sub) {
                 return Poll::Ready(Some(now));
             }
-            if let Some(reason) = self.sub.closed() {
-                if reason == CloseReason::Lagged {
-                    log::warn!("dropping a slow subscriber: {reason}");
-                }
+            if self.sub.closed().is_some() {
                 self.ended = true;
                 self.listener = None;
                 self.close_mailbox();

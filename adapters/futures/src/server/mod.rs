@@ -30,8 +30,9 @@
 //!   shutdown. The runtime crates (`sse-smol`, `sse-async-std`) wrap these
 //!   around their listeners.
 //!
-//! Logging goes through the `log` crate (connections at `debug`, dropped
-//! slow subscribers at `warn`) and is silent unless a logger is installed.
+//! Logging goes through the `log` crate and is silent unless a logger is
+//! installed: connections at `debug` here, subscribers dropped for lagging
+//! at `warn` by the core, which decides it.
 //!
 //! ```
 //! use futures_lite::{future, StreamExt};
