@@ -323,6 +323,44 @@ fn two_subscribers_get_every_broadcast() {
     assert_eq!(server.connections(), 2);
 }
 
+/// `on_stream` gets a sender to each subscriber: what it sends reaches
+/// that one alone, and once its client is gone a send says so.
+#[test]
+fn a_sender_reaches_one_subscriber_and_fails_once_it_is_gone() {
+    let hub = Hub::new(LogLimits::default());
+    let mut service = Service::new(hub.clone(), "/events");
+    service.config.keep_alive = None;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    service.on_stream = Some(Arc::new(move |_, sender| {
+        let _ = tx.lock().unwrap().send(sender);
+    }));
+    let server = start(service);
+    let (mut a, mut got_a) = raw_subscriber(&server);
+    let to_a = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    let (mut b, mut got_b) = raw_subscriber(&server);
+    let _to_b = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    to_a.send(&Message::new("only a")).unwrap();
+    hub.publish(&Message::new("all")).unwrap();
+    read_until(&mut a, &mut got_a, "data: all\n\n");
+    read_until(&mut b, &mut got_b, "data: all\n\n");
+    assert!(
+        String::from_utf8_lossy(&got_a).ends_with("\r\n\r\ndata: only a\n\nid: 1\ndata: all\n\n")
+    );
+    assert!(String::from_utf8_lossy(&got_b).ends_with("\r\n\r\nid: 1\ndata: all\n\n"));
+    drop(a);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while server.connections() > 1 && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(
+        to_a.send(&Message::new("late")),
+        Err(sse_core::server::SendError::Closed(
+            sse_core::server::CloseReason::Finished
+        ))
+    );
+}
+
 #[test]
 fn a_client_that_leaves_is_noticed_without_any_write() {
     let hub = Hub::new(LogLimits::default());
