@@ -25,11 +25,23 @@
 //! process under the fd limit. The server process exits first, so the
 //! `TIME_WAIT` sockets are on its side and the subscribers' ephemeral ports
 //! are free for the next scenario.
+//!
+//! Options (after `--`): `--runs N` (default 2), `--adapters a,b`,
+//! `--subscribers n,m`, `--client-threads N` (default 2), `--burst N`,
+//! `--paced N`, `--interval-ms N` (override the plan for every count), and
+//! `--blocking-stack BYTES` (sets `RUST_MIN_STACK` for the blocking server,
+//! whose connection threads are spawned with the default stack size).
+//!
+//! Besides RSS, the server counts its live heap bytes with a counting
+//! global allocator (one relaxed atomic add per allocation and free).
+#![allow(unsafe_code)] // the counting global allocator
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicIsize, Ordering::Relaxed};
 use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -41,6 +53,30 @@ use sse_bench::fanout::{
 use sse_core::encode::Message;
 use sse_core::endpoint::Endpoint;
 use sse_core::replay::LogLimits;
+
+/// Counts live heap bytes.
+struct Counting;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, Relaxed);
+        System.alloc(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, Relaxed);
+        System.dealloc(ptr, layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(new_size as isize - layout.size() as isize, Relaxed);
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
 /// Published events per scenario: a burst, then paced ones.
 #[derive(Clone, Copy)]
@@ -298,18 +334,19 @@ fn print_tables(rows: &[Row], o: &Options) {
     println!("\n### Memory per idle subscriber (server process only)\n");
     println!(
         "| run | server | subscribers | RSS before | RSS after | per idle subscriber | \
-         threads | virtual | fds | idle CPU | connect time |"
+         live heap per subscriber | threads | virtual | fds | idle CPU | connect time |"
     );
-    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in rows.iter().filter(|r| r.fields.contains_key("rss_after")) {
         println!(
-            "| {} | {} | {} | {:.1} MiB | {:.1} MiB | {:.2} KiB | {} | {:.1} GiB | {} | {:.0}% | {:.1} s |",
+            "| {} | {} | {} | {:.1} MiB | {:.1} MiB | {:.2} KiB | {:.2} KiB | {} | {:.1} GiB | {} | {:.0}% | {:.1} s |",
             r.run,
             r.adapter,
             r.subscribers,
             r.f("rss_before") / 1024.0,
             r.f("rss_after") / 1024.0,
             (r.f("rss_after") - r.f("rss_before")) / r.subscribers as f64,
+            (r.f("heap_after") - r.f("heap_before")) / 1024.0 / r.subscribers as f64,
             r.f("threads"),
             r.f("vm_after") / (1024.0 * 1024.0),
             r.f("fds"),
@@ -481,6 +518,7 @@ fn serve_scenario(
     );
     thread::sleep(Duration::from_millis(300));
     out.insert("rss_before".into(), proc_status("VmRSS").to_string());
+    out.insert("heap_before".into(), LIVE.load(Relaxed).to_string());
     let opened = Instant::now();
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
@@ -568,6 +606,7 @@ fn drive(
     let idle = (process_cpu() - cpu0).as_secs_f64() / wall0.elapsed().as_secs_f64();
     put("idle_cpu", format!("{idle:.3}"));
     put("rss_after", proc_status("VmRSS").to_string());
+    put("heap_after", LIVE.load(Relaxed).to_string());
     put("vm_after", proc_status("VmSize").to_string());
     put("threads", proc_status("Threads").to_string());
     put("fds", open_fds().to_string());
