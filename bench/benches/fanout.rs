@@ -283,14 +283,15 @@ fn print_tables(rows: &[Row], o: &Options) {
     println!("\n### Burst: events published back to back\n");
     println!(
         "| run | server | subscribers | events | deliveries/s | latency p50 | latency p99 | \
-         server CPU / delivery | load avg (1 min) | other processes' CPU |"
+         server CPU / delivery | subscribers' CPU / delivery | load avg (1 min) | \
+         other processes' CPU |"
     );
-    println!("|---:|---|---:|---:|---:|---:|---:|---:|---|---:|");
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|");
     for r in rows {
         let (run, adapter, subs) = (r.run, &r.adapter, r.subscribers);
         if let Some(e) = r.fields.get("error") {
             println!(
-                "| {run} | {adapter} | {subs} | {} | **failed: {}** (server: at most {} connections and {} fds open; warnings: {}) | | | | {} |",
+                "| {run} | {adapter} | {subs} | {} | **failed: {}** (server: at most {} connections and {} fds open; warnings: {}) | | | | | {} |",
                 r.plan.burst,
                 e.replace('_', " "),
                 r.s("peak_connections"),
@@ -301,12 +302,13 @@ fn print_tables(rows: &[Row], o: &Options) {
             continue;
         }
         println!(
-            "| {run} | {adapter} | {subs} | {} | {:.2} M | {} | {} | {:.0} ns | {} |",
+            "| {run} | {adapter} | {subs} | {} | {:.2} M | {} | {} | {:.0} ns | {:.0} ns | {} |",
             r.plan.burst,
             r.f("rate") / 1e6,
             ms(r.f("burst_p50")),
             ms(r.f("burst_p99")),
             r.f("burst_cpu"),
+            r.f("burst_clients_cpu"),
             load(r)
         );
     }
@@ -616,7 +618,8 @@ fn drive(
     // server CPU per delivery, latency p50, p99, max, subscribers' CPU.
     let mut phase = |events: u64, publish: &mut dyn FnMut()| {
         clients.send(&format!("expect {events}"));
-        clients.expect("ok", Duration::from_secs(30))?;
+        let ok = clients.expect("ok", Duration::from_secs(30))?;
+        let clients_cpu = ok[1].parse::<f64>().unwrap_or(0.0);
         let cpu = process_cpu();
         let start = monotonic_ns();
         publish();
@@ -635,10 +638,11 @@ fn drive(
         }
         let rate = n(1) / ((n(2) - start as f64) / 1e9);
         let cpu = cpu.as_nanos() as f64 / n(1);
-        Ok::<_, String>([rate, cpu, n(5), n(6), n(7), n(8)])
+        let their_cpu = (n(8) - clients_cpu) / n(1);
+        Ok::<_, String>([rate, cpu, n(5), n(6), n(7), n(8), their_cpu])
     };
 
-    let [rate, cpu, p50, p99, _, _] = phase(plan.burst, &mut || {
+    let [rate, cpu, p50, p99, _, _, their_cpu] = phase(plan.burst, &mut || {
         for _ in 0..plan.burst {
             (server.publish)(&monotonic_ns().to_string());
         }
@@ -646,11 +650,12 @@ fn drive(
     eprintln!("[fanout]   burst {:.2} M deliveries/s", rate / 1e6);
     put("rate", format!("{rate:.0}"));
     put("burst_cpu", format!("{cpu:.1}"));
+    put("burst_clients_cpu", format!("{their_cpu:.1}"));
     put("burst_p50", p50.to_string());
     put("burst_p99", p99.to_string());
 
     // Paced: one event every `interval`, on a fixed schedule.
-    let [rate, cpu, p50, p99, max, clients_cpu] = phase(plan.paced, &mut || {
+    let [rate, cpu, p50, p99, max, clients_cpu, _] = phase(plan.paced, &mut || {
         let start = Instant::now();
         for i in 0..plan.paced {
             let at = start + plan.interval * i as u32;
@@ -697,7 +702,7 @@ fn clients_main(args: &[String]) {
             continue;
         };
         pool.expect(n.parse().unwrap());
-        println!("ok");
+        println!("ok {}", process_cpu().as_nanos());
         match pool.wait(Duration::from_secs(240)) {
             Ok(p) => {
                 let l = &p.latencies;
