@@ -7,6 +7,8 @@
 
 use std::time::{Duration, Instant};
 
+pub mod fanout;
+
 /// Chunk size used to feed every contestant, as a socket read would.
 pub const CHUNK: usize = 16 * 1024;
 
