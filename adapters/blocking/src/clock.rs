@@ -12,7 +12,7 @@ use sse_core::Instant;
 ///   [`Clock::sleep_until`] (without one), then hands `now()` to the core's
 ///   `handle_timeout`, which decides whether the deadline passed;
 /// - a server connection thread ([`serve_connection`](crate::serve_connection))
-///   waits on its hub's condition variable (at most 100 ms of real time)
+///   waits on its hub's condition variable (at most a second of real time)
 ///   and, once woken by a publish or [`Hub::wake_all`](crate::Hub::wake_all)
 ///   or timed out, treats its deadline as due when `now() >= deadline`.
 pub trait Clock: Send + Sync + 'static {

@@ -2,7 +2,7 @@
 //! shutdown.
 
 use std::io;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
@@ -70,9 +70,9 @@ pub fn serve(
     let accept = thread::Builder::new()
         .name("sse-accept".into())
         .spawn(move || {
-            let mut workers: Vec<(JoinHandle<()>, TcpStream)> = Vec::new();
+            let mut workers: Vec<JoinHandle<()>> = Vec::new();
             while !stop2.load(Ordering::Acquire) {
-                workers.retain(|(w, _)| !w.is_finished());
+                workers.retain(|w| !w.is_finished());
                 let tcp = match listener.accept() {
                     Ok((tcp, _)) => tcp,
                     Err(e) if timed_out(&e) => {
@@ -85,9 +85,6 @@ pub fn serve(
                         continue;
                     }
                 };
-                let Ok(handle) = tcp.try_clone() else {
-                    continue;
-                };
                 let _ = tcp.set_nonblocking(false);
                 let _ = tcp.set_nodelay(true);
                 let (service, stop, live, tls) = (
@@ -97,7 +94,8 @@ pub fn serve(
                     tls.clone(),
                 );
                 live.fetch_add(1, Ordering::AcqRel);
-                let worker = thread::spawn(move || {
+                let counted = Arc::clone(&live);
+                let worker = thread::Builder::new().spawn(move || {
                     let io: Option<Box<dyn Transport>> = match tls {
                         None => Some(Box::new(tcp)),
                         Some(config) => rustls::ServerConnection::new(config).ok().map(|c| {
@@ -109,11 +107,17 @@ pub fn serve(
                     }
                     live.fetch_sub(1, Ordering::AcqRel);
                 });
-                workers.push((worker, handle));
+                match worker {
+                    Ok(worker) => workers.push(worker),
+                    Err(e) => {
+                        // The connection (moved into the closure) is closed.
+                        log::warn!("no thread for a connection: {e}");
+                        counted.fetch_sub(1, Ordering::AcqRel);
+                    }
+                }
             }
-            // Unblock threads stuck writing to slow clients, then wait for all.
-            for (worker, tcp) in workers {
-                let _ = tcp.shutdown(std::net::Shutdown::Both);
+            // Each sees the stop flag within 100 ms (see `server`).
+            for worker in workers {
                 let _ = worker.join();
             }
         })?;

@@ -5,12 +5,17 @@
 //! variable: a publish encodes the event once and wakes every connection
 //! thread, which copies what its subscriber has not sent yet. Each
 //! connection reads the request head, lets the core's [`Endpoint`] route it
-//! and then loops: write what the subscriber has, wait for a publish or its
-//! keep-alive deadline. A slow client blocks only its own thread, and the
-//! core's lag policy bounds how far behind it may fall. A client that went
-//! away is noticed at the next write, or, when idle, by a short read every
-//! 100 ms: the client sends nothing after its request, so a read that ends
-//! means it closed (stray bytes are read and dropped).
+//! and then loops: peek at what the subscriber has, write it and commit
+//! it once the socket took it, or wait for a publish or its keep-alive
+//! deadline. Writes time out at once, so a client that stopped reading
+//! blocks nothing: what was offered is offered again after the next
+//! publish, and the core's lag policy bounds how far behind it may fall. A
+//! client that went away is noticed at the next write, or, when idle, by a
+//! short read after each second without anything to write: the client
+//! sends nothing after its request, so a read that ends means it closed
+//! (stray bytes are read and dropped). Threads blocked in a read check the
+//! stop flag every 100 ms; waiting ones are woken by
+//! [`ServerHandle::shutdown`](crate::ServerHandle::shutdown).
 //!
 //! Time comes from a [`Clock`]: a connection thread treats its subscriber's
 //! deadline (the keep-alive) as due when `clock.now() >= deadline` after it
@@ -44,8 +49,12 @@ const PROBE: Duration = Duration::from_millis(1);
 /// the connection and could destroy the answer in flight.
 const LINGER: Duration = Duration::from_secs(1);
 const LINGER_IDLE: Duration = Duration::from_millis(50);
-/// Longest wait between checks of the stop flag, also for a write.
-const TICK: Duration = Duration::from_millis(100);
+/// Longest wait of an idle stream before it checks that its client is
+/// still there (a publish, a deadline or the server stopping wake it
+/// earlier).
+const IDLE_WAIT: Duration = Duration::from_secs(1);
+/// How often a thread blocked in a read or write checks the stop flag.
+const POLL_STOP: Duration = Duration::from_millis(100);
 /// How long a connection whose socket is full waits for a publish before
 /// it offers its bytes again.
 const RETRY: Duration = Duration::from_millis(10);
@@ -126,7 +135,7 @@ pub fn serve_connection(
     clock: &dyn Clock,
     stop: &AtomicBool,
 ) {
-    let Some(head) = read_head(&mut *io) else {
+    let Some(head) = read_head(&mut *io, stop) else {
         return;
     };
     let (last_event_id, head_only) = match service.endpoint.route(&head) {
@@ -215,8 +224,8 @@ fn stream(
             if deadline.is_some_and(|at| clock.now() >= at) {
                 continue;
             }
-            let wait = deadline.map_or(TICK, |at| {
-                at.saturating_duration_since(clock.now()).min(TICK)
+            let wait = deadline.map_or(IDLE_WAIT, |at| {
+                at.saturating_duration_since(clock.now()).min(IDLE_WAIT)
             });
             if hub.wait(guard, wait.max(Duration::from_millis(1))) && client_gone(io) {
                 return;
@@ -281,15 +290,23 @@ fn client_gone(io: &mut dyn Transport) -> bool {
     }
 }
 
-fn read_head(io: &mut dyn Transport) -> Option<RequestHead> {
-    let _ = io.set_read_timeout(Some(HEAD_TIMEOUT));
+/// Reads a request head within [`HEAD_TIMEOUT`], giving up when `stop`
+/// is set.
+fn read_head(io: &mut dyn Transport, stop: &AtomicBool) -> Option<RequestHead> {
+    let _ = io.set_read_timeout(Some(POLL_STOP));
+    let until = std::time::Instant::now() + HEAD_TIMEOUT;
     let mut parser = RequestParser::new();
     let mut buf = [0u8; 4096];
     loop {
         let n = match io.read(&mut buf) {
             Ok(0) => return None,
             Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if timed_out(&e) || e.kind() == io::ErrorKind::Interrupted => {
+                if stop.load(Ordering::Acquire) || std::time::Instant::now() >= until {
+                    return None;
+                }
+                continue;
+            }
             Err(_) => return None,
         };
         match parser.handle_bytes(&buf[..n]) {

@@ -186,7 +186,9 @@ where
     Io: AsyncRead + Unpin,
 {
     let mut parser = RequestParser::new();
-    let mut buf = [0u8; 4096];
+    // On the heap: an array here would be part of the connection's future
+    // (and its memory) for as long as the stream lasts.
+    let mut buf = vec![0u8; 4096];
     loop {
         let n = io.read(&mut buf).await?;
         if n == 0 {
