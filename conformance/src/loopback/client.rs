@@ -33,7 +33,7 @@
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
@@ -153,13 +153,14 @@ impl ClientUnderTest for LoopbackClient {
         listener.set_nonblocking(true).map_err(|e| e.to_string())?;
         let mut connector = LoopConnector::new(listener.local_addr().map_err(|e| e.to_string())?);
         let clock = VirtualClock::default();
+        // Held until the run is over.
+        let mut refusing = None;
         if self.real_refusals {
-            let closed = TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .ok();
+            let (socket, closed) = refusing_port().map_err(|e| e.to_string())?;
+            refusing = Some(socket);
             let refusals = Refusals {
                 plan: refused_attempts(scenario),
-                closed,
+                closed: Some(closed),
             };
             connector = connector.refusing(refusals, clock.clone());
         }
@@ -167,7 +168,7 @@ impl ClientUnderTest for LoopbackClient {
         let driver = (self.make)(&scenario.url, config, connector.clone(), clock.clone())?;
         let mut user: Vec<UserStep> = scenario.user.clone();
         user.sort_by_key(|s| s.at_ms);
-        Run {
+        let observed = Run {
             scenario,
             driver,
             clock,
@@ -178,8 +179,24 @@ impl ClientUnderTest for LoopbackClient {
             now: 0,
             observed: Observed::default(),
         }
-        .run()
+        .run();
+        drop(refusing);
+        observed
     }
+}
+
+/// A port on 127.0.0.1 that refuses connections: a socket bound to it
+/// that never listens, to keep for as long as the port must refuse. (A
+/// port bound and freed at once can be taken meanwhile by any listener,
+/// of a run going on in parallel or of another process, which would then
+/// accept the connects meant to be refused, and that run would accept a
+/// stranger's connection as its client's.)
+fn refusing_port() -> io::Result<(socket2::Socket, SocketAddr)> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+    socket.bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())?;
+    let addr = socket.local_addr()?.as_socket();
+    Ok((socket, addr.ok_or(io::ErrorKind::AddrNotAvailable)?))
 }
 
 /// The server's end of one connection.
