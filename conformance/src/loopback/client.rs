@@ -15,7 +15,8 @@
 //! It drives the adapter's driver as its users would, and only moves the
 //! virtual clock once everything is settled: the client has read every
 //! byte the server wrote (counted on its socket), seen every end, the
-//! server has every request the client sent, and the driver is parked.
+//! server has every request the client sent, and the driver is parked, in
+//! the same wait before and after the runner read those counters.
 //! An async driver ([`FuturesDriver`]) is polled only when its waker was
 //! woken (by the clock, by the smol or async-std reactor, or by the
 //! runner for plain std sockets, which have no reactor) and after a user
@@ -32,7 +33,7 @@
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
@@ -56,8 +57,12 @@ pub trait Driver {
     /// was woken (or a user action was just taken), as an executor would.
     fn poll(&mut self) -> Poll<Option<Notification>>;
     /// Whether the driver waits for something (bytes, time, a user action)
-    /// and nothing it waits for has happened.
-    fn parked(&self) -> bool;
+    /// and nothing it waits for has happened: `Some` id of that wait, the
+    /// same for as long as the driver stays in it. The runner looks twice,
+    /// around its own counters: a driver on a thread of its own may act
+    /// (connect, send a request, drop a connection) and park again in
+    /// between, and then the ids differ.
+    fn parked(&self) -> Option<u64>;
     /// `close()`.
     fn close(&mut self);
     /// `reopen()`.
@@ -148,13 +153,14 @@ impl ClientUnderTest for LoopbackClient {
         listener.set_nonblocking(true).map_err(|e| e.to_string())?;
         let mut connector = LoopConnector::new(listener.local_addr().map_err(|e| e.to_string())?);
         let clock = VirtualClock::default();
+        // Held until the run is over.
+        let mut refusing = None;
         if self.real_refusals {
-            let closed = TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .ok();
+            let (socket, closed) = refusing_port().map_err(|e| e.to_string())?;
+            refusing = Some(socket);
             let refusals = Refusals {
                 plan: refused_attempts(scenario),
-                closed,
+                closed: Some(closed),
             };
             connector = connector.refusing(refusals, clock.clone());
         }
@@ -162,7 +168,7 @@ impl ClientUnderTest for LoopbackClient {
         let driver = (self.make)(&scenario.url, config, connector.clone(), clock.clone())?;
         let mut user: Vec<UserStep> = scenario.user.clone();
         user.sort_by_key(|s| s.at_ms);
-        Run {
+        let observed = Run {
             scenario,
             driver,
             clock,
@@ -173,8 +179,24 @@ impl ClientUnderTest for LoopbackClient {
             now: 0,
             observed: Observed::default(),
         }
-        .run()
+        .run();
+        drop(refusing);
+        observed
     }
+}
+
+/// A port on 127.0.0.1 that refuses connections: a socket bound to it
+/// that never listens, to keep for as long as the port must refuse. (A
+/// port bound and freed at once can be taken meanwhile by any listener,
+/// of a run going on in parallel or of another process, which would then
+/// accept the connects meant to be refused, and that run would accept a
+/// stranger's connection as its client's.)
+fn refusing_port() -> io::Result<(socket2::Socket, SocketAddr)> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+    socket.bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())?;
+    let addr = socket.local_addr()?.as_socket();
+    Ok((socket, addr.ok_or(io::ErrorKind::AddrNotAvailable)?))
 }
 
 /// The server's end of one connection.
@@ -384,9 +406,14 @@ impl Run<'_> {
                     c.stats.wake();
                 }
             }
-            // Counters first, then the driver: a driver seen parked after
-            // it read everything has handled it.
-            if !moved && self.settled() && self.driver.parked() {
+            // The driver parked, the counters, then the same wait: the
+            // driver did nothing while the counters were read, so they
+            // hold for a driver that has nothing to do. (Counters first
+            // and then the driver would miss a driver on its own thread
+            // that connected, sent its request and parked again at the
+            // same epoch in between.)
+            let parked = self.driver.parked();
+            if !moved && parked.is_some() && self.settled() && self.driver.parked() == parked {
                 self.record(true);
                 return Ok(());
             }
@@ -575,8 +602,9 @@ impl<C: sse_futures::Connector, T: sse_futures::Timer> Driver for FuturesDriver<
             other => other,
         }
     }
-    fn parked(&self) -> bool {
-        !self.woken.0.load(Ordering::SeqCst)
+    fn parked(&self) -> Option<u64> {
+        // It acts only when polled, on the runner's thread.
+        (!self.woken.0.load(Ordering::SeqCst)).then_some(0)
     }
     fn close(&mut self) {
         self.es.close();
@@ -611,8 +639,8 @@ impl Driver for PollingDriver {
     fn poll(&mut self) -> Poll<Option<Notification>> {
         self.0.poll_next(Duration::ZERO)
     }
-    fn parked(&self) -> bool {
-        true
+    fn parked(&self) -> Option<u64> {
+        Some(0)
     }
     fn close(&mut self) {
         self.0.close();
@@ -736,7 +764,7 @@ impl ThreadedDriver {
     fn sync(&self) -> Option<(ReadyState, String, u64)> {
         self.command(Command::Query);
         let started = std::time::Instant::now();
-        while !self.parked() && started.elapsed() < SETTLE_LIMIT {
+        while self.parked().is_none() && started.elapsed() < SETTLE_LIMIT {
             std::thread::sleep(Duration::from_micros(50));
         }
         lock(&self.shared.snapshot).clone()
@@ -760,10 +788,14 @@ impl Driver for ThreadedDriver {
             None => Poll::Pending,
         }
     }
-    fn parked(&self) -> bool {
-        lock(&self.shared.commands).is_empty()
-            && self.clock.parked()
-            && lock(&self.shared.notifications).is_empty()
+    fn parked(&self) -> Option<u64> {
+        if !lock(&self.shared.commands).is_empty() {
+            return None;
+        }
+        // The wait first, then the queue: a notification pushed before it
+        // parked is seen here, one pushed later changes the wait.
+        let wait = self.clock.parked()?;
+        lock(&self.shared.notifications).is_empty().then_some(wait)
     }
     fn close(&mut self) {
         self.command(Command::Close);

@@ -17,8 +17,13 @@
 //!
 //! A thread that waits on the clock ([`VirtualClock::block_until`]) is
 //! *parked* once it has seen, at the current epoch, that it has nothing to
-//! do; every release of time and every [`VirtualClock::poke`] starts a new
-//! epoch, so a stale "parked" never counts.
+//! do; every release of time (by [`VirtualClock::at`], or by
+//! [`VirtualClock::before`] when it passes a pending deadline) and every
+//! [`VirtualClock::poke`] starts a new epoch, so a stale "parked" never
+//! counts. [`VirtualClock::parked`] also tells one wait from the next: the
+//! thread may stop waiting, act (connect, write, drop a connection) and
+//! park again at the same epoch, and a runner that looks at its own
+//! counters between two looks at the thread must see that it did.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -54,6 +59,9 @@ struct State {
     epoch: u64,
     /// The epoch at which the blocking waiter last found nothing to do.
     parked: Option<u64>,
+    /// Bumped whenever the blocking waiter stops waiting: the same count
+    /// while parked means the same wait.
+    waits: u64,
 }
 
 /// Why [`VirtualClock::block_until`] returned.
@@ -86,9 +94,26 @@ impl VirtualClock {
     }
 
     /// Steps of the server and the user at `ms`: just before it.
+    ///
+    /// Moving `now` ends the sleeps whose deadlines it passes (a sleep into
+    /// the past returns at once): if it passes one, that starts a new epoch
+    /// and wakes the blocked waiter, so that a waiter that is about to
+    /// handle its timeout does not count as parked.
     pub fn before(&self, ms: u64) {
         let t = (ms * 1_000_000).saturating_sub(1);
-        self.0.now.fetch_max(t, Ordering::SeqCst);
+        let released = {
+            let mut state = self.lock();
+            let was = self.0.now.fetch_max(t, Ordering::SeqCst);
+            let was = was.max(self.0.released.load(Ordering::SeqCst));
+            let released = t > was && state.deadlines.range(was + 1..=t).next().is_some();
+            if released {
+                state.epoch += 1;
+            }
+            released
+        };
+        if released {
+            self.0.changed.notify_all();
+        }
     }
 
     /// Timers at `ms`: time reaches it and sleeps until it end.
@@ -153,15 +178,22 @@ impl VirtualClock {
     }
 
     /// Whether the blocking waiter has found nothing to do since the last
-    /// release or poke.
-    pub fn parked(&self) -> bool {
+    /// release or poke: `Some` id of its wait, which stays the same until
+    /// it stops waiting. The same id seen twice means the waiter did
+    /// nothing in between.
+    pub fn parked(&self) -> Option<u64> {
         let state = self.lock();
-        state.parked == Some(state.epoch)
+        (state.parked == Some(state.epoch)).then_some(state.waits)
     }
 
     /// Marks the blocking waiter busy (it found something to do).
     pub fn unpark(&self) {
-        self.lock().parked = None;
+        Self::busy(&mut self.lock());
+    }
+
+    fn busy(state: &mut State) {
+        state.parked = None;
+        state.waits += 1;
     }
 
     /// Blocks the calling thread until time is released up to `deadline`
@@ -172,18 +204,26 @@ impl VirtualClock {
             let mut state = self.lock();
             self.register(&mut state, d);
         }
+        // Busy from the moment it decides to return: whatever woke it is
+        // being handled.
         let woke = loop {
             let epoch = {
-                let state = self.lock();
+                let mut state = self.lock();
                 if deadline.is_some_and(|d| self.released(d)) {
+                    Self::busy(&mut state);
                     break Woke::Deadline;
                 }
                 if self.0.poked.swap(false, Ordering::SeqCst) {
+                    Self::busy(&mut state);
                     break Woke::Poked;
                 }
                 state.epoch
             };
+            // What makes it true (bytes or an end the runner wrote and the
+            // client has not read, a command) the runner sees too, so the
+            // stale "parked" until this `unpark` does not count.
             if ready() {
+                self.unpark();
                 break Woke::Ready;
             }
             let mut state = self.lock();
@@ -197,8 +237,6 @@ impl VirtualClock {
                 .wait_timeout(state, Duration::from_micros(100))
                 .map(drop);
         };
-        // Busy from here on: whatever woke it is being handled.
-        self.unpark();
         if let Some(d) = deadline {
             self.unregister(d);
         }
