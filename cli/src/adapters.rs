@@ -3,7 +3,7 @@
 
 use sse_conformance::client::{ClientUnderTest, CoreClient};
 use sse_conformance::loopback::client::{
-    async_std_driver, blocking_poll_driver, smol_driver, LoopbackClient, MakeDriver,
+    async_std_driver, blocking_driver, smol_driver, LoopbackClient, MakeDriver,
 };
 use sse_conformance::loopback::parse::LoopbackParser;
 use sse_conformance::parse::{CoreParser, ParserUnderTest};
@@ -45,9 +45,10 @@ impl Adapter {
             Adapter::Core => None,
             Adapter::AsyncStd => Some(async_std_driver),
             Adapter::Smol => Some(smol_driver),
-            // Polled with zero waits: deterministic (the threaded driver
-            // has a rare parked-thread race, see conformance/tests).
-            Adapter::Blocking => Some(blocking_poll_driver),
+            // On its own thread, blocking in virtual time, as applications
+            // run it (`poll_next` with zero waits is covered by
+            // conformance/tests).
+            Adapter::Blocking => Some(blocking_driver),
         }
     }
 
