@@ -462,12 +462,15 @@ fn lines_reference(limit: usize, chunks: &[&[u8]]) -> Vec<Result<Line, ParseErro
 fn rich_piece() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         4 => piece().prop_map(<[u8]>::to_vec),
-        1 => (1usize..40, 0usize..90, 0usize..3).prop_map(|(n, len, eol)| {
+        // Values up to 90 bytes, and from 100 to 300 (either side of the
+        // fixed-size copy of the bulk path).
+        1 => (1usize..40, prop_oneof![0usize..90, 100usize..300], 0usize..3).prop_map(|(n, len, eol)| {
             let eol: &[u8] = [&b"\n"[..], b"\r", b"\r\n"][eol];
             let mut run = Vec::new();
             for i in 0..n {
                 run.extend_from_slice(if i % 7 == 3 { b"data:" } else { b"data: " });
-                run.extend((0..(len + i) % 90).map(|k| b'a' + (k % 26) as u8));
+                let len = if len < 90 { (len + i) % 90 } else { len + i % 3 };
+                run.extend((0..len).map(|k| b'a' + (k % 26) as u8));
                 run.extend_from_slice(eol);
             }
             run
