@@ -552,3 +552,29 @@ fn same_results_as_the_reference_on_the_bench_shapes() {
         }
     }
 }
+
+#[test]
+fn kept_ids_do_not_pin_released_input() {
+    let mut parser = Parser::new();
+    parser.handle_bytes(b"id: abc\ndata: 1\n\nid: def\n");
+    let first = parser.poll_event().unwrap().unwrap();
+    assert_eq!(first.id, "abc");
+    // The event's ID shares the input; the parser's copy does too, for now.
+    let region = parser.tokenizer.lines.clone();
+    assert!(super::within(&region, first.id.as_bytes()));
+    assert!(super::within(&region, parser.last_event_id().as_bytes()));
+    // The region is used up and released: the IDs the parser keeps (the
+    // last event ID and the ID buffer) move out of it.
+    assert!(parser.poll_event().is_none());
+    assert!(!super::within(&region, parser.last_event_id().as_bytes()));
+    assert_eq!(parser.last_event_id(), "abc");
+    parser.handle_bytes(b"data: 2\n\n");
+    let second = parser.poll_event().unwrap().unwrap();
+    assert_eq!(second.id, "def");
+    assert!(!super::within(&region, second.id.as_bytes()));
+    assert_eq!(first.id, "abc");
+    parser.handle_bytes(b"id: ghi\n");
+    assert!(parser.poll_event().is_none());
+    parser.reset();
+    assert_eq!(parser.last_event_id(), "def");
+}
