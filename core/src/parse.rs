@@ -261,16 +261,14 @@ impl Tokenizer {
                 None => return,
             }
         }
-        // The copy streams the input from memory faster than the marking
-        // loop would (it keeps more loads in flight); the marking then reads
-        // the copy from cache. Piece by piece, so that a large input is not
-        // read from memory twice.
+        // Marking the line ends reads a piece from memory (overlapping the
+        // reads with its own work); the copy then reads it from cache.
+        // Piece by piece, so that a large input is not read from memory
+        // twice.
         self.buf.reserve(input.len());
         for piece in input.chunks(line_ends::PIECE) {
-            let at = self.buf.len();
+            self.buf_ends.push(self.buf.len(), piece);
             self.buf.extend_from_slice(piece);
-            self.buf_ends
-                .push(at, self.buf.get(at..).unwrap_or_default());
         }
     }
 

@@ -31,10 +31,9 @@ const WORD_BITS: [u8; 64] = {
     w
 };
 
-/// The tokenizer copies its input into its buffer and then marks it in
-/// pieces of this many bytes: one piece for a typical socket read (a single
-/// copy streams from memory fastest), small enough that the marking reads
-/// the copy from the L1 or L2 cache.
+/// The tokenizer marks its input and then copies it into its buffer in
+/// pieces of this many bytes: one piece for a typical socket read, small
+/// enough that the copy reads what the marking read from the L1 or L2 cache.
 pub(super) const PIECE: usize = 16384;
 
 /// A bitmap of the CR and LF bytes of a buffer: bit `origin + i` (bit
