@@ -836,9 +836,9 @@ impl Parser {
                 Field::Id => {
                     let valid = self.tokenizer.is_valid_utf8(len);
                     let value = self.tokenizer.value(len, value_start);
-                    if value.contains(&0) {
-                        self.tokenizer.skip_line();
-                    } else if id_buffer_unchanged(&self.last_event_id, &mut self.id_buffer, value) {
+                    if value.contains(&0)
+                        || id_buffer_unchanged(&self.last_event_id, &mut self.id_buffer, value)
+                    {
                         self.tokenizer.skip_line();
                     } else {
                         // A slice of the input for now; copied into the ID
