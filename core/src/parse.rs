@@ -83,6 +83,10 @@ const ID_STORE_SIZE: usize = 1024;
 /// it stays within what the buffer would allocate anyway.
 const JOINED_HINT_MAX: usize = 128 * 1024;
 
+/// The size of the fixed block in which `data` values of a run are copied
+/// (see `Tokenizer::append_data_run`).
+const RUN_COPY: usize = 128;
+
 /// The event type used when a block sets none.
 const MESSAGE: Utf8Bytes = Utf8Bytes::from_static("message");
 
@@ -257,10 +261,15 @@ impl Tokenizer {
                 None => return,
             }
         }
-        // Marking the line ends reads the input from memory; the copy then
-        // reads it from cache.
-        self.buf_ends.push(self.buf.len(), input);
-        self.buf.extend_from_slice(input);
+        // Marking the line ends reads a piece from memory (overlapping the
+        // reads with its own work); the copy then reads it from cache.
+        // Piece by piece, so that a large input is not read from memory
+        // twice.
+        self.buf.reserve(input.len());
+        for piece in input.chunks(line_ends::PIECE) {
+            self.buf_ends.push(self.buf.len(), piece);
+            self.buf.extend_from_slice(piece);
+        }
     }
 
     /// Marks the end of the stream. A final line without a terminator is
@@ -322,6 +331,18 @@ impl Tokenizer {
             return Some(self.find_line());
         }
         self.next_region()
+    }
+
+    /// Whether a line is left in the current region (else `next_line`
+    /// releases the region and takes the complete lines buffered since).
+    #[inline(always)]
+    fn in_region(&self) -> bool {
+        self.pos < self.lines.len()
+    }
+
+    /// The current region: the complete lines being walked.
+    fn region(&self) -> &[u8] {
+        &self.lines
     }
 
     /// `next_line` once the current region is used up: once per chunk, so
@@ -454,6 +475,11 @@ impl Tokenizer {
     /// field, at a line over the length limit, at a value that would take
     /// the data past `limit` bytes, at a line that is not valid UTF-8 and at
     /// the end of the region, leaving those to the general path.
+    ///
+    /// A value and its terminator that fit in [`RUN_COPY`] bytes are copied
+    /// as one block of that fixed size, which compiles to a few vector moves
+    /// instead of a call to `memcpy`; the bytes copied past the terminator
+    /// are cut off again and the terminator is replaced with LF.
     fn append_data_run(&mut self, joined: &mut BytesMut, data_len: &mut usize, limit: usize) {
         self.validate_rest();
         let (lines, ends, valid) = (&self.lines[..], &self.ends, self.valid);
@@ -472,12 +498,19 @@ impl Tokenizer {
             if len > self.max_line_len || new_len > limit || end > valid {
                 break;
             }
+            let from = pos + start.min(len);
+            let copied = end + 1 - from;
+            let at = joined.len();
+            match lines.get(from..from + RUN_COPY) {
+                Some(block) if copied <= RUN_COPY => {
+                    joined.extend_from_slice(block);
+                    joined.truncate(at + copied);
+                }
+                _ => joined.extend_from_slice(&lines[from..=end]),
+            }
             let terminator = lines[end];
-            if terminator == b'\n' {
-                joined.extend_from_slice(&lines[pos + start..=end]);
-            } else {
-                joined.extend_from_slice(&lines[pos + start..end]);
-                joined.put_u8(b'\n');
+            if let Some(last) = joined.last_mut() {
+                *last = b'\n';
             }
             len_so_far = new_len;
             pos = end + 1;
@@ -667,7 +700,8 @@ pub struct Parser {
     event_type: Option<Utf8Bytes>,
     /// Every `data` value of the block so far was valid UTF-8.
     data_valid: bool,
-    /// Storage the IDs are copied into.
+    /// Storage for the IDs still held when their input region is released
+    /// (see `Parser::rehome_ids`).
     id_store: BytesMut,
     /// The spec's "last event ID buffer", set by `id` fields, when it differs
     /// from `last_event_id`; `None` when they are the same. Dispatch then
@@ -729,15 +763,43 @@ impl Parser {
     /// any unfinished line or event is discarded. The last event ID and the
     /// reconnection time are kept, as the EventSource keeps them.
     pub fn reset(&mut self) {
+        self.id_buffer = None;
+        self.rehome_ids();
         self.tokenizer.reset();
         self.clear_block();
-        self.id_buffer = None;
+    }
+
+    /// Copies the last event ID (and the ID buffer) into the ID store if
+    /// they are slices of the tokenizer's current region, which is about to
+    /// be released: the parser keeps them for as long as the stream lasts,
+    /// and must not keep a whole input region alive for a few bytes (the
+    /// tokenizer could not reuse its memory). Once per region, so an ID
+    /// costs one slice per event instead of a copy.
+    #[inline(never)]
+    fn rehome_ids(&mut self) {
+        let region = self.tokenizer.region();
+        for id in [Some(&mut self.last_event_id), self.id_buffer.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            if within(region, id.as_bytes()) {
+                *id = copy_id(&mut self.id_store, id);
+            }
+        }
     }
 
     /// The next event or limit error, or `None` when more input is needed.
     pub fn poll_event(&mut self) -> Option<Result<Event, ParseError>> {
         loop {
-            let len = match self.tokenizer.next_line() {
+            let next = if self.tokenizer.in_region() {
+                Some(self.tokenizer.find_line())
+            } else {
+                // The current region is about to be released: the IDs kept
+                // beyond it must not pin it.
+                self.rehome_ids();
+                self.tokenizer.next_region()
+            };
+            let len = match next {
                 Some(Ok(len)) => len,
                 Some(Err(err)) => {
                     if matches!(err, ParseError::LineTooLong { .. }) {
@@ -774,11 +836,17 @@ impl Parser {
                 Field::Id => {
                     let valid = self.tokenizer.is_valid_utf8(len);
                     let value = self.tokenizer.value(len, value_start);
-                    if !value.contains(&0) {
-                        let ids = (&mut self.id_store, &mut self.id_buffer);
-                        set_id_buffer(ids, &self.last_event_id, value, valid);
+                    if value.contains(&0)
+                        || id_buffer_unchanged(&self.last_event_id, &mut self.id_buffer, value)
+                    {
+                        self.tokenizer.skip_line();
+                    } else {
+                        // A slice of the input for now; copied into the ID
+                        // store only if still held when the input region
+                        // is released (see `Parser::rehome_ids`).
+                        let value = self.tokenizer.take_line(len, value_start);
+                        self.id_buffer = Some(Utf8Bytes::from_parts(value, valid));
                     }
-                    self.tokenizer.skip_line();
                 }
                 Field::Retry => {
                     if let Some(ms) = parse_retry(self.tokenizer.value(len, value_start)) {
@@ -911,31 +979,36 @@ impl Parser {
     }
 }
 
-/// Sets the last event ID buffer to `value` (`None`: the same as `last`).
-/// The ID outlives the input it came from (the parser keeps it), so it is
-/// copied into a small store of its own instead of pinning a whole input
-/// region; the store is reused once the IDs handed out before are dropped.
-fn set_id_buffer(
-    (store, id_buffer): (&mut BytesMut, &mut Option<Utf8Bytes>),
-    last: &Utf8Bytes,
-    value: &[u8],
-    valid: bool,
-) {
+/// Handles an `id` value that needs no new handle: one equal to the last
+/// event ID empties the ID buffer (`None` means "the same as the last event
+/// ID"), one equal to the ID buffer leaves it. `false` when `value` is new.
+fn id_buffer_unchanged(last: &Utf8Bytes, id_buffer: &mut Option<Utf8Bytes>, value: &[u8]) -> bool {
     // IDs that change usually differ in their last byte: check it first.
     if value.last() == last.as_bytes().last() && value == last.as_bytes() {
         *id_buffer = None;
-        return;
+        return true;
     }
-    if id_buffer.as_ref().is_some_and(|id| value == id.as_bytes()) {
-        return;
-    }
+    id_buffer.as_ref().is_some_and(|id| value == id.as_bytes())
+}
+
+/// Whether the non-empty `bytes` lie in the memory of `region`.
+fn within(region: &[u8], bytes: &[u8]) -> bool {
+    let (start, at) = (region.as_ptr() as usize, bytes.as_ptr() as usize);
+    !bytes.is_empty() && at >= start && at < start + region.len()
+}
+
+/// A copy of `id` in the ID store, a small buffer of its own that is reused
+/// once the IDs handed out from it are dropped.
+fn copy_id(store: &mut BytesMut, id: &Utf8Bytes) -> Utf8Bytes {
+    let value = id.as_bytes();
     if store.capacity() == 0 {
         // Fresh buffers keep this as their minimum size when replaced.
         *store = BytesMut::with_capacity(ID_STORE_SIZE.max(value.len()));
     }
     store.reserve(value.len());
     store.put_slice(value);
-    *id_buffer = Some(Utf8Bytes::from_parts(store.split().freeze(), valid));
+    // A copy of valid UTF-8 is valid UTF-8.
+    Utf8Bytes::from_parts(store.split().freeze(), true)
 }
 
 /// A `retry` value: one or more ASCII digits that fit a `u64`.

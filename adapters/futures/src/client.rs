@@ -327,9 +327,6 @@ impl<C: Connector, T: Timer> Stream for EventSource<C, T> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Notification>> {
         let this = self.get_mut();
-        if let Ok(mut w) = this.shared.waker.lock() {
-            *w = Some(cx.waker().clone());
-        }
         loop {
             if this.shared.close.swap(false, Ordering::AcqRel) {
                 this.client.close();
@@ -347,6 +344,15 @@ impl<C: Connector, T: Timer> Stream for EventSource<C, T> {
                 this.conn = Conn::None;
                 this.sleep = None;
                 return Poll::Ready(None);
+            }
+            // Only now, not per message: a close handle wakes this task.
+            if let Ok(mut w) = this.shared.waker.lock() {
+                if !w.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    *w = Some(cx.waker().clone());
+                }
+            }
+            if this.shared.close.load(Ordering::Acquire) {
+                continue; // closed while registering
             }
             return Poll::Pending;
         }

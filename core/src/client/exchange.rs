@@ -29,8 +29,8 @@ use super::machine::Client;
 use super::notify::TransportError;
 use super::request::Request;
 use crate::http1::{
-    encode_request, BodyDecoder, BodyEvent, EncodeError, HeadStatus, Request as Http1Request,
-    ResponseParser,
+    encode_request, BodyDecoder, BodyEvent, EncodeError, HeadStatus, InPlace,
+    Request as Http1Request, ResponseParser,
 };
 use crate::time::Instant;
 
@@ -99,10 +99,20 @@ impl Exchange {
                 Err(_) => return self.fail(client, now),
             }
         }
-        if let Some(body) = &mut self.body {
-            body.handle_bytes(rest);
+        // The body is decoded where it lies and its data handed straight
+        // to the machine, which copies it once, into the parser.
+        let Some(body) = &mut self.body else { return };
+        while let Some(piece) = body.decode_in_place(&mut rest) {
+            match piece {
+                Ok(InPlace::Data(data)) => client.handle_bytes(now, data),
+                Ok(InPlace::End) => {
+                    self.finished = true;
+                    client.handle_eof(now);
+                    return;
+                }
+                Err(_) => return self.fail(client, now),
+            }
         }
-        self.drain(client, now);
     }
 
     /// The connection reached a clean end of file.

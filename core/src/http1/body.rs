@@ -276,6 +276,60 @@ impl BodyDecoder {
         }
     }
 
+    /// Decodes body bytes where they are, without buffering or copying
+    /// them: the next piece of body data as a slice of `input`, the end of
+    /// the body, an error, or `None` once `input` is used up. Advances
+    /// `input` past what it consumed; bytes after the end of the body are
+    /// left in it. The same decoding as [`BodyDecoder::handle_bytes`] and
+    /// [`BodyDecoder::poll_body`], for a driver that has the bytes in hand
+    /// (chunk-size lines split across reads are fine: framing is consumed
+    /// byte by byte). At the end of the connection, call
+    /// [`BodyDecoder::handle_eof`] and drain `poll_body`.
+    ///
+    /// Use it only on a decoder that is given no bytes with `handle_bytes`.
+    pub(crate) fn decode_in_place<'a>(
+        &mut self,
+        input: &mut &'a [u8],
+    ) -> Option<Result<InPlace<'a>, BodyError>> {
+        debug_assert!(self.buf.is_empty(), "bytes pushed with handle_bytes");
+        if self.eof || self.failed {
+            return None;
+        }
+        loop {
+            match self.state {
+                State::Finished => return None,
+                State::Done => {
+                    self.state = State::Finished;
+                    return Some(Ok(InPlace::End));
+                }
+                State::Length(0) => self.state = State::Done,
+                State::Length(remaining) => {
+                    let data = take_slice(input, remaining)?;
+                    self.state = State::Length(remaining - data.len() as u64);
+                    return Some(Ok(InPlace::Data(data)));
+                }
+                State::UntilClose => {
+                    let data = take_slice(input, u64::MAX)?;
+                    return Some(Ok(InPlace::Data(data)));
+                }
+                State::Data(0) => self.state = State::DataCr,
+                State::Data(remaining) => {
+                    let data = take_slice(input, remaining)?;
+                    self.state = State::Data(remaining - data.len() as u64);
+                    return Some(Ok(InPlace::Data(data)));
+                }
+                framing => {
+                    let (&byte, rest) = input.split_first()?;
+                    *input = rest;
+                    match self.step(framing, byte) {
+                        Ok(next) => self.state = next,
+                        Err(err) => return Some(Err(self.fail(err))),
+                    }
+                }
+            }
+        }
+    }
+
     /// Up to `remaining` buffered bytes, or `None` if there are none.
     fn take_data(&mut self, remaining: u64) -> Option<Bytes> {
         if self.buf.is_empty() {
@@ -367,6 +421,27 @@ impl BodyDecoder {
         };
         Ok(next)
     }
+}
+
+/// What [`BodyDecoder::decode_in_place`] gives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum InPlace<'a> {
+    /// The next piece of body data, a slice of the input; never empty.
+    Data(&'a [u8]),
+    /// The body is complete. Nothing follows.
+    End,
+}
+
+/// Takes up to `remaining` bytes from the front of `input`: `None` if it is
+/// empty.
+fn take_slice<'a>(input: &mut &'a [u8], remaining: u64) -> Option<&'a [u8]> {
+    if input.is_empty() {
+        return None;
+    }
+    let n = usize::try_from(remaining).map_or(input.len(), |r| r.min(input.len()));
+    let (data, rest) = input.split_at(n);
+    *input = rest;
+    Some(data)
 }
 
 /// `len + 1` trailer bytes, if that is within `max`.

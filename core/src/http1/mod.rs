@@ -95,6 +95,7 @@ mod encode;
 mod head;
 mod headers;
 
+pub(crate) use body::InPlace;
 pub use body::{BodyDecoder, BodyError, BodyEvent, BodyLimits, Framing};
 pub use encode::{
     chunk, chunk_header, encode_request, encode_response_head, last_chunk, reason_phrase,

@@ -36,6 +36,10 @@ fn decode_with(
         end: None,
     };
     let mut body: Option<BodyDecoder> = None;
+    // The same body decoded in place, in step: it must give the same data
+    // and the same ending.
+    let mut in_place: Option<BodyDecoder> = None;
+    let mut in_place_out = (Vec::new(), None);
     for piece in pieces {
         let mut rest: &[u8] = piece;
         if body.is_none() {
@@ -56,7 +60,10 @@ fn decode_with(
                         .collect();
                     out.head = Some(Ok((head.status(), fields)));
                     match head.framing(head_request) {
-                        Ok(framing) => body = Some(BodyDecoder::with_limits(framing, body_limits)),
+                        Ok(framing) => {
+                            body = Some(BodyDecoder::with_limits(framing, body_limits));
+                            in_place = Some(BodyDecoder::with_limits(framing, body_limits));
+                        }
                         Err(err) => {
                             out.head = Some(Err(err));
                             return out;
@@ -65,6 +72,9 @@ fn decode_with(
                     rest = &piece[used..];
                 }
             }
+        }
+        if let Some(decoder) = in_place.as_mut() {
+            decode_in_place(decoder, rest, &mut in_place_out);
         }
         if let Some(decoder) = body.as_mut() {
             decoder.handle_bytes(rest);
@@ -82,7 +92,39 @@ fn decode_with(
         assert_eq!(decoder.poll_body(), None);
         assert!(decoder.is_finished());
     }
+    if let Some(decoder) = in_place.as_mut() {
+        decoder.handle_eof();
+        let mut rest = Outcome {
+            head: None,
+            data: Vec::new(),
+            end: in_place_out.1,
+        };
+        drain(decoder, &mut rest);
+        in_place_out.0.extend_from_slice(&rest.data);
+        assert_eq!(in_place_out.0, out.data, "in place: data");
+        assert_eq!(rest.end, out.end, "in place: end");
+    }
     out
+}
+
+/// Decodes `input` with [`BodyDecoder::decode_in_place`] into `(data, end)`.
+fn decode_in_place(
+    decoder: &mut BodyDecoder,
+    mut input: &[u8],
+    out: &mut (Vec<u8>, Option<Result<(), BodyError>>),
+) {
+    while let Some(piece) = decoder.decode_in_place(&mut input) {
+        assert!(out.1.is_none(), "output after the end");
+        match piece {
+            Ok(InPlace::Data(data)) => {
+                assert!(!data.is_empty());
+                out.0.extend_from_slice(data);
+            }
+            Ok(InPlace::End) => out.1 = Some(Ok(())),
+            Err(err) => out.1 = Some(Err(err)),
+        }
+    }
+    assert_eq!(decoder.buffered(), 0);
 }
 
 fn drain(decoder: &mut BodyDecoder, out: &mut Outcome) {

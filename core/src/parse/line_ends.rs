@@ -6,25 +6,35 @@
 //! in a loop the compiler turns into 16-byte vector compares (SSE2 on any
 //! x86-64, NEON on aarch64), and then finds a line end with a load, a shift
 //! and a `trailing_zeros`.
+//!
+//! Without `unsafe` there is no `movemask` to turn a vector of compare
+//! results into bits, so each 64-byte block is reduced in two steps that use
+//! only lane-wise vector operations: its eight 8-byte words are ORed
+//! together after giving the matches of word `j` the weight `1 << j`, which
+//! leaves the block's mask transposed (bit `8 * i + j` says whether byte `i`
+//! of word `j` is a line end), and an 8×8 bit-matrix transpose of three
+//! delta swaps, run over all the masks of a piece at once, puts the bits in
+//! order.
 
 use alloc::vec::Vec;
 
-/// `1 << (j % 8)` for each byte `j` of a 64-byte block: byte `i` of an 8-byte
-/// word gets bit `i`, so the eight bytes of a word can be summed into one
-/// byte of the bitmap without carries.
-const WEIGHTS: [u8; 64] = {
+/// `1 << (j / 8)` for each byte `j` of a 64-byte block: the bytes of word
+/// `j / 8` of the block get bit `j / 8`, so ORing the block's eight words
+/// keeps every match (see [`transposed_mask`]).
+const WORD_BITS: [u8; 64] = {
     let mut w = [0u8; 64];
     let mut j = 0;
     while j < 64 {
-        w[j] = 1 << (j % 8);
+        w[j] = 1 << (j / 8);
         j += 1;
     }
     w
 };
 
-/// Input is marked in pieces of this many bytes (a multiple of 64), so the
-/// masks of a piece fit on the stack.
-const PIECE: usize = 4096;
+/// The tokenizer marks its input and then copies it into its buffer in
+/// pieces of this many bytes: one piece for a typical socket read, small
+/// enough that the copy reads what the marking read from the L1 or L2 cache.
+pub(super) const PIECE: usize = 16384;
 
 /// A bitmap of the CR and LF bytes of a buffer: bit `origin + i` (bit
 /// `n % 64` of word `n / 64`) is set when byte `i` of the buffer is CR or LF.
@@ -40,45 +50,45 @@ pub(super) struct LineEnds {
 
 impl LineEnds {
     /// Marks the line ends of `input`, appended to the buffer at `at`.
+    ///
+    /// The bytes that share a bitmap word with bytes already marked (or that
+    /// do not fill a word at the end) are marked one partial block at a
+    /// time; the words in between are computed in place, whole, so no mask
+    /// has to be shifted into position.
     pub(super) fn push(&mut self, at: usize, input: &[u8]) {
         let start = self.origin + at;
         let needed = (start + input.len()).div_ceil(64) + 1;
         if self.words.len() < needed {
             self.words.resize(needed, 0);
         }
-        let shift = start % 64;
-        // A piece's masks on their own first, in the tight loop that
-        // vectorises, then shifted into place.
-        for (i, piece) in input.chunks(PIECE).enumerate() {
-            let mut masks = [0u64; PIECE / 64];
-            let blocks = piece.chunks_exact(64);
-            let tail = blocks.remainder();
-            let full = blocks.len();
-            for (mask, block) in masks.iter_mut().zip(blocks) {
-                *mask = block_mask(block);
+        let offset = start % 64;
+        let head_len = if offset == 0 {
+            0
+        } else {
+            (64 - offset).min(input.len())
+        };
+        let (head, body) = input.split_at(head_len);
+        if !head.is_empty() {
+            if let Some(w) = self.words.get_mut(start / 64) {
+                *w |= partial_mask(head) << offset;
             }
-            if let Some(mask) = masks.get_mut(full) {
-                *mask = tail
-                    .iter()
-                    .enumerate()
-                    .fold(0, |m, (i, &b)| m | u64::from(is_line_end(b)) << i);
-            }
-            let masks = &masks[..piece.len().div_ceil(64)];
-            let first = start / 64 + i * (PIECE / 64);
-            let words = self.words.get_mut(first..).unwrap_or_default();
-            if shift == 0 {
-                for (w, &m) in words.iter_mut().zip(masks) {
-                    *w |= m;
-                }
-            } else {
-                let mut carry = 0;
-                for (w, &m) in words.iter_mut().zip(masks) {
-                    *w |= (m << shift) | carry;
-                    carry = m >> (64 - shift);
-                }
-                if let Some(w) = words.get_mut(masks.len()) {
-                    *w |= carry;
-                }
+        }
+        let first = (start + head_len) / 64;
+        let blocks = body.chunks_exact(64);
+        let tail = blocks.remainder();
+        let full = blocks.len();
+        let words = self.words.get_mut(first..).unwrap_or_default();
+        // The words after the buffer's end are zero: they are set, not ORed.
+        for (w, block) in words.iter_mut().zip(blocks) {
+            *w = transposed_mask(block);
+        }
+        // A loop of its own, so that it runs on two words at a time.
+        for w in words.iter_mut().take(full) {
+            *w = transpose(*w);
+        }
+        if !tail.is_empty() {
+            if let Some(w) = words.get_mut(full) {
+                *w |= partial_mask(tail);
             }
         }
     }
@@ -140,25 +150,43 @@ impl LineEnds {
     }
 }
 
+/// The line-end bits of fewer than 64 bytes, bit `i` for byte `i`.
+fn partial_mask(bytes: &[u8]) -> u64 {
+    let mut block = [0u8; 64];
+    let n = bytes.len().min(64);
+    block[..n].copy_from_slice(&bytes[..n]);
+    transpose(transposed_mask(&block))
+}
+
 fn is_line_end(b: u8) -> bool {
     (b == b'\n') | (b == b'\r')
 }
 
-/// The line-end bits of one 64-byte block. Written so that it vectorises:
-/// compare all 64 bytes at once, keep each match's weight, then add up the
-/// eight weights of each 8-byte word with one multiplication (the weights of
-/// a word are distinct bits, so the sum never carries into the next byte).
-fn block_mask(block: &[u8]) -> u64 {
+/// The line-end bits of one 64-byte block, transposed: bit `8 * i + j` is
+/// set when byte `i` of the block's word `j` (byte `8 * j + i` of the block)
+/// is CR or LF. Written so that it vectorises: compare all 64 bytes at
+/// once, keep each match's word bit, and OR the eight words together; no
+/// step moves data across vector lanes but the last one.
+fn transposed_mask(block: &[u8]) -> u64 {
     let mut weighted = [0u8; 64];
-    for ((w, &b), &weight) in weighted.iter_mut().zip(block).zip(&WEIGHTS) {
-        *w = if is_line_end(b) { weight } else { 0 };
+    for ((w, &b), &bit) in weighted.iter_mut().zip(block).zip(&WORD_BITS) {
+        *w = if is_line_end(b) { bit } else { 0 };
     }
-    let mut mask = 0;
-    for (k, word) in weighted.chunks_exact(8).enumerate() {
-        let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
-        mask |= (word.wrapping_mul(0x0101_0101_0101_0101) >> 56) << (8 * k);
-    }
-    mask
+    weighted.chunks_exact(8).fold(0, |mask, word| {
+        mask | u64::from_le_bytes(word.try_into().unwrap_or_default())
+    })
+}
+
+/// Transposes the 8×8 bit matrix held in `x` (bit `8 * row + column`), with
+/// three delta swaps: it turns a [`transposed_mask`] into the block's mask,
+/// bit `i` for byte `i`.
+fn transpose(mut x: u64) -> u64 {
+    let t = (x ^ (x >> 7)) & 0x00AA_00AA_00AA_00AA;
+    x ^= t ^ (t << 7);
+    let t = (x ^ (x >> 14)) & 0x0000_CCCC_0000_CCCC;
+    x ^= t ^ (t << 14);
+    let t = (x ^ (x >> 28)) & 0x0000_0000_F0F0_F0F0;
+    x ^ t ^ (t << 28)
 }
 
 #[cfg(test)]
@@ -240,6 +268,19 @@ mod tests {
             }
             assert_eq!(ends.last(0), Some(at + 3 * PIECE + 99));
         }
+    }
+
+    #[test]
+    fn transposed_masks_transpose_back_to_byte_order() {
+        for i in 0..64 {
+            let mut block = [b'x'; 64];
+            block[i] = b'\n';
+            let t = transposed_mask(&block);
+            assert_eq!(t, 1 << (8 * (i % 8) + i / 8), "byte {i}");
+            assert_eq!(transpose(t), 1 << i, "byte {i}");
+            assert_eq!(transpose(transpose(t)), t);
+        }
+        assert_eq!(partial_mask(b"a\rb\n"), 0b1010);
     }
 
     #[test]

@@ -462,12 +462,15 @@ fn lines_reference(limit: usize, chunks: &[&[u8]]) -> Vec<Result<Line, ParseErro
 fn rich_piece() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         4 => piece().prop_map(<[u8]>::to_vec),
-        1 => (1usize..40, 0usize..90, 0usize..3).prop_map(|(n, len, eol)| {
+        // Values up to 90 bytes, and from 100 to 300 (either side of the
+        // fixed-size copy of the bulk path).
+        1 => (1usize..40, prop_oneof![0usize..90, 100usize..300], 0usize..3).prop_map(|(n, len, eol)| {
             let eol: &[u8] = [&b"\n"[..], b"\r", b"\r\n"][eol];
             let mut run = Vec::new();
             for i in 0..n {
                 run.extend_from_slice(if i % 7 == 3 { b"data:" } else { b"data: " });
-                run.extend((0..(len + i) % 90).map(|k| b'a' + (k % 26) as u8));
+                let len = if len < 90 { (len + i) % 90 } else { len + i % 3 };
+                run.extend((0..len).map(|k| b'a' + (k % 26) as u8));
                 run.extend_from_slice(eol);
             }
             run
@@ -548,4 +551,30 @@ fn same_results_as_the_reference_on_the_bench_shapes() {
             assert_eq!(full_new(limits, &chunks), full_reference(limits, &chunks));
         }
     }
+}
+
+#[test]
+fn kept_ids_do_not_pin_released_input() {
+    let mut parser = Parser::new();
+    parser.handle_bytes(b"id: abc\ndata: 1\n\nid: def\n");
+    let first = parser.poll_event().unwrap().unwrap();
+    assert_eq!(first.id, "abc");
+    // The event's ID shares the input; the parser's copy does too, for now.
+    let region = parser.tokenizer.lines.clone();
+    assert!(super::within(&region, first.id.as_bytes()));
+    assert!(super::within(&region, parser.last_event_id().as_bytes()));
+    // The region is used up and released: the IDs the parser keeps (the
+    // last event ID and the ID buffer) move out of it.
+    assert!(parser.poll_event().is_none());
+    assert!(!super::within(&region, parser.last_event_id().as_bytes()));
+    assert_eq!(parser.last_event_id(), "abc");
+    parser.handle_bytes(b"data: 2\n\n");
+    let second = parser.poll_event().unwrap().unwrap();
+    assert_eq!(second.id, "def");
+    assert!(!super::within(&region, second.id.as_bytes()));
+    assert_eq!(first.id, "abc");
+    parser.handle_bytes(b"id: ghi\n");
+    assert!(parser.poll_event().is_none());
+    parser.reset();
+    assert_eq!(parser.last_event_id(), "def");
 }
