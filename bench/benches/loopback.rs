@@ -6,63 +6,12 @@
 //! cores), so compare ratios within one run.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::sync::Arc;
-use std::thread;
-use std::time::Duration;
 
+use sse_bench::client::{body_server, config, count};
 use sse_bench::{median_time, tokens, Workload, CHUNK};
-use sse_core::client::{ClientError, Config, Notification};
 use sse_core::parse::Parser;
-
-/// Serves `body` as one event stream response per connection, in 16 KiB
-/// writes, then closes.
-fn body_server(body: Arc<Vec<u8>>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/events", listener.local_addr().unwrap());
-    thread::spawn(move || {
-        for mut s in listener.incoming().flatten() {
-            let body = Arc::clone(&body);
-            thread::spawn(move || {
-                let mut head = Vec::new();
-                let mut byte = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") && s.read(&mut byte).unwrap_or(0) == 1 {
-                    head.push(byte[0]);
-                }
-                let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n");
-                for chunk in body.chunks(CHUNK) {
-                    if s.write_all(chunk).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    url
-}
-
-fn config() -> Config {
-    let mut c = Config::default();
-    c.reconnection_time = Duration::from_secs(3600);
-    c
-}
-
-/// Counts messages until the first end of stream.
-fn count<I: Iterator<Item = Notification>>(it: I) -> usize {
-    let mut n = 0;
-    for note in it {
-        match note {
-            Notification::Message(_) => n += 1,
-            Notification::Error {
-                error: ClientError::EndOfStream,
-                ..
-            } => break,
-            Notification::Error { error, .. } => panic!("{error}"),
-            _ => {}
-        }
-    }
-    n
-}
 
 fn client_throughput(w: &Workload) {
     let body = Arc::new(w.bytes.clone());

@@ -14,60 +14,13 @@
 //! name contains WORD (and the parser), e.g. under a profiler.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::sync::Arc;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use sse_bench::client::{body_server, config, count};
 use sse_bench::{tokens, CHUNK};
-use sse_core::client::{ClientError, Config, Notification};
 use sse_core::parse::Parser;
-
-fn body_server(body: Arc<Vec<u8>>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/events", listener.local_addr().unwrap());
-    thread::spawn(move || {
-        for mut s in listener.incoming().flatten() {
-            let body = Arc::clone(&body);
-            thread::spawn(move || {
-                let mut head = Vec::new();
-                let mut byte = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") && s.read(&mut byte).unwrap_or(0) == 1 {
-                    head.push(byte[0]);
-                }
-                let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n");
-                for chunk in body.chunks(CHUNK) {
-                    if s.write_all(chunk).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    url
-}
-
-fn config() -> Config {
-    let mut c = Config::default();
-    c.reconnection_time = Duration::from_secs(3600);
-    c
-}
-
-fn count<I: Iterator<Item = Notification>>(it: I) -> usize {
-    let mut n = 0;
-    for note in it {
-        match note {
-            Notification::Message(_) => n += 1,
-            Notification::Error {
-                error: ClientError::EndOfStream,
-                ..
-            } => break,
-            Notification::Error { error, .. } => panic!("{error}"),
-            _ => {}
-        }
-    }
-    n
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

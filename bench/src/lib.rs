@@ -7,6 +7,7 @@
 
 use std::time::{Duration, Instant};
 
+pub mod client;
 pub mod fanout;
 
 /// Chunk size used to feed every contestant, as a socket read would.
