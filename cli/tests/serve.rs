@@ -294,3 +294,56 @@ fn keep_alive_and_retry_hint() {
     );
     assert!(got.contains("\r\n\r\nretry: 2500\n:\n:\n"), "{got}");
 }
+
+/// The number of open file descriptors of process `pid`.
+#[cfg(target_os = "linux")]
+fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count()
+}
+
+/// A client that stops reading in the middle of an event is dropped once
+/// its subscriber falls out of the replay log, though its socket takes
+/// nothing more.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_client_that_stops_reading_mid_event_is_dropped_once_it_lags() {
+    let mut server = Server::start(&["--replay", "2", "--live-only", "--keep-alive-ms", "0"]);
+    let pid = server.child.id();
+    // A client that reads the response head, then nothing more.
+    let mut paused = TcpStream::connect(server.addr()).unwrap();
+    paused
+        .write_all(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8];
+    while !head.ends_with(b"\r\n\r\n") && paused.read(&mut byte).unwrap() == 1 {
+        head.push(byte[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 200 OK\r\n"));
+    // Its stream is open (and the server is done starting up).
+    let open = open_fds(pid);
+    // More than the socket buffers hold: the write stops part way.
+    server.send(&"x".repeat(16 << 20));
+    thread::sleep(Duration::from_millis(300));
+    assert_eq!(open_fds(pid), open, "stuck, not dropped");
+    // Events 2 and 3 are in the log: not lagging yet. Then 4 pushes 2 out.
+    for d in ["2", "3", "4"] {
+        server.send(d);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while open_fds(pid) >= open && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(open_fds(pid), open - 1, "the lagging stream was dropped");
+    // What it did get ends there, in the middle of the event (which an
+    // EventSource discards before it resumes).
+    paused
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut got = Vec::new();
+    paused.read_to_end(&mut got).unwrap();
+    assert!(got.len() < 16 << 20, "{} bytes", got.len());
+    assert!(!got.ends_with(b"\n\n"));
+}

@@ -260,12 +260,10 @@ impl<L: ReplayLog> Hub<L> {
         if sub.stream.has_queued() || sub.stream.closed().is_some() {
             return sub.stream.peek_transmit(now, max, take);
         }
+        if self.close_if_lagging(sub) {
+            return 0;
+        }
         if sub.cursor < self.log.first_seq() {
-            if sub.stream.config().lag != LagPolicy::SkipAhead {
-                log::warn!("a subscriber fell out of the replay log: closing its stream");
-                sub.stream.close_with(CloseReason::Lagged);
-                return 0;
-            }
             let first = self.log.first_seq();
             let skipped = first - sub.cursor;
             sub.cursor = first;
@@ -288,6 +286,28 @@ impl<L: ReplayLog> Hub<L> {
             *offered += 1;
         }
         total
+    }
+
+    /// Closes `sub`'s stream ([`CloseReason::Lagged`]) if its cursor fell
+    /// out of the replay log and its [`LagPolicy`] closes laggards; returns
+    /// whether it is closed for lagging. [`Hub::peek_transmit`] decides this
+    /// too; call it yourself while the transport is stuck in a write it
+    /// started (a client that stopped reading in the middle of a batch),
+    /// e.g. after each publish, and drop the connection when it says so:
+    /// the client discards the event cut short and resumes from the last
+    /// one it got whole.
+    pub fn close_if_lagging(&self, sub: &mut Subscriber) -> bool {
+        if sub.stream.closed() == Some(CloseReason::Lagged) {
+            return true;
+        }
+        let lags = sub.stream.closed().is_none()
+            && sub.cursor < self.log.first_seq()
+            && sub.stream.config().lag != LagPolicy::SkipAhead;
+        if lags {
+            log::warn!("a subscriber fell out of the replay log: closing its stream");
+            sub.stream.close_with(CloseReason::Lagged);
+        }
+        lags
     }
 
     /// The transport accepted (the start of) what the last
@@ -463,6 +483,36 @@ mod write_tests {
 
     fn at(ms: u64) -> Instant {
         Instant::ZERO + Duration::from_millis(ms)
+    }
+
+    #[test]
+    fn a_subscriber_stuck_mid_write_is_closed_once_it_lags() {
+        let mut hub = hub(2);
+        let mut sub = hub.subscribe(Instant::ZERO, None, config(LagPolicy::Disconnect));
+        let mut skip = hub.subscribe(Instant::ZERO, None, config(LagPolicy::SkipAhead));
+        hub.publish(&Message::new("a")).unwrap();
+        for s in [&mut sub, &mut skip] {
+            assert_eq!(peek(&hub, s, Instant::ZERO, 1 << 10), b"id: 1\ndata: a\n\n");
+            // The socket took part of it, then stopped taking anything.
+            hub.handle_written(s, Instant::ZERO);
+        }
+        hub.publish(&Message::new("b")).unwrap();
+        hub.publish(&Message::new("c")).unwrap();
+        // Event 2 is still in the log: not lagging yet.
+        assert!(!hub.close_if_lagging(&mut sub));
+        assert_eq!(sub.closed(), None);
+        hub.publish(&Message::new("d")).unwrap();
+        assert!(hub.close_if_lagging(&mut sub));
+        assert_eq!(sub.closed(), Some(CloseReason::Lagged));
+        assert!(hub.close_if_lagging(&mut sub), "and it stays so");
+        assert_eq!(peek(&hub, &mut sub, Instant::ZERO, 1 << 10), b"");
+        // Skipping ahead is for the next peek: the stream stays open.
+        assert!(!hub.close_if_lagging(&mut skip));
+        assert_eq!(skip.closed(), None);
+        // A stream closed for another reason is not lagging.
+        let mut done = hub.subscribe(Instant::ZERO, None, config(LagPolicy::Disconnect));
+        done.stream().close();
+        assert!(!hub.close_if_lagging(&mut done));
     }
 
     #[test]

@@ -38,6 +38,14 @@
 //!    exactly what was offered and restarts the keep-alive timer at that
 //!    time; the adapter finishes writing the rest before peeking again.
 //!
+//! While the socket takes nothing (a client that stopped reading), the
+//! adapter still hears of publishes: a hub subscriber's next peek decides
+//! whether it lags, and if a write it started is stuck part way,
+//! [`Hub::close_if_lagging`](crate::hub::Hub::close_if_lagging) decides it
+//! so that the connection can be dropped in the middle of an event (the
+//! client discards the event cut short and resumes from the last whole
+//! one), instead of being held as long as the client holds it.
+//!
 //! Resuming follows Mercure: the client's last event ID comes from the
 //! `Last-Event-ID` header or, because browsers cannot set headers on the
 //! first connect, a `last_event_id` query parameter ([`last_event_id`]).

@@ -40,6 +40,8 @@ enum Op {
     Advance(u16),
     Timeout(u8),
     Close(u8),
+    /// A write stuck part way: does the subscriber lag?
+    CheckLag(u8),
 }
 
 #[derive(Arbitrary, Debug)]
@@ -131,6 +133,15 @@ fuzz_target!(|input: Input| {
                 hub.handle_timeout(&mut s.sub, now);
             }
             Op::Close(to) => subs[usize::from(to % 3)].sub.stream().close(),
+            Op::CheckLag(to) => {
+                let s = &mut subs[usize::from(to % 3)];
+                let lags = hub.close_if_lagging(&mut s.sub);
+                assert_eq!(lags, s.sub.closed() == Some(CloseReason::Lagged));
+                if lags {
+                    assert_eq!(s.sub.stream().config().lag, LagPolicy::Disconnect);
+                    s.lagged_at.get_or_insert(s.wire.len());
+                }
+            }
         }
         for s in &mut subs {
             let stream = s.sub.stream();

@@ -9,7 +9,8 @@
 //! it once the socket took it, or wait for a publish or its keep-alive
 //! deadline. Writes time out at once, so a client that stopped reading
 //! blocks nothing: what was offered is offered again after the next
-//! publish, and the core's lag policy bounds how far behind it may fall. A
+//! publish, and the core's lag policy bounds how far behind it may fall
+//! (a write stuck part way is given up once the subscriber lags). A
 //! client that went away is noticed at the next write, or, when idle, by a
 //! short read after each second without anything to write: the client
 //! sends nothing after its request, so a read that ends means it closed
@@ -242,7 +243,7 @@ fn stream(
                 // later than `now`).
                 hub.lock()
                     .handle_written(sub, overdue.unwrap_or_else(|| clock.now()));
-                if write_rest(io, &out[n..], stop).is_err() {
+                if write_rest(io, &out[n..], hub, sub, stop).is_err() {
                     return;
                 }
             }
@@ -258,8 +259,16 @@ fn stream(
 }
 
 /// Finishes writing a batch the socket started taking, and flushes;
-/// write timeouts only give the stop flag a look.
-fn write_rest(io: &mut dyn Transport, mut rest: &[u8], stop: &AtomicBool) -> io::Result<()> {
+/// write timeouts give the stop flag a look, and drop a client that stopped
+/// reading (in the middle of the batch) once its subscriber lags: it
+/// discards the event cut short and resumes from the last one it got whole.
+fn write_rest(
+    io: &mut dyn Transport,
+    mut rest: &[u8],
+    hub: &Hub,
+    sub: &mut Subscriber,
+    stop: &AtomicBool,
+) -> io::Result<()> {
     loop {
         let step = match rest {
             [] => io.flush().map(|()| 0),
@@ -270,7 +279,7 @@ fn write_rest(io: &mut dyn Transport, mut rest: &[u8], stop: &AtomicBool) -> io:
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => rest = &rest[n..],
             Err(e) if timed_out(&e) || e.kind() == io::ErrorKind::Interrupted => {
-                if stop.load(Ordering::Acquire) {
+                if stop.load(Ordering::Acquire) || hub.lock().close_if_lagging(sub) {
                     return Err(e);
                 }
             }

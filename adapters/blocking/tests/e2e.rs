@@ -411,3 +411,33 @@ fn other_paths_and_methods_get_complete_answers() {
     assert!(head.starts_with("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"));
     assert!(head.ends_with("\r\n\r\n"), "{head}");
 }
+
+/// A client that stops reading in the middle of an event is dropped once
+/// its subscriber falls out of the replay log, though its socket takes
+/// nothing more.
+#[test]
+fn a_client_that_stops_reading_mid_event_is_dropped_once_it_lags() {
+    let hub = Hub::new(LogLimits {
+        max_events: 2,
+        max_bytes: 64 << 20,
+    });
+    let mut service = Service::new(hub.clone(), "/events");
+    service.config.keep_alive = None;
+    let server = start(service);
+    let (paused, _) = raw_subscriber(&server);
+    assert_eq!(server.connections(), 1);
+    // More than the socket buffers hold: the write stops part way.
+    hub.publish(&Message::new(&"x".repeat(16 << 20))).unwrap();
+    thread::sleep(Duration::from_millis(100));
+    assert_eq!(server.connections(), 1, "stuck, not dropped");
+    // Events 2 and 3 are in the log: not lagging yet. Then 4 pushes 2 out.
+    for d in ["2", "3", "4"] {
+        hub.publish(&Message::new(d)).unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.connections() > 0 && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(server.connections(), 0, "the lagging stream was dropped");
+    drop(paused);
+}

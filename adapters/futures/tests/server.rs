@@ -72,12 +72,14 @@ impl Timer for Clock {
     }
 }
 
-/// Runs `f` with a time limit.
+/// Runs `f` with a time limit (checked first: a wake-up by the limit's
+/// timer must not let `f` finish late).
 fn within<T>(secs: u64, f: impl std::future::Future<Output = T>) -> T {
-    async_io::block_on(future::or(f, async {
+    let limit = async {
         IoTimer::after(Duration::from_secs(secs)).await;
         panic!("timed out after {secs} s")
-    }))
+    };
+    async_io::block_on(future::or(limit, f))
 }
 
 /// The next chunk, or `None` when none is ready (polled once).
@@ -618,4 +620,44 @@ impl futures_lite::AsyncWrite for SharedStream {
     ) -> std::task::Poll<std::io::Result<()>> {
         std::pin::Pin::new(&mut &*self.0).poll_close(cx)
     }
+}
+
+/// A client that stops reading in the middle of an event is dropped once
+/// its subscriber falls out of the replay log, though its socket takes
+/// nothing more.
+#[test]
+fn a_client_that_stops_reading_mid_event_is_dropped_once_it_lags() {
+    use sse_core::replay::LogLimits;
+    let hub = SharedHub::new(LogLimits {
+        max_events: 2,
+        max_bytes: 64 << 20,
+    });
+    // No keep-alive either: nothing but a publish wakes the stream.
+    let service = Service::new(Endpoint::new("/events"), hub.clone()).config(Config {
+        keep_alive: None,
+        ..Config::default()
+    });
+    let clock = Clock::new();
+    let (server, mut client) = pair();
+    client
+        .write_all(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let publishing = async {
+        // More than the socket buffers hold: the write stops part way.
+        hub.publish(&Message::new(&"x".repeat(16 << 20))).unwrap();
+        IoTimer::after(Duration::from_millis(100)).await;
+        // Events 2 and 3 are in the log: not lagging yet. Then 4 pushes 2 out.
+        for d in ["2", "3", "4"] {
+            hub.publish(&Message::new(d)).unwrap();
+            IoTimer::after(Duration::from_millis(10)).await;
+        }
+    };
+    let serving = serve_connection(server, &service, &clock);
+    let (ended, ()) = within(10, future::zip(serving, publishing));
+    assert_eq!(ended.unwrap(), Ended::Closed(CloseReason::Lagged));
+    // What the client did get ends there, in the middle of the event.
+    let mut got = Vec::new();
+    client.read_to_end(&mut got).unwrap();
+    assert!(got.len() < 16 << 20, "{} bytes", got.len());
+    assert!(!got.ends_with(b"\n\n"));
 }

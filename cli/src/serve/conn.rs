@@ -12,6 +12,7 @@ use smol::net::TcpStream;
 use smol::Timer;
 use sse_core::endpoint::{respond, Endpoint, Route};
 use sse_core::http1::{HeadStatus, RequestParser};
+use sse_core::hub::Subscriber;
 use sse_core::server::Config;
 use sse_core::Instant;
 
@@ -38,6 +39,9 @@ impl Shared {
         Instant::from_duration(self.origin.elapsed())
     }
 }
+
+/// Most bytes offered to one write.
+const WRITE_BATCH: usize = 16 * 1024;
 
 /// How long a client may take to send its request head.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
@@ -105,14 +109,38 @@ pub async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
     let peer = stream.peer_addr().ok();
     log::info!("{peer:?}: streaming from {last_event_id:?}");
     let mut probe = [0u8; 64];
+    let mut out = Vec::new();
     loop {
         let published = shared.feed.listen();
         let kicked = shared.kick.listen();
         let now = shared.now();
-        while let Some(bytes) = shared.feed.poll_transmit(&mut sub, now) {
-            if stream.write_all(&bytes).await.is_err() {
+        out.clear();
+        shared
+            .feed
+            .peek_transmit(&mut sub, now, WRITE_BATCH, |b| out.extend_from_slice(b));
+        if !out.is_empty() {
+            // Offer the batch; if the socket takes none of it before the
+            // next publish, offer again as things then stand: a client that
+            // stopped reading falls behind and lags like any slow one.
+            let write = async { Some(stream.write(&out).await) };
+            let woken = async {
+                future::or(published, kicked).await;
+                None
+            };
+            match future::or(write, woken).await {
+                Some(Ok(n)) if n > 0 => {
+                    shared.feed.handle_written(&mut sub, now);
+                    if !write_rest(&mut stream, &mut sub, &out[n..], &shared, generation).await {
+                        return;
+                    }
+                }
+                Some(_) => return,
+                None => {}
+            }
+            if shared.generation.load(Ordering::Acquire) != generation {
                 return;
             }
+            continue;
         }
         if let Some(reason) = sub.closed() {
             log::warn!("{peer:?}: stream ended: {reason:?}");
@@ -152,6 +180,34 @@ pub async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
             }
         }
     }
+}
+
+/// Finishes writing a batch the socket started taking; `false` when the
+/// connection broke, or when, before it could, the stream was dropped
+/// (SIGUSR1, shutdown) or the subscriber fell out of the replay log (a
+/// client that stopped reading: it gets the event cut short, discards it
+/// and resumes by its last event ID).
+async fn write_rest(
+    stream: &mut TcpStream,
+    sub: &mut Subscriber,
+    rest: &[u8],
+    shared: &Shared,
+    generation: u64,
+) -> bool {
+    let write = async { stream.write_all(rest).await.is_ok() };
+    let stuck = async {
+        loop {
+            let woken = future::or(shared.feed.listen(), shared.kick.listen());
+            if shared.generation.load(Ordering::Acquire) != generation
+                || shared.feed.close_if_lagging(sub)
+            {
+                log::debug!("dropping a stream stuck in a write: {:?}", sub.closed());
+                return false;
+            }
+            woken.await;
+        }
+    };
+    future::or(write, stuck).await
 }
 
 /// What ended a wait for something to send.

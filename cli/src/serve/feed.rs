@@ -97,11 +97,35 @@ impl Feed {
         }
     }
 
-    /// The next bytes for `sub`, if any.
-    pub fn poll_transmit(&self, sub: &mut Subscriber, now: Instant) -> Option<Bytes> {
+    /// Offers `sub`'s next bytes, at most `max` (at least one chunk), to
+    /// `take` without taking them (see [`Hub::peek_transmit`]).
+    pub fn peek_transmit(
+        &self,
+        sub: &mut Subscriber,
+        now: Instant,
+        max: usize,
+        take: impl FnMut(&Bytes),
+    ) -> usize {
         match self {
-            Feed::Memory(local) => lock(&local.hub).poll_transmit(sub, now),
-            Feed::Redis(mirror) => mirror.hub().poll_transmit(sub, now),
+            Feed::Memory(local) => lock(&local.hub).peek_transmit(sub, now, max, take),
+            Feed::Redis(mirror) => mirror.hub().peek_transmit(sub, now, max, take),
+        }
+    }
+
+    /// The socket took (the start of) what the last peek offered `sub`.
+    pub fn handle_written(&self, sub: &mut Subscriber, now: Instant) {
+        match self {
+            Feed::Memory(local) => lock(&local.hub).handle_written(sub, now),
+            Feed::Redis(mirror) => mirror.hub().handle_written(sub, now),
+        }
+    }
+
+    /// Whether `sub` fell out of the replay log and is closed for it (see
+    /// [`Hub::close_if_lagging`]).
+    pub fn close_if_lagging(&self, sub: &mut Subscriber) -> bool {
+        match self {
+            Feed::Memory(local) => lock(&local.hub).close_if_lagging(sub),
+            Feed::Redis(mirror) => mirror.hub().close_if_lagging(sub),
         }
     }
 

@@ -99,7 +99,8 @@ impl From<io::Error> for ConnectionError {
 ///
 /// A stream ends when the client closes the connection (a read is kept
 /// pending all along to notice), when the subscriber is closed (it lagged
-/// behind, or [`SharedHub::end_streams`](super::SharedHub::end_streams)), or when the returned future is
+/// behind, even while its socket takes nothing, in the middle of an event;
+/// or [`SharedHub::end_streams`](super::SharedHub::end_streams)), or when the returned future is
 /// dropped: that is how [`serve`](super::serve) shuts connections down.
 /// Any `AsyncRead + AsyncWrite` works: TCP, TLS, an in-memory pipe.
 ///
@@ -285,7 +286,12 @@ where
                 if !committed {
                     out.clear();
                 }
-                return Poll::Pending;
+                // Not writable: meanwhile, a client that stopped reading
+                // is dropped once it lags (even in the middle of a batch).
+                return match sub.poll_stuck(cx) {
+                    Poll::Ready(reason) => Poll::Ready(Ok(Ended::Closed(reason))),
+                    Poll::Pending => Poll::Pending,
+                };
             }
         }
     }

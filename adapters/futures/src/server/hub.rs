@@ -257,6 +257,32 @@ impl Subscription {
         }
     }
 
+    /// For a writer whose socket takes nothing (a client that stopped
+    /// reading, maybe in the middle of an event): `Ready(reason)` once the
+    /// stream must end anyway — the subscriber fell out of the replay log
+    /// ([`Hub::close_if_lagging`](sse_core::hub::Hub::close_if_lagging)) or
+    /// [`SharedHub::end_streams`] was called — and the connection may be
+    /// dropped (the client discards an event cut short and resumes from the
+    /// last one it got whole); `Pending` until then, woken by publishes.
+    pub fn poll_stuck(&mut self, cx: &mut Context<'_>) -> Poll<CloseReason> {
+        loop {
+            if self.ended_by_hub() {
+                return Poll::Ready(CloseReason::Finished);
+            }
+            if self.hub.lock().close_if_lagging(&mut self.sub) {
+                return Poll::Ready(CloseReason::Lagged);
+            }
+            let Some(listener) = &mut self.listener else {
+                self.listener = Some(self.hub.inner.published.listen());
+                continue;
+            };
+            if Pin::new(listener).poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            self.listener = None;
+        }
+    }
+
     /// Offers the subscriber's next bytes, up to `max` (at least one
     /// chunk), to `take` without taking them; returns how many. `0` with
     /// [`Subscription::closed`] set means it lagged. See
