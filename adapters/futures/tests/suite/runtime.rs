@@ -16,11 +16,14 @@ use sse_core::encode::Message;
 use sse_core::endpoint::Endpoint;
 use sse_core::server::Config;
 
+/// Runs `f` with a time limit (checked first: a wake-up by the limit's
+/// timer must not let `f` finish late).
 fn within<T>(secs: u64, f: impl std::future::Future<Output = T>) -> T {
-    rt::block_on(future::or(f, async {
+    let limit = async {
         rt::sleep(Duration::from_secs(secs)).await;
         panic!("timed out after {secs} s")
-    }))
+    };
+    rt::block_on(future::or(limit, f))
 }
 
 fn service(hub: &SharedHub) -> Service {
@@ -265,5 +268,39 @@ fn graceful_shutdown_leaves_no_task_or_socket_behind() {
         }
         assert_eq!(read_to_end(&mut silent).await, "");
         assert!(TcpStream::connect(addr).await.is_err(), "the port refuses");
+    });
+}
+
+/// A client that stops reading in the middle of an event is dropped, on
+/// this runtime's listener, once its subscriber falls out of the log.
+#[test]
+fn a_client_that_stops_reading_mid_event_is_dropped_once_it_lags() {
+    within(20, async {
+        use sse_core::replay::LogLimits;
+        let hub = SharedHub::new(LogLimits {
+            max_events: 2,
+            max_bytes: 64 << 20,
+        });
+        let config = Config {
+            keep_alive: None,
+            ..Config::default()
+        };
+        let (server, addr) = start(service(&hub).config(config)).await;
+        let mut paused = send(addr, "GET /events HTTP/1.1\r\nHost: x\r\n\r\n").await;
+        read_until(&mut paused, "\r\n\r\n").await;
+        assert_eq!(server.connections(), 1);
+        // More than the socket buffers hold: the write stops part way.
+        hub.publish(&Message::new(&"x".repeat(16 << 20))).unwrap();
+        rt::sleep(Duration::from_millis(100)).await;
+        assert_eq!(server.connections(), 1, "stuck, not dropped");
+        // Events 2 and 3 are in the log: not lagging yet. Then 4 pushes 2 out.
+        for d in ["2", "3", "4"] {
+            hub.publish(&Message::new(d)).unwrap();
+        }
+        while server.connections() > 0 {
+            rt::sleep(Duration::from_millis(10)).await;
+        }
+        drop(paused);
+        server.shutdown_and_wait().await;
     });
 }
