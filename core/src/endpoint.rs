@@ -26,9 +26,20 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 use bytes::{BufMut, Bytes, BytesMut};
+use core::time::Duration;
 
-use crate::http1::{encode_response_head, RequestHead, Response};
+use crate::http1::{encode_response_head, HeadError, RequestHead, Response};
 use crate::server::{self, ResponseHead};
+
+/// How long a client may take to send its request head (and, over TLS, to
+/// finish its handshake) before the listener drops the connection.
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a listener keeps a connection open after a complete answer,
+/// reading and dropping whatever the client still sends, until the client
+/// closes: closing with unread input could reset the connection and destroy
+/// the answer in flight.
+pub const LINGER: Duration = Duration::from_secs(1);
 
 /// Where and how an event stream is served. See the [module docs](self).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -135,6 +146,14 @@ impl Endpoint {
             None => Vec::new(),
         }
     }
+}
+
+/// The `400 Bad Request` for a request head that is malformed or breaks the
+/// [`HeadLimits`](crate::http1::HeadLimits): the reason as plain text. Write
+/// it, then close as after any complete answer (see [`LINGER`]).
+pub fn bad_request(error: &HeadError) -> Bytes {
+    let reason = alloc::format!("{error}\n");
+    respond(400, &[("Content-Type", "text/plain")], reason.as_bytes())
 }
 
 /// A complete response with a `Content-Length` body and `Connection: close`:
@@ -270,6 +289,17 @@ mod tests {
         let out = text(&out);
         assert!(out.starts_with("HTTP/1.1 200 OK\r\n"));
         assert!(!out.contains("Set-Cookie") && !out.contains("Access-Control"));
+    }
+
+    #[test]
+    fn a_bad_head_gets_a_400_saying_why() {
+        let err = RequestParser::new()
+            .handle_bytes(b"GET /events HTTP/1.1\r\nBad Header\r\n\r\n")
+            .unwrap_err();
+        let r = bad_request(&err);
+        let r = text(&r);
+        assert!(r.starts_with("HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n"));
+        assert!(r.ends_with(&alloc::format!("\r\n\r\n{err}\n")), "{r}");
     }
 
     #[test]

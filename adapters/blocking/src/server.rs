@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use sse_core::encode::Message;
-use sse_core::endpoint::{Endpoint, Route};
+use sse_core::endpoint::{bad_request, Endpoint, Route, HEAD_TIMEOUT, LINGER};
 use sse_core::http1::{HeadStatus, RequestHead, RequestParser};
 use sse_core::hub::Subscriber;
 use sse_core::outbox::Outbox;
@@ -40,15 +40,11 @@ use crate::clock::Clock;
 use crate::hub::Hub;
 use crate::transport::Transport;
 
-/// How long a client may take to send its request head.
-const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a read checking for a gone client may block.
 const PROBE: Duration = Duration::from_millis(1);
 /// After a complete answer, the server reads what the client still sends
-/// (a request body it did not read) until the client closes, is silent for
-/// `LINGER_IDLE` or `LINGER` is over: closing with unread bytes would reset
-/// the connection and could destroy the answer in flight.
-const LINGER: Duration = Duration::from_secs(1);
+/// until the client closes, is silent for `LINGER_IDLE`, or the core's
+/// [`LINGER`] is over.
 const LINGER_IDLE: Duration = Duration::from_millis(50);
 /// Longest wait of an idle stream before it checks that its client is
 /// still there (a publish, a deadline or the server stopping wake it
@@ -322,21 +318,14 @@ fn read_head(io: &mut dyn Transport, stop: &AtomicBool) -> Option<RequestHead> {
             Ok(HeadStatus::Complete(head, _)) => return Some(head),
             Ok(HeadStatus::Partial) => {}
             Err(e) => {
-                let body = format!("{e}\n");
-                let bad = sse_core::endpoint::respond(
-                    400,
-                    &[("Content-Type", "text/plain")],
-                    body.as_bytes(),
-                );
-                answer(io, &bad);
+                answer(io, &bad_request(&e));
                 return None;
             }
         }
     }
 }
 
-/// Writes a complete answer, then lingers (see [`LINGER`]; real time, not
-/// a protocol deadline).
+/// Writes a complete answer, then lingers (see [`LINGER`], in real time).
 fn answer(io: &mut dyn Transport, bytes: &[u8]) {
     if io.write_all(bytes).and_then(|()| io.flush()).is_err() {
         return;

@@ -3,14 +3,13 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::BytesMut;
 use event_listener::Event;
 use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
 use smol::net::TcpStream;
 use smol::Timer;
-use sse_core::endpoint::{respond, Endpoint, Route};
+use sse_core::endpoint::{bad_request, respond, Endpoint, Route, HEAD_TIMEOUT, LINGER};
 use sse_core::http1::{HeadStatus, RequestParser};
 use sse_core::hub::Subscriber;
 use sse_core::server::Config;
@@ -42,9 +41,6 @@ impl Shared {
 
 /// Most bytes offered to one write.
 const WRITE_BATCH: usize = 16 * 1024;
-
-/// How long a client may take to send its request head.
-const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves one connection to its end.
 pub async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
@@ -240,12 +236,7 @@ async fn read_head(stream: &mut TcpStream) -> Option<sse_core::http1::RequestHea
     match future::or(read, timeout).await? {
         Ok(head) => Some(head),
         Err(e) => {
-            let answer = respond(
-                400,
-                &[("Content-Type", "text/plain")],
-                format!("{e}\n").as_bytes(),
-            );
-            write_and_close(stream.clone(), &answer).await;
+            write_and_close(stream.clone(), &bad_request(&e)).await;
             None
         }
     }
@@ -259,7 +250,7 @@ async fn write_and_close(mut stream: TcpStream, bytes: &[u8]) {
     let mut sink = [0u8; 256];
     let drain = async { while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {} };
     let linger = async {
-        Timer::after(Duration::from_secs(1)).await;
+        Timer::after(LINGER).await;
     };
     future::or(drain, linger).await;
 }

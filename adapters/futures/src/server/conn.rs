@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
 use futures_lite::{future, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use sse_core::endpoint::{respond, Route};
+use sse_core::endpoint::{bad_request, Route, LINGER};
 use sse_core::http1::{HeadError, HeadStatus, RequestHead, RequestParser};
 use sse_core::server::CloseReason;
 
@@ -17,12 +17,9 @@ use super::{Sender, Service, Subscription, WRITE_BATCH};
 use crate::runtime::Timer;
 
 /// How long a client may take to send its request head (and, in
-/// [`serve_with`](super::serve_with), to finish a TLS handshake).
-pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// How long a connection that got a complete answer stays open for the
-/// client to read it (a close with unread input could reset it).
-const LINGER: Duration = Duration::from_secs(1);
+/// [`serve_with`](super::serve_with), to finish a TLS handshake): the
+/// core's [`HEAD_TIMEOUT`](sse_core::endpoint::HEAD_TIMEOUT).
+pub const HEAD_TIMEOUT: Duration = sse_core::endpoint::HEAD_TIMEOUT;
 
 /// Answers requests for paths other than the stream's: a complete response
 /// (e.g. from [`sse_core::endpoint::respond`], for an HTML page), or `None`
@@ -125,12 +122,7 @@ where
     let head = match future::or(read_head(&mut io), timeout).await {
         Ok(head) => head,
         Err(ConnectionError::BadRequest(e)) => {
-            let answer = respond(
-                400,
-                &[("Content-Type", "text/plain")],
-                format!("{e}\n").as_bytes(),
-            );
-            answer_and_close(&mut io, &answer, timer).await?;
+            answer_and_close(&mut io, &bad_request(&e), timer).await?;
             return Err(ConnectionError::BadRequest(e));
         }
         Err(e) => return Err(e),
