@@ -392,7 +392,13 @@ impl Sub {
                 return parked && self.received >= conn.written.load(Ordering::SeqCst);
             }
         } else if lock(&conn.task.thread).is_some() {
-            return conn.task.idle();
+            // The counters above may predate the task's last poll: re-check
+            // them once it is seen idle (it may have written just before).
+            if !conn.task.idle() {
+                return false;
+            }
+            self.read_available();
+            return self.received >= conn.written.load(Ordering::SeqCst);
         }
         // No way to look at the thread: a quiet period.
         let since = *quiet_since.get_or_insert_with(Instant::now);
