@@ -224,11 +224,8 @@ fn close_handle_ends_a_silent_stream_and_reopen_starts_again() {
 #[test]
 fn refused_connect_is_reported_and_retried() {
     // A port with nothing listening.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let (_refusing, addr) = refusing_port();
+    let port = addr.port();
     let url = format!("http://127.0.0.1:{port}/");
     let mut es = EventSource::with_parts(
         &url,
@@ -250,4 +247,17 @@ fn refused_connect_is_reported_and_retried() {
     });
     es.close();
     assert_eq!(with_timeout(es.next()), None);
+}
+
+/// A port on 127.0.0.1 that refuses connections for as long as the socket
+/// is kept: bound, never listening (a port bound and freed at once could be
+/// taken meanwhile by a listener of a test running in parallel).
+fn refusing_port() -> (socket2::Socket, std::net::SocketAddr) {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    socket
+        .bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
+        .unwrap();
+    let addr = socket.local_addr().unwrap().as_socket().unwrap();
+    (socket, addr)
 }

@@ -38,10 +38,7 @@ fn failures_are_classified() {
     );
 
     // A port nobody listens on.
-    let closed = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let (_refusing, closed) = refusing_port();
     let refused = async move { Ok(vec![closed]) };
     assert_eq!(
         kind(future::block_on(connect(&url, &tls, refused, tcp))),
@@ -70,4 +67,17 @@ fn failures_are_classified() {
     let found = async move { Ok(vec![addr]) };
     let io = future::block_on(connect(&plain, &tls, found, tcp)).unwrap();
     assert!(matches!(io, MaybeTls::Plain(_)));
+}
+
+/// A port on 127.0.0.1 that refuses connections for as long as the socket
+/// is kept: bound, never listening (a port bound and freed at once could be
+/// taken meanwhile by a listener of a test running in parallel).
+fn refusing_port() -> (socket2::Socket, std::net::SocketAddr) {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    socket
+        .bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
+        .unwrap();
+    let addr = socket.local_addr().unwrap().as_socket().unwrap();
+    (socket, addr)
 }

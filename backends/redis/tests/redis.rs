@@ -502,12 +502,9 @@ fn works_under_async_std() {
 
 #[test]
 fn unreachable_redis_is_a_clear_outage_error() {
-    // A port nothing listens on (bound, then released).
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // A port nothing listens on.
+    let (_refusing, addr) = refusing_port();
+    let port = addr.port();
     run(20, async move {
         let url = format!("redis://127.0.0.1:{port}/");
         let log = RedisLog::open(url.as_str(), "x", fast(Retention::Unbounded)).unwrap();
@@ -569,4 +566,17 @@ fn a_key_that_is_not_a_stream_is_a_command_error_not_an_outage() {
         mirror.stop();
         task.await;
     });
+}
+
+/// A port on 127.0.0.1 that refuses connections for as long as the socket
+/// is kept: bound, never listening (a port bound and freed at once could be
+/// taken meanwhile by a listener of a test running in parallel).
+fn refusing_port() -> (socket2::Socket, std::net::SocketAddr) {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    socket
+        .bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
+        .unwrap();
+    let addr = socket.local_addr().unwrap().as_socket().unwrap();
+    (socket, addr)
 }
