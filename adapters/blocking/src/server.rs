@@ -254,11 +254,27 @@ fn stream(
     }
 }
 
-/// Finishes writing a batch the socket started taking, and flushes;
-/// write timeouts give the stop flag a look, and drop a client that stopped
-/// reading (in the middle of the batch) once its subscriber lags: it
-/// discards the event cut short and resumes from the last one it got whole.
+/// Finishes writing a batch the socket started taking, and flushes. The
+/// bytes are committed, so these writes block (the kernel returns as soon
+/// as the socket takes more), timing out every [`POLL_STOP`] only to give
+/// the stop flag a look and to drop a client that stopped reading (in the
+/// middle of the batch) once its subscriber lags: it discards the event cut
+/// short and resumes from the last one it got whole.
 fn write_rest(
+    io: &mut dyn Transport,
+    rest: &[u8],
+    hub: &Hub,
+    sub: &mut Subscriber,
+    stop: &AtomicBool,
+) -> io::Result<()> {
+    io.set_write_timeout(Some(POLL_STOP))?;
+    let result = write_committed(io, rest, hub, sub, stop);
+    io.set_write_timeout(Some(PROBE))?;
+    result
+}
+
+/// The loop of [`write_rest`].
+fn write_committed(
     io: &mut dyn Transport,
     mut rest: &[u8],
     hub: &Hub,
