@@ -1,6 +1,9 @@
 //! The `EventSource` driver over real loopback sockets, with async-io as the
 //! reactor and timer.
 
+#[path = "suite/refusing.rs"]
+mod refusing;
+use refusing::refusing_port;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::mpsc;
@@ -247,17 +250,4 @@ fn refused_connect_is_reported_and_retried() {
     });
     es.close();
     assert_eq!(with_timeout(es.next()), None);
-}
-
-/// A port on 127.0.0.1 that refuses connections for as long as the socket
-/// is kept: bound, never listening (a port bound and freed at once could be
-/// taken meanwhile by a listener of a test running in parallel).
-fn refusing_port() -> (socket2::Socket, std::net::SocketAddr) {
-    use socket2::{Domain, Socket, Type};
-    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
-    socket
-        .bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
-        .unwrap();
-    let addr = socket.local_addr().unwrap().as_socket().unwrap();
-    (socket, addr)
 }

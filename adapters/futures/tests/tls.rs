@@ -2,6 +2,9 @@
 //! with the right class.
 #![cfg(feature = "tls")]
 
+#[path = "suite/refusing.rs"]
+mod refusing;
+use refusing::refusing_port;
 use std::io;
 use std::net::{SocketAddr, TcpListener};
 
@@ -67,17 +70,4 @@ fn failures_are_classified() {
     let found = async move { Ok(vec![addr]) };
     let io = future::block_on(connect(&plain, &tls, found, tcp)).unwrap();
     assert!(matches!(io, MaybeTls::Plain(_)));
-}
-
-/// A port on 127.0.0.1 that refuses connections for as long as the socket
-/// is kept: bound, never listening (a port bound and freed at once could be
-/// taken meanwhile by a listener of a test running in parallel).
-fn refusing_port() -> (socket2::Socket, std::net::SocketAddr) {
-    use socket2::{Domain, Socket, Type};
-    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
-    socket
-        .bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
-        .unwrap();
-    let addr = socket.local_addr().unwrap().as_socket().unwrap();
-    (socket, addr)
 }
