@@ -676,5 +676,59 @@ mod write_tests {
             }
             prop_assert_eq!(wire, expected);
         }
+
+        /// Checking for lag while writes are stuck never changes what a
+        /// subscriber gets, only where it ends: what it was written is a
+        /// prefix of what a subscriber that never lags gets, nothing is
+        /// written after it is closed for lagging, it is closed exactly when
+        /// its cursor fell out of the log, and one that skips ahead is
+        /// never closed by it.
+        #[test]
+        fn lag_checks_end_a_stream_but_never_change_it(
+            steps in proptest::collection::vec((0u8..5, 0usize..80), 1..80),
+        ) {
+            let mut hub = hub(4);
+            let mut big = Hub::new(LogLimits { max_events: 1 << 10, max_bytes: 1 << 20 });
+            let mut sub = hub.subscribe(Instant::ZERO, None, config(LagPolicy::Disconnect));
+            let mut skip = hub.subscribe(Instant::ZERO, None, config(LagPolicy::SkipAhead));
+            let mut reference = big.subscribe(Instant::ZERO, None, config(LagPolicy::Disconnect));
+            let mut wire = Vec::new();
+            for (i, (op, max)) in steps.into_iter().enumerate() {
+                match op {
+                    0 | 1 => {
+                        let data = alloc::format!("event {i}");
+                        hub.publish(&Message::new(&data)).unwrap();
+                        big.publish(&Message::new(&data)).unwrap();
+                    }
+                    2 => {
+                        peek(&hub, &mut sub, Instant::ZERO, max);
+                    }
+                    3 => {
+                        let offered = peek(&hub, &mut sub, Instant::ZERO, max);
+                        if sub.closed().is_some() {
+                            prop_assert!(offered.is_empty());
+                        }
+                        wire.extend(offered);
+                        hub.handle_written(&mut sub, Instant::ZERO);
+                    }
+                    _ => {
+                        let out_of_log = sub.cursor() < hub.log().first_seq();
+                        let was_open = sub.closed().is_none();
+                        let lags = hub.close_if_lagging(&mut sub);
+                        if was_open {
+                            prop_assert_eq!(lags, out_of_log);
+                        }
+                        prop_assert_eq!(lags, sub.closed() == Some(CloseReason::Lagged));
+                        prop_assert!(!hub.close_if_lagging(&mut skip));
+                        prop_assert_eq!(skip.closed(), None);
+                    }
+                }
+            }
+            let mut expected = Vec::new();
+            while let Some(b) = big.poll_transmit(&mut reference, Instant::ZERO) {
+                expected.extend_from_slice(&b);
+            }
+            prop_assert!(expected.starts_with(&wire));
+        }
     }
 }
