@@ -297,17 +297,15 @@ impl<L: ReplayLog> Hub<L> {
     /// the client discards the event cut short and resumes from the last
     /// one it got whole.
     pub fn close_if_lagging(&self, sub: &mut Subscriber) -> bool {
-        if sub.stream.closed() == Some(CloseReason::Lagged) {
-            return true;
+        if let Some(reason) = sub.stream.closed() {
+            return reason == CloseReason::Lagged;
         }
-        let lags = sub.stream.closed().is_none()
-            && sub.cursor < self.log.first_seq()
-            && sub.stream.config().lag != LagPolicy::SkipAhead;
-        if lags {
-            log::warn!("a subscriber fell out of the replay log: closing its stream");
-            sub.stream.close_with(CloseReason::Lagged);
+        if sub.cursor >= self.log.first_seq() || sub.stream.config().lag == LagPolicy::SkipAhead {
+            return false;
         }
-        lags
+        log::warn!("a subscriber fell out of the replay log: closing its stream");
+        sub.stream.close_with(CloseReason::Lagged);
+        true
     }
 
     /// The transport accepted (the start of) what the last
