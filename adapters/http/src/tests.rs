@@ -106,6 +106,10 @@ fn a_stream_gets_the_core_head_and_resumes_after_the_last_event_id() {
     let mut body = respond(&req, &service, Clock::default()).into_body();
     assert_eq!(
         poll_now(&mut body).map(|b| b.map(text)),
+        Poll::Ready(Some("retry: 500\n".into()))
+    );
+    assert_eq!(
+        poll_now(&mut body).map(|b| b.map(text)),
         Poll::Ready(Some("id: 3\ndata: c\n\n".into()))
     );
     assert!(poll_now(&mut body).is_pending(), "then live");
