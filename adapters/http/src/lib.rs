@@ -17,15 +17,16 @@
 //! use http_body_util::BodyExt;
 //!
 //! let service = Service::new(Endpoint::new("/events"), SharedHub::default());
+//! service.hub.publish(&Message::new("seen")).unwrap();
 //! service.hub.publish(&Message::new("missed")).unwrap();
-//! // A reconnecting EventSource: its last event ID is 0, so it missed 1.
-//! let req = http::Request::get("/events?last_event_id=0").body(()).unwrap();
+//! // A reconnecting EventSource whose last event ID is 1.
+//! let req = http::Request::get("/events?last_event_id=1").body(()).unwrap();
 //! let res = sse_http::respond(&req, &service, Clock);
 //! assert_eq!(res.status(), 200);
 //! assert_eq!(res.headers()["content-type"], "text/event-stream");
 //! let mut body = res.into_body();
 //! let frame = futures_lite::future::block_on(body.frame()).unwrap().unwrap();
-//! assert_eq!(frame.into_data().unwrap(), "id: 1\ndata: missed\n\n");
+//! assert_eq!(frame.into_data().unwrap(), "id: 2\ndata: missed\n\n");
 //! ```
 //!
 //! Nothing here decides anything about the protocol. [`respond`] asks the
