@@ -70,7 +70,7 @@ pub use body::JsonEvents;
 pub use body::{Body, BodyReader, Event, EventBody};
 pub use conn::{serve_connection, ConnectionError, Ended, Fallback, OnStream, HEAD_TIMEOUT};
 pub use hub::{HubBody, Sender, SharedHub, Subscription};
-pub use listen::{serve, serve_with, ServerHandle, Service};
+pub use listen::{serve, serve_connections, serve_with, ServerHandle, Service};
 
 use crate::runtime::{BoxFuture, Timer};
 

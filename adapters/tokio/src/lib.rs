@@ -1,0 +1,195 @@
+//! Server-Sent Events on [tokio](https://docs.rs/tokio): the runtime half
+//! of the toolkit, glue around `sse-core`, `sse-futures` and `sse-http`.
+//!
+//! ```no_run
+//! use sse_tokio::server::{Service, SharedHub};
+//! use sse_tokio::sse_core::{encode::Message, endpoint::Endpoint};
+//!
+//! #[tokio::main]
+//! async fn main() -> std::io::Result<()> {
+//!     let hub = SharedHub::default();
+//!     let service = Service::new(Endpoint::new("/events"), hub.clone());
+//!     // HTTP/1.1 and HTTP/2 (prior knowledge) on one port.
+//!     let server = sse_tokio::serve("127.0.0.1:8080", service).await?;
+//!     hub.publish(&Message::new("hello")).unwrap();
+//!     server.stopped().await; // until `server.shutdown()`
+//!     Ok(())
+//! }
+//! ```
+//!
+//! Everything that decides anything lives in `sse-core`; everything that
+//! drives it without naming a runtime lives in `sse-futures` (the client
+//! machine, the hub, the bodies, the accept loop) and `sse-http` (bodies as
+//! `http-body` 1.x bodies, requests routed by the core's `Endpoint`). This
+//! crate only supplies what tokio has:
+//!
+//! - [`Timer`]: tokio's timer (so `tokio::time::pause` drives it too);
+//! - [`Connector`]: DNS and TCP with `tokio::net`, TLS with rustls (the
+//!   shared [`tls`] settings, over a compat layer);
+//! - [`EventSource`] over both, opened with [`connect`], [`open`] or
+//!   [`open_with`];
+//! - listeners: [`serve`] / [`serve_listener`] and [`serve_tls`] /
+//!   [`serve_tls_listener`] serve a [`Service`] over hyper, HTTP/1.1 and
+//!   HTTP/2 from one port (h2c with prior knowledge; `h2` by ALPN over
+//!   TLS), a tokio task per connection, and return `sse-futures`'
+//!   [`ServerHandle`]; [`http`] serves any hyper service (an axum `Router`)
+//!   the same way.
+//!
+//! Everything here must run inside a tokio runtime (with the `time` and
+//! `net` drivers enabled): the listeners say so with an error, timers and
+//! sockets panic as tokio's own do.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod http;
+
+use std::io;
+use std::sync::Arc;
+
+use sse_core::client::Config;
+use sse_core::url::{Url, UrlError};
+use sse_core::Instant;
+use sse_futures::server::{ServerHandle, Service};
+use sse_futures::tls::{ClientTls, MaybeTls};
+use sse_futures::{BoxFuture, ConnectError};
+use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
+use tokio_util::compat::{Compat, TokioAsyncReadCompatExt};
+
+pub use sse_core;
+pub use sse_futures;
+pub use sse_futures::server;
+pub use sse_futures::tls::{self, rustls};
+pub use sse_http;
+
+/// tokio's timer on its monotonic clock, whose origin is when the timer
+/// was made. Copies share the origin. Under `tokio::time::pause` it follows
+/// tokio's paused clock.
+#[derive(Clone, Copy, Debug)]
+pub struct Timer {
+    origin: tokio::time::Instant,
+}
+
+impl Timer {
+    /// A clock starting now.
+    pub fn new() -> Self {
+        Timer {
+            origin: tokio::time::Instant::now(),
+        }
+    }
+}
+
+impl Default for Timer {
+    fn default() -> Self {
+        Timer::new()
+    }
+}
+
+impl sse_futures::Timer for Timer {
+    fn now(&self) -> Instant {
+        Instant::from_duration(self.origin.elapsed())
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> BoxFuture<()> {
+        let at = self.origin + deadline.as_duration();
+        // Made at its first poll, which is inside the runtime.
+        Box::pin(async move { tokio::time::sleep_until(at).await })
+    }
+}
+
+/// Opens connections with tokio: DNS, TCP, and TLS for `https` (Mozilla's
+/// roots unless [`Connector::with_tls`] says otherwise). Connect timeouts
+/// are the client machine's (`Config::connect_timeout`).
+#[derive(Clone, Debug, Default)]
+pub struct Connector {
+    tls: ClientTls,
+}
+
+impl Connector {
+    /// Plain TCP, and TLS trusting the Mozilla roots.
+    pub fn new() -> Self {
+        Connector::default()
+    }
+
+    /// TLS with these settings: custom roots, a client certificate.
+    pub fn with_tls(tls: ClientTls) -> Self {
+        Connector { tls }
+    }
+}
+
+impl sse_futures::Connector for Connector {
+    type Io = MaybeTls<Compat<TcpStream>>;
+
+    fn connect(&self, url: &Url) -> BoxFuture<Result<Self::Io, ConnectError>> {
+        let (url, tls) = (url.clone(), self.tls.clone());
+        Box::pin(async move {
+            let host = url.host_unbracketed().to_string();
+            let resolve = async {
+                Ok(tokio::net::lookup_host((host.as_str(), url.port()))
+                    .await?
+                    .collect())
+            };
+            sse_futures::tls::connect(&url, &tls, resolve, |addr| async move {
+                let tcp = TcpStream::connect(addr).await?;
+                tcp.set_nodelay(true)?;
+                Ok(tcp.compat())
+            })
+            .await
+        })
+    }
+}
+
+/// An `EventSource` on tokio: a `Stream` of notifications.
+pub type EventSource = sse_futures::EventSource<Connector, Timer>;
+
+/// An [`EventSource`] for `url` with the default settings; it connects at
+/// its first poll.
+pub fn connect(url: &str) -> Result<EventSource, UrlError> {
+    open(url, Config::default())
+}
+
+/// An [`EventSource`] for `url` with `config`.
+pub fn open(url: &str, config: Config) -> Result<EventSource, UrlError> {
+    open_with(url, config, Connector::new())
+}
+
+/// An [`EventSource`] for `url` with `config`, connecting with `connector`
+/// (e.g. one trusting a private CA).
+pub fn open_with(url: &str, config: Config, connector: Connector) -> Result<EventSource, UrlError> {
+    EventSource::with_parts(url, config, connector, Timer::new())
+}
+
+/// Binds `addr` and serves `service` there; see [`serve_listener`].
+pub async fn serve(addr: impl ToSocketAddrs, service: Service) -> io::Result<ServerHandle> {
+    serve_listener(TcpListener::bind(addr).await?, service)
+}
+
+/// Serves `service` on `listener` over HTTP/1.1 and HTTP/2 (h2c with prior
+/// knowledge), a tokio task per connection; answers come from
+/// [`sse_http::respond`]. The handle knows the bound address and shuts the
+/// server down. Fails outside a tokio runtime.
+pub fn serve_listener(listener: TcpListener, service: Service) -> io::Result<ServerHandle> {
+    log::info!("serving {} on http://{}", service.endpoint.path, listener.local_addr()?);
+    http::serve(listener, http::app(service, Timer::new()))
+}
+
+/// Binds `addr` and serves `service` over TLS; see [`serve_tls_listener`].
+pub async fn serve_tls(
+    addr: impl ToSocketAddrs,
+    tls: Arc<rustls::ServerConfig>,
+    service: Service,
+) -> io::Result<ServerHandle> {
+    serve_tls_listener(TcpListener::bind(addr).await?, tls, service)
+}
+
+/// Serves `service` on `listener` over TLS with `tls` (e.g. from
+/// [`tls::server_config`]), offering HTTP/2 and HTTP/1.1 by ALPN when the
+/// config names no protocols; each handshake runs in its connection's
+/// task. Fails outside a tokio runtime.
+pub fn serve_tls_listener(
+    listener: TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    service: Service,
+) -> io::Result<ServerHandle> {
+    log::info!("serving {} on https://{}", service.endpoint.path, listener.local_addr()?);
+    http::serve_tls(listener, tls, http::app(service, Timer::new()))
+}
