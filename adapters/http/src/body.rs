@@ -2,18 +2,24 @@
 
 use std::convert::Infallible;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures_lite::Stream;
 use http_body::{Frame, SizeHint};
 use pin_project_lite::pin_project;
+
+/// Bytes gathered from the stream into one frame, when that much is ready.
+const BATCH: usize = 16 * 1024;
 
 pin_project! {
     /// A response body: the bytes of an event stream as they come (any
     /// `Stream` of [`Bytes`], e.g. an `sse-futures` body), or a complete
     /// answer. Data frames only, no trailers; it never fails (a stream that
     /// ends, e.g. because its subscriber lagged behind, ends the body).
+    /// Whatever the stream has ready when polled goes out as one frame (up
+    /// to 16 KiB), so a burst of small events is a few large HTTP/2 DATA
+    /// frames or HTTP/1.1 chunks, not one per event.
     ///
     /// It is what [`respond`](crate::respond) and [`response`](crate::response)
     /// return, and what hyper 1 sends and axum 0.8 accepts as a handler's
@@ -27,7 +33,7 @@ pin_project! {
 pin_project! {
     #[project = KindProj]
     enum Kind<B> {
-        Stream { #[pin] stream: B },
+        Stream { #[pin] stream: B, done: bool },
         Full { bytes: Option<Bytes> },
     }
 }
@@ -36,7 +42,10 @@ impl<B> Body<B> {
     /// A body streaming `stream`'s bytes until it ends.
     pub fn stream(stream: B) -> Self {
         Body {
-            kind: Kind::Stream { stream },
+            kind: Kind::Stream {
+                stream,
+                done: false,
+            },
         }
     }
 
@@ -60,7 +69,7 @@ impl<B> Body<B> {
     /// subscription.
     pub fn as_stream_mut(self: Pin<&mut Self>) -> Option<Pin<&mut B>> {
         match self.project().kind.project() {
-            KindProj::Stream { stream } => Some(stream),
+            KindProj::Stream { stream, .. } => Some(stream),
             KindProj::Full { .. } => None,
         }
     }
@@ -75,9 +84,33 @@ impl<B: Stream<Item = Bytes>> http_body::Body for Body<B> {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         match self.project().kind.project() {
-            KindProj::Stream { stream } => stream
-                .poll_next(cx)
-                .map(|bytes| bytes.map(|b| Ok(Frame::data(b)))),
+            KindProj::Stream { mut stream, done } => {
+                if *done {
+                    return Poll::Ready(None);
+                }
+                let Some(first) = ready!(stream.as_mut().poll_next(cx)) else {
+                    *done = true;
+                    return Poll::Ready(None);
+                };
+                // What is ready now goes out as one frame (up to a batch):
+                // one HTTP/1.1 chunk, one HTTP/2 DATA frame, instead of one
+                // per event, which HTTP/2 peers count against a burst.
+                let mut batch: Option<BytesMut> = None;
+                while batch.as_ref().map_or(first.len(), BytesMut::len) < BATCH {
+                    match stream.as_mut().poll_next(cx) {
+                        Poll::Ready(Some(more)) => batch
+                            .get_or_insert_with(|| BytesMut::from(&first[..]))
+                            .extend_from_slice(&more),
+                        Poll::Ready(None) => {
+                            *done = true;
+                            break;
+                        }
+                        Poll::Pending => break,
+                    }
+                }
+                let data = batch.map_or(first, BytesMut::freeze);
+                Poll::Ready(Some(Ok(Frame::data(data))))
+            }
             KindProj::Full { bytes } => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
         }
     }

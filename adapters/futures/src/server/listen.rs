@@ -125,6 +125,12 @@ impl ServerHandle {
         self.state.connections.load(Ordering::Acquire)
     }
 
+    /// Connections accepted since the server started, open or not: e.g.
+    /// to see that an HTTP/2 client opened one for all its streams.
+    pub fn accepted(&self) -> u64 {
+        self.state.next_id.load(Ordering::Acquire)
+    }
+
     /// Stops accepting (the listener is dropped, so the port refuses) and
     /// ends every connection. Returns at once; [`ServerHandle::stopped`]
     /// tells when everything is gone. Calling it again does nothing.
@@ -327,7 +333,7 @@ where
                     continue;
                 }
             };
-            let id = state.next_id.fetch_add(1, Ordering::Relaxed);
+            let id = state.next_id.fetch_add(1, Ordering::AcqRel);
             let guard = TaskGuard::new(&state, true);
             let work = connection(id, raw);
             let task = async move {
