@@ -95,9 +95,8 @@ async fn resume_by_last_event_id_over_http2_as_over_http1() {
         let text = read_until(&mut h1, "data: m5\n\n").await;
         assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
         assert!(text.contains("last-event-id: 3\r\n"), "{text}");
-        // Chunked on HTTP/1.1: each event is a chunk.
-        assert!(text.contains("\r\nid: 4\ndata: m4\n\n\r\n"), "{text}");
-        assert!(text.ends_with("\r\nid: 5\ndata: m5\n\n"), "{text}");
+        // Chunked on HTTP/1.1: what was ready is one chunk.
+        assert!(text.contains(&format!("\r\n{tail}")), "{text}");
 
         // Then all three stay live.
         hub.publish(&Message::new("m6")).unwrap();
