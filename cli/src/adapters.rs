@@ -3,7 +3,7 @@
 
 use sse_conformance::client::{ClientUnderTest, CoreClient};
 use sse_conformance::loopback::client::{
-    async_std_driver, blocking_driver, smol_driver, LoopbackClient, MakeDriver,
+    async_std_driver, blocking_driver, smol_driver, tokio_driver, LoopbackClient, MakeDriver,
 };
 use sse_conformance::loopback::parse::LoopbackParser;
 use sse_conformance::parse::{CoreParser, ParserUnderTest};
@@ -19,15 +19,18 @@ pub enum Adapter {
     Smol,
     /// `sse-blocking`: std::net and threads.
     Blocking,
+    /// `sse-tokio`: the futures driver on tokio sockets; hyper serving.
+    Tokio,
 }
 
 impl Adapter {
     /// Every implementation, in table order.
-    pub const ALL: [Adapter; 4] = [
+    pub const ALL: [Adapter; 5] = [
         Adapter::Core,
         Adapter::AsyncStd,
         Adapter::Smol,
         Adapter::Blocking,
+        Adapter::Tokio,
     ];
 
     /// The name used on the command line and in tables.
@@ -37,6 +40,7 @@ impl Adapter {
             Adapter::AsyncStd => "async-std",
             Adapter::Smol => "smol",
             Adapter::Blocking => "blocking",
+            Adapter::Tokio => "tokio",
         }
     }
 
@@ -49,6 +53,7 @@ impl Adapter {
             // run it (`poll_next` with zero waits is covered by
             // conformance/tests).
             Adapter::Blocking => Some(blocking_driver),
+            Adapter::Tokio => Some(tokio_driver),
         }
     }
 
