@@ -42,6 +42,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Handle;
 use tokio_rustls::rustls::ServerConfig;
+use sse_core::endpoint::HEAD_TIMEOUT;
+use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
 /// An error from hyper or the service, as hyper reports them.
@@ -57,9 +59,9 @@ pub struct App<T> {
 }
 
 /// The hyper service for `service`, its streams' keep-alives on `timer`.
-pub fn app<T: Timer + Clone>(service: Service, timer: T) -> App<T> {
+pub fn app<T: Timer + Clone>(service: impl Into<Arc<Service>>, timer: T) -> App<T> {
     App {
-        service: Arc::new(service),
+        service: service.into(),
         timer,
     }
 }
@@ -95,7 +97,7 @@ where
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(sse_core::endpoint::HEAD_TIMEOUT);
+        .header_read_timeout(HEAD_TIMEOUT);
     builder.http2().timer(TokioTimer::new());
     builder.serve_connection(TokioIo::new(io), app).await
 }
@@ -114,21 +116,14 @@ where
     B::Error: Into<BoxError>,
     TokioExecutor: HttpServerConnExec<S::Future, B>,
 {
-    listen(listener, move |id, tcp| {
-        let app = app.clone();
-        Box::pin(async move {
-            if let Err(e) = serve_connection(tcp, app).await {
-                log::debug!("connection {id}: {e}");
-            }
-        })
-    })
+    listen(listener, plain, move |tcp| Box::pin(serve_connection(tcp, app.clone())))
 }
 
-/// Serves `app` on `listener` over TLS with `tls`. ALPN offers `h2` and
-/// `http/1.1` unless the config names its own protocols. Each handshake
-/// runs in its connection's task, within the core's
-/// [`HEAD_TIMEOUT`](sse_core::endpoint::HEAD_TIMEOUT). Fails outside a
-/// tokio runtime.
+/// Serves `app` on `listener` over TLS with `tls`, as [`serve`] does. ALPN
+/// offers `h2` and `http/1.1` unless the config names its own protocols
+/// ([`with_alpn`]). Each handshake runs in its connection's task, within
+/// the core's [`HEAD_TIMEOUT`](sse_core::endpoint::HEAD_TIMEOUT). Fails
+/// outside a tokio runtime.
 pub fn serve_tls<S, B>(
     listener: TcpListener,
     tls: Arc<ServerConfig>,
@@ -144,22 +139,8 @@ where
     B::Error: Into<BoxError>,
     TokioExecutor: HttpServerConnExec<S::Future, B>,
 {
-    let acceptor = TlsAcceptor::from(with_alpn(tls));
-    listen(listener, move |id, tcp| {
-        let (app, accept) = (app.clone(), acceptor.accept(tcp));
-        Box::pin(async move {
-            let tls = match tokio::time::timeout(sse_core::endpoint::HEAD_TIMEOUT, accept).await {
-                Ok(Ok(tls)) => tls,
-                Ok(Err(e)) => return log::debug!("connection {id}: handshake failed: {e}"),
-                Err(_) => return log::debug!("connection {id}: handshake timed out"),
-            };
-            let alpn = tls.get_ref().1.alpn_protocol().unwrap_or(b"none");
-            log::debug!("connection {id}: TLS, ALPN {}", String::from_utf8_lossy(alpn));
-            if let Err(e) = serve_connection(tls, app).await {
-                log::debug!("connection {id}: {e}");
-            }
-        })
-    })
+    let serve = move |tls| Box::pin(serve_connection(tls, app.clone())) as BoxFuture<_>;
+    listen(listener, acceptor(tls), serve)
 }
 
 /// `tls`, offering HTTP/2 and HTTP/1.1 by ALPN if it offers nothing.
@@ -172,11 +153,28 @@ pub fn with_alpn(tls: Arc<ServerConfig>) -> Arc<ServerConfig> {
     Arc::new(config)
 }
 
-/// The accept loop on the current runtime.
-fn listen(
-    listener: TcpListener,
-    connection: impl Fn(u64, TcpStream) -> BoxFuture<()> + Send + Sync + 'static,
-) -> io::Result<ServerHandle> {
+/// No handshake.
+pub(crate) fn plain(tcp: TcpStream) -> BoxFuture<io::Result<TcpStream>> {
+    Box::pin(ready(Ok(tcp)))
+}
+
+/// A TLS accept with `tls` ([`with_alpn`]).
+pub(crate) fn acceptor(
+    tls: Arc<ServerConfig>,
+) -> impl Fn(TcpStream) -> BoxFuture<io::Result<TlsStream<TcpStream>>> + Send + Sync + 'static {
+    let acceptor = TlsAcceptor::from(with_alpn(tls));
+    move |tcp| Box::pin(acceptor.accept(tcp))
+}
+
+/// The accept loop on the current runtime: each connection in a task of
+/// its own, through `handshake` (within the core's head timeout), then
+/// `serve`.
+pub(crate) fn listen<Io, H, S>(listener: TcpListener, handshake: H, serve: S) -> io::Result<ServerHandle>
+where
+    Io: Send + 'static,
+    H: Fn(TcpStream) -> BoxFuture<io::Result<Io>> + Send + Sync + 'static,
+    S: Fn(Io) -> BoxFuture<Result<(), BoxError>> + Send + Sync + 'static,
+{
     let addr = listener.local_addr()?;
     let runtime = Handle::try_current().map_err(io::Error::other)?;
     let incoming = Box::pin(stream::unfold(listener, |listener| async move {
@@ -187,6 +185,21 @@ fn listen(
         Some((next, listener))
     }));
     let spawn = move |task| drop(runtime.spawn(task));
+    let (handshake, serve) = (Arc::new(handshake), Arc::new(serve));
+    let connection = move |id, tcp| {
+        let (handshake, serve) = (Arc::clone(&handshake), Arc::clone(&serve));
+        Box::pin(async move {
+            let io = match tokio::time::timeout(HEAD_TIMEOUT, handshake(tcp)).await {
+                Ok(Ok(io)) => io,
+                Ok(Err(e)) => return log::debug!("connection {id}: handshake failed: {e}"),
+                Err(_) => return log::debug!("connection {id}: handshake timed out"),
+            };
+            match serve(io).await {
+                Ok(()) => log::debug!("connection {id}: closed"),
+                Err(e) => log::debug!("connection {id}: {e}"),
+            }
+        }) as BoxFuture<()>
+    };
     let handle = serve_connections(incoming, spawn, crate::Timer::new(), connection);
     Ok(handle.with_local_addr(addr))
 }

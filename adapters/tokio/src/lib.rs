@@ -29,11 +29,17 @@
 //! - [`EventSource`] over both, opened with [`connect`], [`open`] or
 //!   [`open_with`];
 //! - listeners: [`serve`] / [`serve_listener`] and [`serve_tls`] /
-//!   [`serve_tls_listener`] serve a [`Service`] over hyper, HTTP/1.1 and
-//!   HTTP/2 from one port (h2c with prior knowledge; `h2` by ALPN over
-//!   TLS), a tokio task per connection, and return `sse-futures`'
-//!   [`ServerHandle`]; [`http`] serves any hyper service (an axum `Router`)
-//!   the same way.
+//!   [`serve_tls_listener`] serve a [`Service`], HTTP/1.1 and HTTP/2 from
+//!   one port (h2c with prior knowledge; `h2` by ALPN over TLS), a tokio
+//!   task per connection ([`serve_connection`]: HTTP/2 through hyper,
+//!   HTTP/1.1 through the connection code every listener of the toolkit
+//!   shares), and return `sse-futures`' [`ServerHandle`];
+//! - [`http`] serves any hyper service (an axum `Router`, or
+//!   [`http::app`] for a [`Service`]) through hyper for both versions.
+//!
+//! Over HTTP/2 a subscriber's backpressure is the stream's flow-control
+//! window (and, through hyper on either version, hyper's write buffer): a
+//! client that stops reading lags once those are full, not before.
 //!
 //! Everything here must run inside a tokio runtime (with the `time` and
 //! `net` drivers enabled): the listeners say so with an error, timers and
@@ -41,7 +47,10 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod conn;
 pub mod http;
+
+pub use conn::{serve_connection, Served};
 
 use std::io;
 use std::sync::Arc;
@@ -164,12 +173,14 @@ pub async fn serve(addr: impl ToSocketAddrs, service: Service) -> io::Result<Ser
 }
 
 /// Serves `service` on `listener` over HTTP/1.1 and HTTP/2 (h2c with prior
-/// knowledge), a tokio task per connection; answers come from
-/// [`sse_http::respond`]. The handle knows the bound address and shuts the
-/// server down. Fails outside a tokio runtime.
+/// knowledge), each connection with [`serve_connection`] in a tokio task of
+/// its own. The handle knows the bound address and shuts the server down.
+/// Fails outside a tokio runtime.
 pub fn serve_listener(listener: TcpListener, service: Service) -> io::Result<ServerHandle> {
     log::info!("serving {} on http://{}", service.endpoint.path, listener.local_addr()?);
-    http::serve(listener, http::app(service, Timer::new()))
+    let service = Arc::new(service);
+    let serve = move |tcp| serve_connection(tcp, Arc::clone(&service), Timer::new());
+    http::listen(listener, http::plain, move |tcp| Box::pin(logged(serve(tcp))))
 }
 
 /// Binds `addr` and serves `service` over TLS; see [`serve_tls_listener`].
@@ -183,13 +194,25 @@ pub async fn serve_tls(
 
 /// Serves `service` on `listener` over TLS with `tls` (e.g. from
 /// [`tls::server_config`]), offering HTTP/2 and HTTP/1.1 by ALPN when the
-/// config names no protocols; each handshake runs in its connection's
-/// task. Fails outside a tokio runtime.
+/// config names no protocols ([`http::with_alpn`]); each handshake runs in
+/// its connection's task, then [`serve_connection`]. Fails outside a tokio
+/// runtime. What `sse serve --tls-cert` is for.
 pub fn serve_tls_listener(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
     service: Service,
 ) -> io::Result<ServerHandle> {
     log::info!("serving {} on https://{}", service.endpoint.path, listener.local_addr()?);
-    http::serve_tls(listener, tls, http::app(service, Timer::new()))
+    let service = Arc::new(service);
+    let serve = move |tls| serve_connection(tls, Arc::clone(&service), Timer::new());
+    http::listen(listener, http::acceptor(tls), move |tls| Box::pin(logged(serve(tls))))
+}
+
+/// How the connection went, at `debug`.
+async fn logged(
+    served: impl std::future::Future<Output = Result<Served, http::BoxError>>,
+) -> Result<(), http::BoxError> {
+    let served = served.await?;
+    log::debug!("{served:?}");
+    Ok(())
 }

@@ -17,20 +17,14 @@
 //!
 //! Over HTTP/1.1 the adapter adds `Connection: close` (hop-by-hop framing,
 //! which the core leaves to adapters); it is left out of the compared head.
-//! The tokio adapter serves through hyper, which frames the stream with
-//! chunked encoding and keeps the connection for another request: its
-//! `Transfer-Encoding` and `Date` fields are left out too, the runner reads
-//! the body through the core's chunked decoder, and the body's end is the
-//! stream's end.
 //! A `pause` makes the server end's writes block (blocking, up to the
 //! write timeout the server set, then `WouldBlock` with nothing taken) or
 //! stay pending (async), like a full socket; a paused subscriber reads
 //! nothing, so it sees its stream end only once it reads again. A
 //! `publish` with `to` goes through the sender the adapter's `on_stream`
 //! hook handed out for that subscriber (named by [`SUBSCRIBER_HEADER`]). A stream the server ends shows as
-//! an end of file (or the end of a chunked body); its reason is what the
-//! async servers return, and for the blocking server and hyper (which
-//! return none) the in-process core's.
+//! an end of file; its reason is what the async servers return, and for
+//! the blocking server (which returns none) the in-process core's.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -44,7 +38,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use sse_core::encode::Message;
-use sse_core::http1::{BodyDecoder, BodyEvent, Framing, HeadStatus, ResponseParser};
+use sse_core::http1::{HeadStatus, ResponseParser};
 use sse_core::server::CloseReason;
 
 use super::clock::{VirtualClock, SCENARIO_LIMIT};
@@ -351,8 +345,6 @@ struct Sub {
     received: u64,
     pending: Vec<u8>,
     eof: bool,
-    /// A chunked body (hyper): raw bytes go through it into `pending`.
-    chunked: Option<BodyDecoder>,
     /// The end was reported (once, in the step it happened).
     close_reported: bool,
     thread: Option<JoinHandle<()>>,
@@ -368,27 +360,11 @@ impl Sub {
                 Ok(0) => self.eof = true,
                 Ok(n) => {
                     self.received += n as u64;
-                    self.take_body(&buf[..n]);
+                    self.pending.extend_from_slice(&buf[..n]);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => self.eof = true,
-            }
-        }
-    }
-
-    /// Body bytes read: as they are, or through the chunked decoder, whose
-    /// end is the stream's.
-    fn take_body(&mut self, bytes: &[u8]) {
-        let Some(decoder) = &mut self.chunked else {
-            self.pending.extend_from_slice(bytes);
-            return;
-        };
-        decoder.handle_bytes(bytes);
-        while let Some(event) = decoder.poll_body() {
-            match event {
-                Ok(BodyEvent::Data(data)) => self.pending.extend_from_slice(&data),
-                Ok(BodyEvent::End) | Err(_) => self.eof = true,
             }
         }
     }
@@ -506,8 +482,9 @@ pub enum Runtime {
     Smol,
     /// `async_std::net::TcpStream`.
     AsyncStd,
-    /// `tokio::net::TcpStream`, served by hyper as `sse-tokio` serves
-    /// ([`sse_tokio::http::serve_connection`]).
+    /// `tokio::net::TcpStream`, served as `sse-tokio` serves it
+    /// ([`sse_tokio::serve_connection`]: HTTP/1.1 requests, as the runner's,
+    /// through the shared connection code over tokio's compat layer).
     Tokio,
 }
 
@@ -545,15 +522,19 @@ impl Kind for Async {
                 Runtime::Tokio => {
                     use tokio_util::compat::FuturesAsyncReadCompatExt;
                     let _runtime = super::wire::tokio_runtime().enter();
-                    let app = sse_tokio::http::app((*service).clone(), clock);
-                    if let Ok(io) = super::wire::tokio_socket(tcp) {
+                    let io = super::wire::tokio_socket(tcp).ok();
+                    let served = io.map(|io| {
                         let io = PausedIo { io, conn: c }.compat();
-                        let served = sse_tokio::http::serve_connection(io, app);
-                        if let Err(e) = run_task(served, &task) {
+                        run_task(sse_tokio::serve_connection(io, service, clock), &task)
+                    });
+                    match served {
+                        Some(Ok(sse_tokio::Served::Http1(ended))) => Some(Ok(ended)),
+                        Some(Err(e)) => {
                             log::debug!("tokio connection: {e}");
+                            None
                         }
+                        _ => None,
                     }
-                    None
                 }
             };
             if let Some(Ok(sse_futures::server::Ended::Closed(reason))) = ended {
@@ -697,7 +678,6 @@ impl ServerUnderTest for LoopbackServer {
             received: 0,
             pending: Vec::new(),
             eof: false,
-            chunked: None,
             close_reported: false,
             thread: Some(thread),
         };
@@ -710,11 +690,7 @@ impl ServerUnderTest for LoopbackServer {
         let mut parser = ResponseParser::new();
         let head = match parser.handle_bytes(&sub.pending) {
             Ok(HeadStatus::Complete(head, used)) => {
-                let body: Vec<u8> = sub.pending.drain(..).skip(used).collect();
-                if let Ok(framing @ Framing::Chunked) = head.framing(false) {
-                    sub.chunked = Some(BodyDecoder::new(framing));
-                }
-                sub.take_body(&body);
+                sub.pending.drain(..used);
                 head
             }
             Ok(HeadStatus::Partial) => return Err("no response head".into()),
@@ -727,7 +703,7 @@ impl ServerUnderTest for LoopbackServer {
             headers: head
                 .headers()
                 .iter()
-                .filter(|(n, _)| !["connection", "transfer-encoding", "date"].contains(n))
+                .filter(|(n, _)| !n.eq_ignore_ascii_case("connection"))
                 .map(|(n, v)| (canonical(n), String::from_utf8_lossy(v).into_owned()))
                 .collect(),
         })

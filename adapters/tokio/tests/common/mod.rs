@@ -68,6 +68,16 @@ pub async fn start(service: Service) -> (ServerHandle, SocketAddr) {
     (server, addr)
 }
 
+/// `service` served by hyper for HTTP/1.1 too ([`sse_tokio::http::serve`]
+/// with [`sse_tokio::http::app`]), as an axum or hyper application is.
+pub async fn start_hyper(service: Service) -> (ServerHandle, SocketAddr) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app = sse_tokio::http::app(service, sse_tokio::Timer::new());
+    let server = sse_tokio::http::serve(listener, app).unwrap();
+    let addr = server.local_addr().unwrap();
+    (server, addr)
+}
+
 /// Sends a raw request.
 pub async fn send(addr: SocketAddr, request: &str) -> TcpStream {
     let mut tcp = TcpStream::connect(addr).await.unwrap();
@@ -89,9 +99,19 @@ pub async fn read_until(tcp: &mut TcpStream, needle: &str) -> String {
 }
 
 /// One HTTP/2 connection with prior knowledge (h2c), its driver spawned.
+///
+/// Its windows are hyper's client defaults (2 MiB a stream, 5 MiB the
+/// connection) rather than the h2 crate's 64 KiB: h2 also limits how many
+/// small DATA frames it buffers unread to half the connection window, and
+/// a burst to many streams read by few threads is exactly that.
 pub async fn h2c(addr: SocketAddr) -> h2::client::SendRequest<Bytes> {
     let tcp = TcpStream::connect(addr).await.unwrap();
-    let (send, conn) = h2::client::handshake(tcp).await.unwrap();
+    let (send, conn) = h2::client::Builder::new()
+        .initial_window_size(2 << 20)
+        .initial_connection_window_size(5 << 20)
+        .handshake(tcp)
+        .await
+        .unwrap();
     tokio::spawn(async move {
         let _ = conn.await;
     });
