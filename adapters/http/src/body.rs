@@ -122,7 +122,9 @@ impl<B: Stream<Item = Bytes>> http_body::Body for Body<B> {
     fn size_hint(&self) -> SizeHint {
         match &self.kind {
             Kind::Stream { .. } => SizeHint::default(),
-            Kind::Full { bytes } => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
+            Kind::Full { bytes } => {
+                SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
+            }
         }
     }
 }

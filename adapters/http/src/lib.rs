@@ -88,10 +88,11 @@ pub fn respond<T: Timer, X>(
             last_event_id,
             head_only,
         } => {
-            let mut sub =
-                service
-                    .hub
-                    .subscribe(timer.now(), last_event_id.as_deref(), service.config.clone());
+            let mut sub = service.hub.subscribe(
+                timer.now(),
+                last_event_id.as_deref(),
+                service.config.clone(),
+            );
             if let Some(on_stream) = &service.on_stream {
                 on_stream(&head, sub.sender());
             }
@@ -168,7 +169,10 @@ fn set_headers(map: &mut http::HeaderMap, fields: Vec<(&str, &str)>) {
         let visible = value
             .bytes()
             .all(|b| b == b'\t' || (b' '..=b'~').contains(&b));
-        match (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
+        match (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
             (Ok(name), Ok(value)) if visible => {
                 map.append(name, value);
             }

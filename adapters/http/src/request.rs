@@ -26,7 +26,10 @@ pub fn request_head<X>(req: &Request<X>) -> RequestHead {
         }
     }
     for (name, value) in req.headers() {
-        headers.push(name.as_str(), bytes::Bytes::copy_from_slice(value.as_bytes()));
+        headers.push(
+            name.as_str(),
+            bytes::Bytes::copy_from_slice(value.as_bytes()),
+        );
     }
     RequestHead::new(req.method().as_str().to_string(), target, version, headers)
 }

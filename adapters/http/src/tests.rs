@@ -340,7 +340,10 @@ fn an_http2_request_reads_as_the_core_expects() {
 #[test]
 fn an_id_http_cannot_carry_is_left_out_of_the_head() {
     let service = service();
-    service.hub.publish(&Message::new("x").id("caf\u{e9}")).unwrap();
+    service
+        .hub
+        .publish(&Message::new("x").id("caf\u{e9}"))
+        .unwrap();
     let req = Request::get("/events")
         .header("Last-Event-ID", "caf\u{e9}".as_bytes())
         .body(())

@@ -32,25 +32,25 @@ async fn main() -> ExitCode {
         Err(e) => return usage(&format!("{url}: {e}")),
     };
     let mut seen = 0;
-        while max_events.map_or(true, |max| seen < max) {
-            match events.next().await {
-                Some(Notification::Message(m)) => {
-                    println!("{}: {}", m.event.event_type, m.event.data);
-                    seen += 1;
-                }
-                Some(Notification::Error {
-                    reconnecting,
-                    error,
-                }) => {
-                    eprintln!(
-                        "{error}{}",
-                        if reconnecting { "; reconnecting" } else { "" }
-                    );
-                }
-                Some(_) => {}
-                None => return ExitCode::FAILURE,
+    while max_events.map_or(true, |max| seen < max) {
+        match events.next().await {
+            Some(Notification::Message(m)) => {
+                println!("{}: {}", m.event.event_type, m.event.data);
+                seen += 1;
             }
+            Some(Notification::Error {
+                reconnecting,
+                error,
+            }) => {
+                eprintln!(
+                    "{error}{}",
+                    if reconnecting { "; reconnecting" } else { "" }
+                );
+            }
+            Some(_) => {}
+            None => return ExitCode::FAILURE,
         }
+    }
     ExitCode::SUCCESS
 }
 

@@ -21,6 +21,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use futures_lite::StreamExt;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
@@ -30,8 +32,6 @@ use sse_core::encode::Message;
 use sse_core::endpoint::Endpoint;
 use sse_core::server::Config;
 use sse_tokio::server::{Event, EventBody, Service, SharedHub};
-use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::BodyExt;
 use sse_tokio::sse_http;
 use sse_tokio::Timer;
 
@@ -74,7 +74,10 @@ async fn main() -> ExitCode {
     };
     let hub = SharedHub::default();
     let service = Service::new(Endpoint::new("/events"), hub.clone());
-    println!("listening on http://{}/events", listener.local_addr().unwrap_or(addr));
+    println!(
+        "listening on http://{}/events",
+        listener.local_addr().unwrap_or(addr)
+    );
     let _ = std::io::stdout().flush();
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(Duration::from_secs(1));

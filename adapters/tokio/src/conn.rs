@@ -64,7 +64,10 @@ where
     let deadline = timer.now() + HEAD_TIMEOUT;
     let timeout = async {
         timer.sleep_until(deadline).await;
-        Err(io::Error::new(io::ErrorKind::TimedOut, "no request in time"))
+        Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "no request in time",
+        ))
     };
     future::or(sniff, timeout).await?;
     let http2 = seen == PREFACE;

@@ -36,13 +36,13 @@ use futures_lite::stream;
 use hyper::body::{Body, Incoming};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::{Builder, HttpServerConnExec};
+use sse_core::endpoint::HEAD_TIMEOUT;
 use sse_futures::server::{serve_connections, HubBody, ServerHandle, Service};
 use sse_futures::{BoxFuture, Timer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Handle;
 use tokio_rustls::rustls::ServerConfig;
-use sse_core::endpoint::HEAD_TIMEOUT;
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
@@ -72,7 +72,11 @@ impl<T: Timer + Clone, X> hyper::service::Service<Request<X>> for App<T> {
     type Future = Ready<Result<Self::Response, Infallible>>;
 
     fn call(&self, req: Request<X>) -> Self::Future {
-        ready(Ok(sse_http::respond(&req, &self.service, self.timer.clone())))
+        ready(Ok(sse_http::respond(
+            &req,
+            &self.service,
+            self.timer.clone(),
+        )))
     }
 }
 
@@ -116,7 +120,9 @@ where
     B::Error: Into<BoxError>,
     TokioExecutor: HttpServerConnExec<S::Future, B>,
 {
-    listen(listener, plain, move |tcp| Box::pin(serve_connection(tcp, app.clone())))
+    listen(listener, plain, move |tcp| {
+        Box::pin(serve_connection(tcp, app.clone()))
+    })
 }
 
 /// Serves `app` on `listener` over TLS with `tls`, as [`serve`] does. ALPN
@@ -169,7 +175,11 @@ pub(crate) fn acceptor(
 /// The accept loop on the current runtime: each connection in a task of
 /// its own, through `handshake` (within the core's head timeout), then
 /// `serve`.
-pub(crate) fn listen<Io, H, S>(listener: TcpListener, handshake: H, serve: S) -> io::Result<ServerHandle>
+pub(crate) fn listen<Io, H, S>(
+    listener: TcpListener,
+    handshake: H,
+    serve: S,
+) -> io::Result<ServerHandle>
 where
     Io: Send + 'static,
     H: Fn(TcpStream) -> BoxFuture<io::Result<Io>> + Send + Sync + 'static,

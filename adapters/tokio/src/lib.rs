@@ -177,10 +177,16 @@ pub async fn serve(addr: impl ToSocketAddrs, service: Service) -> io::Result<Ser
 /// its own. The handle knows the bound address and shuts the server down.
 /// Fails outside a tokio runtime.
 pub fn serve_listener(listener: TcpListener, service: Service) -> io::Result<ServerHandle> {
-    log::info!("serving {} on http://{}", service.endpoint.path, listener.local_addr()?);
+    log::info!(
+        "serving {} on http://{}",
+        service.endpoint.path,
+        listener.local_addr()?
+    );
     let service = Arc::new(service);
     let serve = move |tcp| serve_connection(tcp, Arc::clone(&service), Timer::new());
-    http::listen(listener, http::plain, move |tcp| Box::pin(logged(serve(tcp))))
+    http::listen(listener, http::plain, move |tcp| {
+        Box::pin(logged(serve(tcp)))
+    })
 }
 
 /// Binds `addr` and serves `service` over TLS; see [`serve_tls_listener`].
@@ -202,10 +208,16 @@ pub fn serve_tls_listener(
     tls: Arc<rustls::ServerConfig>,
     service: Service,
 ) -> io::Result<ServerHandle> {
-    log::info!("serving {} on https://{}", service.endpoint.path, listener.local_addr()?);
+    log::info!(
+        "serving {} on https://{}",
+        service.endpoint.path,
+        listener.local_addr()?
+    );
     let service = Arc::new(service);
     let serve = move |tls| serve_connection(tls, Arc::clone(&service), Timer::new());
-    http::listen(listener, http::acceptor(tls), move |tls| Box::pin(logged(serve(tls))))
+    http::listen(listener, http::acceptor(tls), move |tls| {
+        Box::pin(logged(serve(tls)))
+    })
 }
 
 /// How the connection went, at `debug`.

@@ -68,7 +68,11 @@ async fn h2c_200_streams_on_one_connection_each_get_1000_events_in_order() {
         for reader in readers {
             assert_eq!(reader.await.unwrap(), EVENTS);
         }
-        assert_eq!(server.accepted(), 1, "one HTTP/2 connection for all streams");
+        assert_eq!(
+            server.accepted(),
+            1,
+            "one HTTP/2 connection for all streams"
+        );
         assert_eq!(server.connections(), 1);
         drop(conn);
         streams.all_closed().await;
@@ -97,7 +101,11 @@ async fn resume_by_last_event_id_over_http2_as_over_http1() {
         let (_, mut by_query) = h2_get(&conn, "/events?last_event_id=3", &[]).await;
         assert_eq!(h2_read_until(&mut by_query, "data: m5\n\n").await, tail);
 
-        let mut h1 = send(addr, "GET /events HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 3\r\n\r\n").await;
+        let mut h1 = send(
+            addr,
+            "GET /events HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 3\r\n\r\n",
+        )
+        .await;
         let text = read_until(&mut h1, "data: m5\n\n").await;
         assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
         assert!(text.contains("Last-Event-ID: 3\r\n"), "{text}");

@@ -75,19 +75,26 @@ async fn not_found_method_not_allowed_head_and_cors_preflight_over_hyper() {
         assert!(text.ends_with("\r\n\r\nnot found\n"), "{text}");
         let mut tcp = send(addr, &format!("DELETE /events HTTP/1.1\r\n{close}")).await;
         let text = read_to_end(&mut tcp).await;
-        assert!(text.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"), "{text}");
+        assert!(
+            text.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"),
+            "{text}"
+        );
         assert!(text.contains("allow: GET, HEAD\r\n"), "{text}");
         let mut tcp = send(addr, &format!("HEAD /events HTTP/1.1\r\n{close}")).await;
         let text = read_to_end(&mut tcp).await;
         assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
-        assert!(text.contains("content-type: text/event-stream\r\n"), "{text}");
+        assert!(
+            text.contains("content-type: text/event-stream\r\n"),
+            "{text}"
+        );
         assert!(text.ends_with("\r\n\r\n"), "a head alone: {text}");
         server.shutdown_and_wait().await;
 
         let mut cors = service(&hub, &Streams::default());
         cors.endpoint.cors = Some("https://app.example".into());
         let (server, addr) = start_hyper(cors).await;
-        let preflight = format!("OPTIONS /events HTTP/1.1\r\nOrigin: https://app.example\r\n{close}");
+        let preflight =
+            format!("OPTIONS /events HTTP/1.1\r\nOrigin: https://app.example\r\n{close}");
         let mut tcp = send(addr, &preflight).await;
         let text = read_to_end(&mut tcp).await;
         assert!(text.starts_with("HTTP/1.1 204 No Content\r\n"), "{text}");
@@ -113,7 +120,10 @@ fn self_signed() -> (
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
     let der = cert.cert.der().clone();
     let key = PrivateKeyDer::Pkcs8(cert.key_pair.serialize_der().into());
-    (sse_tokio::tls::server_config(vec![der.clone()], key).unwrap(), der)
+    (
+        sse_tokio::tls::server_config(vec![der.clone()], key).unwrap(),
+        der,
+    )
 }
 
 #[tokio::test]
@@ -153,13 +163,12 @@ async fn tls_end_to_end_with_a_self_signed_certificate() {
         // A client offering h2 by ALPN gets HTTP/2 on the same port.
         let mut roots = tokio_rustls::rustls::RootCertStore::empty();
         roots.add(der).unwrap();
-        let mut config = tokio_rustls::rustls::ClientConfig::builder_with_provider(
-            sse_tokio::tls::provider(),
-        )
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        let mut config =
+            tokio_rustls::rustls::ClientConfig::builder_with_provider(sse_tokio::tls::provider())
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_root_certificates(roots)
+                .with_no_client_auth();
         config.alpn_protocols = vec![b"h2".to_vec()];
         let tcp = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
         let name = "localhost".try_into().unwrap();
@@ -249,12 +258,19 @@ async fn an_axum_handler_streams_the_hub() {
         let (status, mut body) = h2_get(&conn, "/events", &[]).await;
         assert_eq!(status, 200);
         hub.publish(&Message::new("from axum")).unwrap();
-        assert_eq!(next_message(&mut es).await, ("from axum".into(), "1".into()));
+        assert_eq!(
+            next_message(&mut es).await,
+            ("from axum".into(), "1".into())
+        );
         assert_eq!(
             h2_read_until(&mut body, "axum").await,
             "id: 1\ndata: from axum\n\n"
         );
-        let mut tcp = send(addr, "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+        let mut tcp = send(
+            addr,
+            "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .await;
         assert!(read_to_end(&mut tcp).await.ends_with("\r\n\r\nhello"));
         drop((es, body, conn));
         server.shutdown_and_wait().await;

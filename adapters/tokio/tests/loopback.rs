@@ -20,7 +20,9 @@ mod rt {
 
     impl TcpStream {
         pub async fn connect(addr: SocketAddr) -> io::Result<Self> {
-            Ok(TcpStream(tokio::net::TcpStream::connect(addr).await?.compat()))
+            Ok(TcpStream(
+                tokio::net::TcpStream::connect(addr).await?.compat(),
+            ))
         }
     }
 
