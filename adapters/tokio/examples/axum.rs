@@ -5,8 +5,9 @@
 //!   `?last_event_id=` (`earliest` for the whole retained history);
 //! - `POST /publish[?event=TYPE]`: the body is one event's data; answers
 //!   its ID;
-//! - `GET /stats`: connections accepted and open, streams opened by HTTP
-//!   version (to see a page's EventSources share one HTTP/2 connection).
+//! - `GET /stats`: connections accepted and open, and for each connection
+//!   that carried requests its HTTP version, requests and streams (to see a
+//!   page's EventSources share one HTTP/2 connection).
 //!
 //! ```text
 //! cargo run -p sse-tokio --example tokio-axum -- [ADDR] [--tls-self-signed | --tls-cert FILE --tls-key FILE]
@@ -17,21 +18,21 @@
 //! Over TLS, browsers pick HTTP/2 by ALPN (`--tls-self-signed` makes a
 //! certificate for `localhost` and `127.0.0.1` that browsers warn about).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
-use axum::extract::{Query, Request, State};
-use axum::http::{StatusCode, Version};
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse};
 use axum::routing::{get, post};
 use axum::Router;
 use hyper_util::service::TowerToHyperService;
 use sse_core::encode::Message;
 use sse_core::endpoint::Endpoint;
+use sse_tokio::http::Connection;
 use sse_tokio::rustls::pki_types::pem::PemObject;
 use sse_tokio::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use sse_tokio::server::{ServerHandle, Service, SharedHub};
@@ -49,41 +50,75 @@ struct App {
 #[derive(Default)]
 struct Stats {
     server: OnceLock<ServerHandle>,
-    http1: AtomicUsize,
-    http2: AtomicUsize,
+    /// By connection: its HTTP version, requests and streams.
+    connections: Mutex<BTreeMap<u64, (String, usize, usize)>>,
+}
+
+impl Stats {
+    /// Counts a request (a stream if `stream`) on its connection.
+    fn count(&self, req: &Request, stream: bool) {
+        let Some(connection) = req.extensions().get::<Connection>() else {
+            return;
+        };
+        let mut connections = self.connections.lock().unwrap_or_else(|e| e.into_inner());
+        let version = format!("{:?}", req.version());
+        let entry = connections.entry(connection.id).or_insert((version, 0, 0));
+        entry.1 += 1;
+        entry.2 += usize::from(stream);
+    }
 }
 
 async fn events(State(app): State<App>, req: Request) -> impl IntoResponse {
-    let count = match req.version() {
-        Version::HTTP_2 => &app.stats.http2,
-        _ => &app.stats.http1,
-    };
-    count.fetch_add(1, Ordering::Relaxed);
+    app.stats.count(&req, true);
     sse_tokio::sse_http::respond(&req, &app.service, sse_tokio::Timer::new())
 }
 
-async fn publish(
-    State(app): State<App>,
-    Query(query): Query<HashMap<String, String>>,
-    data: String,
-) -> Result<String, (StatusCode, String)> {
+async fn page(State(app): State<App>, req: Request) -> impl IntoResponse {
+    app.stats.count(&req, false);
+    Html(page::html("/events"))
+}
+
+async fn not_found(State(app): State<App>, req: Request) -> impl IntoResponse {
+    app.stats.count(&req, false);
+    (StatusCode::NOT_FOUND, "not found\n")
+}
+
+async fn publish(State(app): State<App>, req: Request) -> Result<String, (StatusCode, String)> {
+    app.stats.count(&req, false);
+    let event = req
+        .uri()
+        .query()
+        .and_then(|q| q.strip_prefix("event="))
+        .map(str::to_string);
+    let bytes = axum::body::to_bytes(req.into_body(), 1 << 20).await;
+    let data = bytes.map_err(|e| (StatusCode::BAD_REQUEST, format!("{e}\n")))?;
+    let data = String::from_utf8_lossy(&data);
     let mut msg = Message::new(&data);
-    msg.event = query.get("event").map(String::as_str);
+    msg.event = event.as_deref();
     match app.service.hub.publish(&msg) {
         Ok(id) => Ok(format!("{id}\n")),
         Err(e) => Err((StatusCode::BAD_REQUEST, format!("{e}\n"))),
     }
 }
 
-async fn show_stats(State(app): State<App>) -> impl IntoResponse {
+async fn show_stats(State(app): State<App>, req: Request) -> impl IntoResponse {
+    app.stats.count(&req, false);
     let server = app.stats.server.get();
+    let connections = app
+        .stats
+        .connections
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let by_connection: Vec<_> = connections
+        .iter()
+        .map(|(id, (version, requests, streams))| {
+            serde_json::json!({"id": id, "version": version, "requests": requests, "streams": streams})
+        })
+        .collect();
     let stats = serde_json::json!({
         "accepted": server.map_or(0, ServerHandle::accepted),
         "open": server.map_or(0, ServerHandle::connections),
-        "streams": {
-            "HTTP/1.1": app.stats.http1.load(Ordering::Relaxed),
-            "HTTP/2": app.stats.http2.load(Ordering::Relaxed),
-        },
+        "connections": by_connection,
     });
     ([("content-type", "application/json")], format!("{stats}\n"))
 }
@@ -137,10 +172,11 @@ async fn main() -> ExitCode {
     };
     let stats = Arc::clone(&app.stats);
     let router = Router::new()
-        .route("/", get(|| async { Html(page::html("/events")) }))
+        .route("/", get(page))
         .route("/events", get(events))
         .route("/publish", post(publish))
         .route("/stats", get(show_stats))
+        .fallback(not_found)
         .with_state(app);
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(listener) => listener,
@@ -151,11 +187,8 @@ async fn main() -> ExitCode {
     };
     let bound = listener.local_addr().unwrap_or(addr);
     let service = TowerToHyperService::new(router);
-    let (server, scheme) = match tls {
-        Some(tls) => (sse_tokio::http::serve_tls(listener, tls, service), "https"),
-        None => (sse_tokio::http::serve(listener, service), "http"),
-    };
-    let server = match server {
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let server = match sse_tokio::http::serve(listener, tls, service) {
         Ok(server) => server,
         Err(e) => {
             eprintln!("axum: {e}");

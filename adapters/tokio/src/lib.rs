@@ -182,11 +182,7 @@ pub fn serve_listener(listener: TcpListener, service: Service) -> io::Result<Ser
         service.endpoint.path,
         listener.local_addr()?
     );
-    let service = Arc::new(service);
-    let serve = move |tcp| serve_connection(tcp, Arc::clone(&service), Timer::new());
-    http::listen(listener, http::plain, move |tcp| {
-        Box::pin(logged(serve(tcp)))
-    })
+    listen(listener, None, service)
 }
 
 /// Binds `addr` and serves `service` over TLS; see [`serve_tls_listener`].
@@ -213,18 +209,23 @@ pub fn serve_tls_listener(
         service.endpoint.path,
         listener.local_addr()?
     );
-    let service = Arc::new(service);
-    let serve = move |tls| serve_connection(tls, Arc::clone(&service), Timer::new());
-    http::listen(listener, http::acceptor(tls), move |tls| {
-        Box::pin(logged(serve(tls)))
-    })
+    listen(listener, Some(tls), service)
 }
 
-/// How the connection went, at `debug`.
-async fn logged(
-    served: impl std::future::Future<Output = Result<Served, http::BoxError>>,
-) -> Result<(), http::BoxError> {
-    let served = served.await?;
-    log::debug!("{served:?}");
-    Ok(())
+/// The accept loop for `service`, how each connection went logged at `debug`.
+fn listen(
+    listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    service: Service,
+) -> io::Result<ServerHandle> {
+    let service = Arc::new(service);
+    http::listen(listener, tls, move |io, connection| {
+        let served = serve_connection(io, Arc::clone(&service), Timer::new());
+        Box::pin(async move {
+            // Not inside `log::debug!`, which skips its arguments when off.
+            let served = served.await?;
+            log::debug!("connection {}: {served:?}", connection.id);
+            Ok(())
+        })
+    })
 }

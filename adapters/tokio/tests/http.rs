@@ -249,7 +249,7 @@ async fn an_axum_handler_streams_the_hub() {
             .with_state(service);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let app = hyper_util::service::TowerToHyperService::new(app);
-        let server = sse_tokio::http::serve(listener, app).unwrap();
+        let server = sse_tokio::http::serve(listener, None, app).unwrap();
         let addr = server.local_addr().unwrap();
 
         let mut es = sse_tokio::open(&format!("http://{addr}/events"), client_config()).unwrap();

@@ -73,7 +73,7 @@ pub async fn start(service: Service) -> (ServerHandle, SocketAddr) {
 pub async fn start_hyper(service: Service) -> (ServerHandle, SocketAddr) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let app = sse_tokio::http::app(service, sse_tokio::Timer::new());
-    let server = sse_tokio::http::serve(listener, app).unwrap();
+    let server = sse_tokio::http::serve(listener, None, app).unwrap();
     let addr = server.local_addr().unwrap();
     (server, addr)
 }
