@@ -1,16 +1,31 @@
 //! Server fan-out over loopback, for each adapter's server (`sse-smol`,
-//! `sse-async-std`, `sse-blocking`), with 1,000 and 10,000 raw-socket
-//! subscribers living in a second process: deliveries per second for a
-//! burst, end-to-end latency for paced publishing, and the server process's
-//! resident memory per idle subscriber. Prints markdown tables; asserts
-//! nothing about time.
+//! `sse-async-std`, `sse-blocking`, `sse-tokio`) and for axum's own
+//! `axum::response::sse::Sse` fed by a `tokio::sync::broadcast` channel
+//! (the pattern axum's documentation shows), with 1,000 and 10,000
+//! raw-socket subscribers living in a second process: deliveries per second
+//! for a burst, end-to-end latency for paced publishing, server CPU per
+//! delivery, and the server process's resident memory per idle subscriber.
+//! Prints markdown tables; asserts nothing about time.
 //!
 //! ```text
 //! cargo bench -p sse-bench --bench fanout
-//! cargo bench -p sse-bench --bench fanout -- --runs 1 --adapters smol,blocking \
+//! cargo bench -p sse-bench --bench fanout -- --runs 1 --adapters tokio,axum \
 //!     --subscribers 1000,10000 --client-threads 2 --blocking-stack 65536 \
 //!     --burst 500 --paced 100 --interval-ms 50
+//! cargo bench -p sse-bench --bench fanout_heap   # the same, counting live heap bytes
 //! ```
+//!
+//! Contestants (`--adapters`, default all): `smol`, `async-std`, `blocking`,
+//! `tokio` (`sse_tokio::serve_listener`: HTTP/1.1 through the shared
+//! connection code), `tokio-hyper` (the same hub through hyper's HTTP/1.1,
+//! `sse_tokio::http::serve` with `sse_tokio::http::app`, as an axum or hyper
+//! application serves it) and `axum` (`axum::serve`, a handler returning
+//! `Sse` over a `BroadcastStream`). Every contestant gets the same events
+//! (`id: N` and the publish time as data; axum's events carry the same
+//! `id`), the subscribers check that every stream got all of them, and the
+//! tokio-based servers run on tokio's default multi-threaded runtime (one
+//! worker per core). Rounds are interleaved: run 1 of every contestant,
+//! then run 2.
 //!
 //! Processes: without a mode argument this binary is the driver. For each
 //! scenario (run × subscriber count × adapter) it starts itself as a server
@@ -32,11 +47,11 @@
 //! `--blocking-stack BYTES` (sets `RUST_MIN_STACK` for the blocking server,
 //! whose connection threads are spawned with the default stack size).
 //!
-//! Besides RSS, the server counts its live heap bytes with a counting
-//! global allocator (one relaxed atomic add per allocation and free).
-#![allow(unsafe_code)] // the counting global allocator
+//! This binary times with the system allocator. `benches/fanout_heap.rs`
+//! is the same bench with a counting global allocator (one relaxed atomic
+//! add per allocation and free) for the "live heap per subscriber" column;
+//! its times are not for comparing.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
@@ -54,29 +69,9 @@ use sse_core::encode::Message;
 use sse_core::endpoint::Endpoint;
 use sse_core::replay::LogLimits;
 
-/// Counts live heap bytes.
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Relaxed);
-        System.alloc(layout)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Relaxed);
-        System.dealloc(ptr, layout)
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size as isize - layout.size() as isize, Relaxed);
-        System.realloc(ptr, layout, new_size)
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+/// Live heap bytes, when `fanout_heap`'s counting allocator keeps them
+/// (zero here).
+pub static LIVE: AtomicIsize = AtomicIsize::new(0);
 
 /// Published events per scenario: a burst, then paced ones.
 #[derive(Clone, Copy)]
@@ -109,7 +104,8 @@ fn plan(subscribers: usize) -> Plan {
     }
 }
 
-fn main() {
+/// The driver, or one of its two child processes.
+pub fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("__server") => server_main(&args[1..]),
@@ -134,7 +130,9 @@ struct Options {
 fn options(args: &[String]) -> Options {
     let mut o = Options {
         runs: 2,
-        adapters: vec!["smol".into(), "async-std".into(), "blocking".into()],
+        adapters: ["smol", "async-std", "blocking", "tokio", "tokio-hyper", "axum"]
+            .map(String::from)
+            .to_vec(),
         subscribers: vec![1_000, 10_000],
         client_threads: 2,
         blocking_stack: None,
@@ -340,15 +338,21 @@ fn print_tables(rows: &[Row], o: &Options) {
     );
     println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in rows.iter().filter(|r| r.fields.contains_key("rss_after")) {
+        let heap = r.f("heap_after") - r.f("heap_before");
+        let heap = if heap == 0.0 {
+            "(fanout_heap)".to_string()
+        } else {
+            format!("{:.2} KiB", heap / 1024.0 / r.subscribers as f64)
+        };
         println!(
-            "| {} | {} | {} | {:.1} MiB | {:.1} MiB | {:.2} KiB | {:.2} KiB | {} | {:.1} GiB | {} | {:.0}% | {:.1} s |",
+            "| {} | {} | {} | {:.1} MiB | {:.1} MiB | {:.2} KiB | {} | {} | {:.1} GiB | {} | {:.0}% | {:.1} s |",
             r.run,
             r.adapter,
             r.subscribers,
             r.f("rss_before") / 1024.0,
             r.f("rss_after") / 1024.0,
             (r.f("rss_after") - r.f("rss_before")) / r.subscribers as f64,
-            (r.f("heap_after") - r.f("heap_before")) / 1024.0 / r.subscribers as f64,
+            heap,
             r.f("threads"),
             r.f("vm_after") / (1024.0 * 1024.0),
             r.f("fds"),
@@ -401,6 +405,8 @@ struct Server {
     addr: SocketAddr,
     publish: Box<dyn Fn(&str)>,
     connections: Box<dyn Fn() -> usize>,
+    /// The tokio runtime serving it, if it is a tokio server.
+    _runtime: Option<tokio::runtime::Runtime>,
 }
 
 fn start(adapter: &str, limits: LogLimits) -> Server {
@@ -428,6 +434,7 @@ fn start(adapter: &str, limits: LogLimits) -> Server {
                     hub.publish(&Message::new(data)).unwrap();
                 }),
                 connections: Box::new(move || handle.connections()),
+                _runtime: None,
             }
         }
         "blocking" => {
@@ -442,9 +449,87 @@ fn start(adapter: &str, limits: LogLimits) -> Server {
                     hub.publish(&Message::new(data)).unwrap();
                 }),
                 connections: Box::new(move || handle.connections()),
+                _runtime: None,
             }
         }
-        other => panic!("unknown adapter {other} (smol, async-std, blocking)"),
+        "tokio" | "tokio-hyper" => {
+            use sse_tokio::server::{Service, SharedHub};
+            let hub = SharedHub::new(limits);
+            let service = Service::new(Endpoint::new("/events"), hub.clone()).config(config);
+            let runtime = tokio_runtime();
+            let handle = runtime.block_on(async {
+                let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                if adapter == "tokio" {
+                    sse_tokio::serve_listener(l, service).unwrap()
+                } else {
+                    let app = sse_tokio::http::app(service, sse_tokio::Timer::new());
+                    sse_tokio::http::serve(l, None, app).unwrap()
+                }
+            });
+            let addr = handle.local_addr().unwrap();
+            Server {
+                addr,
+                publish: Box::new(move |data| {
+                    hub.publish(&Message::new(data)).unwrap();
+                }),
+                connections: Box::new(move || handle.connections()),
+                _runtime: Some(runtime),
+            }
+        }
+        "axum" => axum_server(limits.max_events),
+        other => panic!("unknown adapter {other} (smol, async-std, blocking, tokio, tokio-hyper, axum)"),
+    }
+}
+
+/// tokio's default multi-threaded runtime (a worker per core).
+fn tokio_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// axum's SSE as its documentation shows it: a handler subscribing to a
+/// `tokio::sync::broadcast` channel and returning `Sse` over the
+/// `BroadcastStream`; no keep-alive (as for the other contestants). The
+/// channel holds every event of a scenario, like the hub's log, so no
+/// subscriber lags. Each event has the id the hub would give it.
+fn axum_server(capacity: usize) -> Server {
+    use axum::response::sse::{Event, Sse};
+    use futures_lite::StreamExt;
+    use tokio::sync::broadcast;
+    use tokio_stream::wrappers::BroadcastStream;
+
+    type Events = broadcast::Sender<(u64, String)>;
+    async fn events(
+        axum::extract::State(tx): axum::extract::State<Events>,
+    ) -> Sse<impl futures_lite::Stream<Item = Result<Event, std::convert::Infallible>>> {
+        let stream = BroadcastStream::new(tx.subscribe()).filter_map(|msg| {
+            let (id, data) = msg.ok()?;
+            Some(Ok(Event::default().id(id.to_string()).data(data)))
+        });
+        Sse::new(stream)
+    }
+    let (tx, _) = broadcast::channel::<(u64, String)>(capacity);
+    let app = axum::Router::new()
+        .route("/events", axum::routing::get(events))
+        .with_state(tx.clone());
+    let runtime = tokio_runtime();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    runtime.spawn(async move { axum::serve(listener, app).await });
+    let counting = tx.clone();
+    let next = std::sync::atomic::AtomicU64::new(1);
+    Server {
+        addr,
+        publish: Box::new(move |data| {
+            let _ = tx.send((next.fetch_add(1, Relaxed), data.to_string()));
+        }),
+        // A subscriber per open stream.
+        connections: Box::new(move || counting.receiver_count()),
+        _runtime: Some(runtime),
     }
 }
 
