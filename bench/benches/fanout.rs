@@ -130,9 +130,16 @@ struct Options {
 fn options(args: &[String]) -> Options {
     let mut o = Options {
         runs: 2,
-        adapters: ["smol", "async-std", "blocking", "tokio", "tokio-hyper", "axum"]
-            .map(String::from)
-            .to_vec(),
+        adapters: [
+            "smol",
+            "async-std",
+            "blocking",
+            "tokio",
+            "tokio-hyper",
+            "axum",
+        ]
+        .map(String::from)
+        .to_vec(),
         subscribers: vec![1_000, 10_000],
         client_threads: 2,
         blocking_stack: None,
@@ -477,7 +484,9 @@ fn start(adapter: &str, limits: LogLimits) -> Server {
             }
         }
         "axum" => axum_server(limits.max_events),
-        other => panic!("unknown adapter {other} (smol, async-std, blocking, tokio, tokio-hyper, axum)"),
+        other => {
+            panic!("unknown adapter {other} (smol, async-std, blocking, tokio, tokio-hyper, axum)")
+        }
     }
 }
 

@@ -74,10 +74,11 @@ where
     let io = Rewind { seen, io };
     if http2 {
         let app = crate::http::app(service, timer);
-        hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+        // Boxed: an HTTP/1.1 connection's task should not carry its size.
+        let http2 = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
             .timer(TokioTimer::new())
-            .serve_connection(TokioIo::new(io), app)
-            .await?;
+            .serve_connection(TokioIo::new(io), app);
+        Box::pin(http2).await?;
         return Ok(Served::Http2);
     }
     let ended = sse_futures::server::serve_connection(io.compat(), &service, &timer).await?;

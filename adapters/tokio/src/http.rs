@@ -54,8 +54,10 @@ use tokio_util::either::Either;
 /// An error from hyper or the service, as hyper reports them.
 pub type BoxError = Box<dyn Error + Send + Sync>;
 
-/// An accepted connection: plain TCP, or TLS over it.
-pub type Io = Either<TcpStream, TlsStream<TcpStream>>;
+/// An accepted connection: plain TCP, or TLS over it (boxed: a TLS
+/// connection's state is over a kilobyte, which a plain one should not
+/// carry in its task).
+pub type Io = Either<TcpStream, Box<TlsStream<TcpStream>>>;
 
 /// The hyper service that answers every request for one [`Service`] with
 /// [`sse_http::respond`] (streams with keep-alives on its timer, resume,
@@ -201,15 +203,18 @@ where
     let serve = Arc::new(serve);
     let connection = move |id, (tcp, peer): (TcpStream, SocketAddr)| {
         let accept = match &acceptor {
-            Some(acceptor) => Either::Right(acceptor.accept(tcp)),
+            Some(acceptor) => Either::Right(Box::pin(tokio::time::timeout(
+                HEAD_TIMEOUT,
+                acceptor.accept(tcp),
+            ))),
             None => Either::Left(tcp),
         };
         let serve = Arc::clone(&serve);
         Box::pin(async move {
             let io = match accept {
                 Either::Left(tcp) => Either::Left(tcp),
-                Either::Right(accept) => match tokio::time::timeout(HEAD_TIMEOUT, accept).await {
-                    Ok(Ok(tls)) => Either::Right(tls),
+                Either::Right(accept) => match accept.await {
+                    Ok(Ok(tls)) => Either::Right(Box::new(tls)),
                     Ok(Err(e)) => return log::debug!("connection {id}: handshake failed: {e}"),
                     Err(_) => return log::debug!("connection {id}: handshake timed out"),
                 },

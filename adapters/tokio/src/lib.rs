@@ -220,10 +220,11 @@ fn listen(
 ) -> io::Result<ServerHandle> {
     let service = Arc::new(service);
     http::listen(listener, tls, move |io, connection| {
-        let served = serve_connection(io, Arc::clone(&service), Timer::new());
+        let service = Arc::clone(&service);
         Box::pin(async move {
-            // Not inside `log::debug!`, which skips its arguments when off.
-            let served = served.await?;
+            // Made here, not captured: a captured future is stored twice.
+            // And not inside `log::debug!`, which skips its arguments when off.
+            let served = serve_connection(io, service, Timer::new()).await?;
             log::debug!("connection {}: {served:?}", connection.id);
             Ok(())
         })
