@@ -36,7 +36,7 @@
 //! fallback page, 404), exactly as the raw HTTP/1.1 listeners of
 //! `sse-futures` do, and turns the answer into an [`http::Response`].
 //! [`response`] does the same for any [`sse_futures::server::Body`]: a
-//! [`HubBody`](sse_futures::server::HubBody), an
+//! [`HubBody`], an
 //! [`EventBody`](sse_futures::server::EventBody) over any `Stream` of
 //! events, or one over [`JsonEvents`](sse_futures::server::JsonEvents)
 //! (feature `json`). The bodies write the core's preamble (`retry:`), the

@@ -1,7 +1,7 @@
 //! Serving any hyper service: HTTP/1.1 and HTTP/2 from one listener.
 //!
 //! [`serve`] runs `sse-futures`' accept loop
-//! ([`serve_connections`](sse_futures::server::serve_connections): a task
+//! ([`serve_connections`]: a task
 //! per connection, graceful shutdown, the same [`ServerHandle`]) and serves
 //! each connection with [`serve_connection`]: hyper-util's automatic
 //! builder, which reads HTTP/1.1 or, from the client's preface, HTTP/2.
