@@ -60,7 +60,11 @@ fn help_for_each_subcommand() {
 fn no_or_unknown_subcommand_is_a_usage_error() {
     let out = sse(&[]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("Usage: sse <COMMAND>"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Usage: sse <COMMAND>"),
+        "{}",
+        stderr(&out)
+    );
     assert!(stdout(&out).is_empty());
 
     let out = sse(&["bogus"]);
