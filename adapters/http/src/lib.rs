@@ -183,3 +183,8 @@ fn set_headers(map: &mut http::HeaderMap, fields: Vec<(&str, &str)>) {
 
 #[cfg(test)]
 mod tests;
+
+// The README's examples run as doctests, so the crate's front page stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
