@@ -18,7 +18,7 @@ fn bare_conformance_prints_one_table_and_passes() {
     let table: Vec<&str> = out.lines().filter(|l| l.starts_with('|')).collect();
     assert_eq!(table.len(), 5, "{out}");
     assert!(
-        table[0].contains("| core | async-std | smol | blocking |"),
+        table[0].contains("| core | async-std | smol | blocking | tokio |"),
         "{out}"
     );
     for suite in ["parse", "client", "server"] {
@@ -26,14 +26,14 @@ fn bare_conformance_prints_one_table_and_passes() {
             .iter()
             .find(|r| r.starts_with(&format!("| {suite} |")));
         let row = row.unwrap_or_else(|| panic!("no {suite} row:\n{out}"));
-        assert_eq!(row.matches(" 0 failed").count(), 4, "{row}");
+        assert_eq!(row.matches(" 0 failed").count(), 5, "{row}");
     }
     assert!(out.lines().last().unwrap().contains(" 0 failed"), "{out}");
 }
 
 #[test]
 fn one_suite_against_one_adapter() {
-    for adapter in ["blocking", "smol", "async-std"] {
+    for adapter in ["blocking", "smol", "async-std", "tokio"] {
         let (out, ok) = sse(&["conformance", "client", "--adapter", adapter]);
         assert!(ok, "{adapter}: {out}");
         assert!(out.ends_with("61 passed, 0 failed\n"), "{adapter}: {out}");
