@@ -32,7 +32,8 @@ const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 /// Serves one connection of `service`, its streams' keep-alives on `timer`.
 /// A connection that opens with the HTTP/2 preface (h2c with prior
 /// knowledge, or h2 chosen by ALPN) is served by hyper, each request
-/// answered by [`sse_http::respond`] as a stream of the connection. Any
+/// answered by [`sse_http::respond`] as a stream of the connection (up to
+/// 200 at once, hyper's default; more wait for one to end). Any
 /// other is HTTP/1.1, served by
 /// [`sse_futures::server::serve_connection`], the connection code of every
 /// other listener: the same head, `Connection: close` framing, and a
