@@ -19,7 +19,8 @@ use crate::url::Url;
 /// The machine's timers, one slot each in [`Timers`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Timer {
-    /// Waiting out the reconnection time.
+    /// The next connect: after the reconnection time, or at once to follow
+    /// a redirect.
     Reconnect = 0,
     /// Waiting for a response head.
     Connect = 1,
@@ -66,6 +67,11 @@ enum Phase {
     Waiting,
     /// A request was sent; waiting for the response head.
     Requesting,
+    /// A redirect's head arrived: its connection and whatever it still
+    /// delivers (the redirect's body, its end) are over for the machine;
+    /// the connect to the new location is issued by the `Reconnect` timer,
+    /// due at once.
+    Following,
     /// Reading an event stream.
     Open,
     /// Reading the body of a failed response before reporting it.
@@ -91,6 +97,20 @@ struct Failure {
 /// pulled with [`Client::poll_action`], [`Client::poll_notification`] and
 /// [`Client::poll_timeout`]. After each input, drain the actions and
 /// notifications before the next input.
+///
+/// # Which connection an input is about
+///
+/// The transport inputs (`handle_response_head`, `handle_bytes`,
+/// `handle_eof`, `handle_transport_error`) carry no connection identity:
+/// they are about the connection of the last [`Action::Connect`]. The
+/// machine keeps that unambiguous by issuing a `Connect` only from
+/// [`Client::handle_timeout`], [`Client::new`] or [`Client::reopen`], never
+/// while it takes a transport input. So whatever a driver still hands over
+/// from one read after the machine is done with a response — the body and
+/// end of a redirect it follows, the rest of a failed response — arrives
+/// before the next `Connect` and is ignored, and the driver drops the old
+/// connection when it acts on that `Connect`. [`Client::reads_response`]
+/// tells a driver when it may stop reading.
 ///
 /// Inputs that make no sense in the current state (body bytes while waiting
 /// to reconnect, a response head while open, anything after
@@ -181,7 +201,9 @@ impl Client {
     /// The ready state.
     pub fn ready_state(&self) -> ReadyState {
         match self.phase {
-            Phase::Waiting | Phase::Requesting | Phase::ErrorBody => ReadyState::Connecting,
+            Phase::Waiting | Phase::Requesting | Phase::Following | Phase::ErrorBody => {
+                ReadyState::Connecting
+            }
             Phase::Open => ReadyState::Open,
             Phase::Closed => ReadyState::Closed,
         }
@@ -216,6 +238,26 @@ impl Client {
             .map_or(self.config.reconnection_time, Duration::from_millis)
     }
 
+    /// Whether the machine still reads the current connection's response:
+    /// its head, or the body of a stream or of a failure it keeps
+    /// ([`Config::max_error_body`]). False once that response is over for
+    /// it — a redirect it follows, a failure reported, a stream ended —
+    /// until the next [`Action::Connect`].
+    ///
+    /// A driver may stop reading the connection when this is false (the
+    /// [`Exchange`](super::Exchange) does); bytes, ends and errors it feeds
+    /// anyway are ignored. Either way they never count for the next
+    /// connection: a `Connect` is only ever issued by
+    /// [`Client::handle_timeout`] or a user call, never while the machine
+    /// takes a transport input, so a driver that acts on the actions before
+    /// it runs the timers again has dropped the old connection by then.
+    pub fn reads_response(&self) -> bool {
+        matches!(
+            self.phase,
+            Phase::Requesting | Phase::Open | Phase::ErrorBody
+        )
+    }
+
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config
@@ -244,8 +286,11 @@ impl Client {
     /// values as bytes or strings, e.g. straight from `httparse`). Skip
     /// informational (1xx) responses before calling this.
     ///
-    /// A redirect queues a new [`Action::Connect`]; a 200 `text/event-stream`
-    /// opens the stream; anything else fails (or, with
+    /// A redirect is followed: the rest of this response (its body, its
+    /// end, a broken connection) is ignored, and the [`Action::Connect`] to
+    /// the new location comes from the next [`Client::handle_timeout`],
+    /// which [`Client::poll_timeout`] asks for at once. A 200
+    /// `text/event-stream` opens the stream; anything else fails (or, with
     /// [`Config::retry_statuses`], reconnects). With
     /// [`Config::max_error_body`], a failed response's body is read first.
     pub fn handle_response_head<I, N, V>(&mut self, now: Instant, status: u16, headers: I)
@@ -371,7 +416,7 @@ impl Client {
                 self.in_flight = false;
                 self.finish_failure(now);
             }
-            Phase::Waiting | Phase::Closed => {}
+            Phase::Waiting | Phase::Following | Phase::Closed => {}
         }
     }
 
@@ -394,7 +439,7 @@ impl Client {
                 self.in_flight = false;
                 self.finish_failure(now);
             }
-            Phase::Waiting | Phase::Closed => {}
+            Phase::Waiting | Phase::Following | Phase::Closed => {}
         }
     }
 
@@ -418,6 +463,10 @@ impl Client {
                 }
                 (Timer::Idle, Phase::ErrorBody) => self.finish_failure(now),
                 (Timer::Reconnect, Phase::Waiting) => self.start_attempt(),
+                (Timer::Reconnect, Phase::Following) => {
+                    self.phase = Phase::Requesting;
+                    self.issue_connect();
+                }
                 _ => {}
             }
         }
@@ -578,7 +627,14 @@ impl Client {
             self.body_dropped = true;
         }
         self.current = target;
-        self.issue_connect();
+        // Not `issue_connect` here: the driver may still hand over the rest
+        // of this response (its body, its end) in the same read, and those
+        // inputs must not count for the next connection. Until the timer
+        // fires they are ignored; the driver acts on the `Connect` (dropping
+        // this connection) before it runs timers again.
+        self.phase = Phase::Following;
+        self.timers.stop_all();
+        self.timers.set(Timer::Reconnect, self.now);
     }
 
     /// A network-level problem or the end of the body: reconnect, or end a

@@ -27,7 +27,10 @@ pub enum ReadyState {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
     /// Drop the current connection, if any, and send this request on a new
-    /// one. Every later input refers to that new connection.
+    /// one. Every later input refers to that new connection. The machine
+    /// issues it only from a timer or a user call (never while it takes a
+    /// transport input), so acting on it before running the timers again is
+    /// enough to keep the old connection's inputs apart.
     Connect(Request),
     /// Drop the current connection (or the connection attempt). Report
     /// nothing more about it.

@@ -143,10 +143,52 @@ fn redirect_drops_authorization_across_origins() {
     let mut c = client(config);
     connect(&mut c);
     c.handle_response_head(ms(1), 307, [("Location", "http://other.test/s")]);
+    c.handle_timeout(ms(1));
     let r = connect(&mut c);
     assert_eq!(r.header("authorization"), None);
     c.handle_response_head(ms(1), 307, [("Location", "http://example.test/back")]);
+    c.handle_timeout(ms(1));
     assert_eq!(connect(&mut c).header("authorization"), Some("Bearer x"));
+}
+
+#[test]
+fn a_redirects_body_and_end_are_not_the_next_connections() {
+    let mut c = client(Config::default());
+    connect(&mut c);
+    c.handle_response_head(ms(5), 307, [("Location", "/final")]);
+    assert!(!c.reads_response());
+    // What a driver still hands over from the same read: the redirect's
+    // body and its end (Content-Length reached, or the server's close).
+    c.handle_bytes(ms(5), b"<a href=/final>moved</a>");
+    c.handle_eof(ms(5));
+    c.handle_transport_error(ms(5), TransportError::Reset);
+    assert_eq!(c.poll_action(), None);
+    assert_eq!(notes(&mut c), []);
+    assert_eq!(c.ready_state(), ReadyState::Connecting);
+    // The new connection is asked for at once, by the timer.
+    assert_eq!(c.poll_timeout(), Some(ms(5)));
+    c.handle_timeout(ms(5));
+    let r = connect(&mut c);
+    assert_eq!(r.url.as_str(), "http://example.test/final");
+    assert!(c.reads_response());
+    c.handle_response_head(ms(6), 200, SSE);
+    c.handle_bytes(ms(6), b"data: a\n\n");
+    let n = notes(&mut c);
+    assert_eq!(n[0], Notification::Open);
+    assert!(matches!(&n[1], Notification::Message(m) if m.event.data == "a"));
+    assert_eq!(n.len(), 2);
+}
+
+#[test]
+fn close_while_following_a_redirect_disconnects() {
+    let mut c = client(Config::default());
+    connect(&mut c);
+    c.handle_response_head(ms(5), 302, [("Location", "/x")]);
+    c.close();
+    assert_eq!(c.poll_action(), Some(Action::Disconnect));
+    c.handle_timeout(ms(5));
+    assert_eq!(c.poll_action(), None);
+    assert_eq!(c.poll_timeout(), None);
 }
 
 #[test]
@@ -260,11 +302,19 @@ proptest! {
                 Input::SetId(empty) => c.set_last_event_id(if *empty { "" } else { "x" }),
             }
             let closed_by_user = matches!(input, Input::Close);
+            // A transport input never yields a Connect: the inputs after it
+            // could not be told apart from the old connection's.
+            let transport_input = matches!(
+                input,
+                Input::Connected | Input::ConnectFailed | Input::Head(..) | Input::Bytes(_)
+                    | Input::Eof | Input::TransportError
+            );
             if matches!(input, Input::Reopen) {
                 deadline = None;
             }
             while let Some(a) = c.poll_action() {
                 if let Action::Connect(r) = a {
+                    prop_assert!(!transport_input, "connect on {:?}", input);
                     if let Some(d) = deadline.take() {
                         prop_assert!(now >= d, "connect at {:?} before {:?}", now, d);
                     }
