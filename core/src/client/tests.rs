@@ -378,3 +378,22 @@ fn close_is_final_until_reopen() {
     assert!(matches!(c.poll_action(), Some(Action::Connect(_))));
     assert_eq!(c.ready_state(), ReadyState::Connecting);
 }
+
+#[test]
+fn a_single_line_as_large_as_an_event_is_delivered_by_default() {
+    let limits = crate::parse::Limits::default();
+    assert_eq!(limits.max_line_len, limits.max_event_size);
+    let mut c = client(Config::default());
+    connect(&mut c);
+    c.handle_response_head(ms(1), 200, SSE);
+    let data: Vec<u8> = (0..12 << 20).map(|i| b'a' + (i % 26) as u8).collect();
+    let mut wire = b"data: ".to_vec();
+    wire.extend_from_slice(&data);
+    wire.extend_from_slice(b"\n\n");
+    for piece in wire.chunks(64 << 10) {
+        c.handle_bytes(ms(1), piece);
+    }
+    let n = notes(&mut c);
+    assert_eq!(n.len(), 2, "{:?}", n.get(1));
+    assert!(matches!(&n[1], Notification::Message(m) if m.event.data.as_bytes() == data));
+}
