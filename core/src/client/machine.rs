@@ -11,7 +11,7 @@ use super::config::{Config, Want};
 use super::notify::{Action, ClientError, MessageEvent, Notification, ReadyState, TransportError};
 use super::request::{Method, Request};
 use super::response::{is_event_stream, retry_after_secs};
-use crate::parse::Parser;
+use crate::parse::{Line, Parser, Tokenizer};
 use crate::text::Utf8Bytes;
 use crate::time::Instant;
 use crate::url::Url;
@@ -131,6 +131,9 @@ pub struct Client {
     redirects: u32,
     phase: Phase,
     parser: Parser,
+    /// With [`Want::COMMENTS`]: the same body split into lines, for the
+    /// comments (see `Client::feed_with_comments`).
+    comments: Option<Tokenizer>,
     origin: Utf8Bytes,
     timers: Timers,
     now: Instant,
@@ -162,6 +165,10 @@ impl Client {
                 parser.set_last_event_id(config.last_event_id.clone());
                 parser
             },
+            comments: config
+                .want
+                .contains(Want::COMMENTS)
+                .then(|| Tokenizer::new(config.limits.max_line_len)),
             origin: Utf8Bytes::default(),
             timers: Timers::default(),
             now,
@@ -323,7 +330,7 @@ impl Client {
         }
         if status == 200 && content_type.as_deref().is_some_and(is_event_stream) {
             self.phase = Phase::Open;
-            self.parser.reset();
+            self.reset_stream();
             self.origin = Utf8Bytes::from(String::from(self.current.origin()));
             self.opened_at = Some(now);
             self.arm_idle(now);
@@ -376,8 +383,12 @@ impl Client {
                 if !bytes.is_empty() {
                     self.arm_idle(now);
                 }
-                self.parser.handle_bytes(bytes);
-                self.drain_parser();
+                if self.comments.is_some() {
+                    self.feed_with_comments(bytes);
+                } else {
+                    self.parser.handle_bytes(bytes);
+                    self.drain_parser();
+                }
             }
             Phase::ErrorBody => {
                 let limit = self.config.max_error_body;
@@ -512,9 +523,51 @@ impl Client {
             Notification::Open | Notification::Closed => Want::OPEN_CLOSE,
             Notification::Message(_) => Want::MESSAGES,
             Notification::Error { .. } | Notification::ParseError(_) => Want::ERRORS,
+            Notification::Comment(_) => Want::COMMENTS,
         };
         if self.config.want.contains(flag) {
             self.notifications.push_back(n);
+        }
+    }
+
+    /// A new stream (a new connection, or none): the parser keeps the last
+    /// event ID and `retry:`, the comment lines start over.
+    fn reset_stream(&mut self) {
+        self.parser.reset();
+        if let Some(lines) = &mut self.comments {
+            lines.reset();
+        }
+    }
+
+    /// Feeds body bytes to the parser and to the comment tokenizer in
+    /// pieces that each end at a line terminator (CR or LF), draining both
+    /// after each piece. A piece completes at most one line, which is either
+    /// a comment (from the tokenizer) or dispatches an event (from the
+    /// parser), so comments and messages come out in stream order. Both
+    /// split lines the same way whatever the chunking (a CR ending one piece
+    /// and an LF starting the next are one line end to both).
+    fn feed_with_comments(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            let end = memchr::memchr2(b'\n', b'\r', bytes).map_or(bytes.len(), |i| i + 1);
+            let (piece, rest) = bytes.split_at(end);
+            bytes = rest;
+            self.parser.handle_bytes(piece);
+            self.drain_parser();
+            let Some(lines) = &mut self.comments else {
+                return;
+            };
+            lines.handle_bytes(piece);
+            let mut found = None;
+            // Limit errors are the parser's to report; field and blank
+            // lines are its to interpret.
+            while let Some(line) = lines.poll_line() {
+                if let Ok(Line::Comment(text)) = line {
+                    found = Some(Utf8Bytes::from_bytes_lossy(text));
+                }
+            }
+            if let Some(text) = found {
+                self.notify(Notification::Comment(text));
+            }
         }
     }
 
@@ -669,7 +722,7 @@ impl Client {
 
     fn schedule_reconnect(&mut self, now: Instant, error: ClientError, at_least: Option<Duration>) {
         self.drop_transport();
-        self.parser.reset();
+        self.reset_stream();
         if self
             .opened_at
             .take()
@@ -712,7 +765,7 @@ impl Client {
 
     fn end(&mut self, notification: Notification) {
         self.drop_transport();
-        self.parser.reset();
+        self.reset_stream();
         self.phase = Phase::Closed;
         self.timers.stop_all();
         self.failure = None;

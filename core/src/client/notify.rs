@@ -61,6 +61,11 @@ pub enum Notification {
     /// The stream broke a parser limit; the offending line or event was
     /// skipped and the stream goes on.
     ParseError(ParseError),
+    /// A comment line (one starting with `:`), only with
+    /// [`Want::COMMENTS`](super::Want::COMMENTS): everything after the
+    /// colon, unchanged (`": keep-alive"` gives `" keep-alive"`), invalid
+    /// UTF-8 replaced by U+FFFD. In stream order with the messages.
+    Comment(Utf8Bytes),
 }
 
 /// A dispatched event with where it came from.

@@ -248,7 +248,7 @@ fn input() -> impl Strategy<Value = Input> {
         )
             .prop_map(|(s, t, l)| Input::Head(s, t, l)),
         prop::collection::vec(
-            prop::sample::select(b"data: xyz\nid:\0retry: 12\r\n".to_vec()),
+            prop::sample::select(b"data: xyz\nid:\0retry: 12\r\n:".to_vec()),
             0..40
         )
         .prop_map(Input::Bytes),
@@ -267,7 +267,7 @@ proptest! {
     /// state, no Connect action before the deadline that produced it, and
     /// a closed client stays silent until reopened.
     #[test]
-    fn machine_invariants(inputs in prop::collection::vec(input(), 0..60), backoff in any::<bool>(), post in any::<bool>()) {
+    fn machine_invariants(inputs in prop::collection::vec(input(), 0..60), backoff in any::<bool>(), post in any::<bool>(), comments in any::<bool>()) {
         let mut config = Config::default();
         config.idle_timeout = Some(Duration::from_millis(5000));
         config.connect_timeout = Some(Duration::from_millis(2000));
@@ -276,6 +276,7 @@ proptest! {
         config.max_redirects = 3;
         if backoff { config.backoff = Some(Backoff::default()); }
         if post { config.method = Method::Post; }
+        if comments { config.want = Want::ALL; }
         let mut now = ms(0);
         let mut c = client(config);
         let mut deadline: Option<Instant> = None;
@@ -396,4 +397,96 @@ fn a_single_line_as_large_as_an_event_is_delivered_by_default() {
     let n = notes(&mut c);
     assert_eq!(n.len(), 2, "{:?}", n.get(1));
     assert!(matches!(&n[1], Notification::Message(m) if m.event.data.as_bytes() == data));
+}
+
+/// Messages and comments as one list of strings.
+fn messages_and_comments(n: &[Notification]) -> Vec<alloc::string::String> {
+    n.iter()
+        .filter_map(|n| match n {
+            Notification::Message(m) => Some(alloc::format!("message {}", m.event.data)),
+            Notification::Comment(c) => Some(alloc::format!("comment {c}")),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn comments_come_in_stream_order_when_wanted_whatever_the_chunking() {
+    let wire: &[u8] =
+        b"\xEF\xBB\xBF:first\ndata: a\r\n\r\n: c1\rdata: b\r\r:c2\n:\ndata: c\n:\xFFz\n\n";
+    let expected = [
+        "comment first",
+        "message a",
+        "comment  c1",
+        "message b",
+        "comment c2",
+        "comment ",
+        "comment \u{FFFD}z",
+        "message c",
+    ];
+    for split in 0..=wire.len() {
+        let mut config = Config::default();
+        config.want = Want::ALL;
+        let mut c = client(config);
+        connect(&mut c);
+        c.handle_response_head(ms(1), 200, SSE);
+        c.handle_bytes(ms(1), &wire[..split]);
+        c.handle_bytes(ms(1), &wire[split..]);
+        assert_eq!(messages_and_comments(&notes(&mut c)), expected, "split {split}");
+    }
+    // Byte by byte.
+    let mut config = Config::default();
+    config.want = Want::ALL;
+    let mut c = client(config);
+    connect(&mut c);
+    c.handle_response_head(ms(1), 200, SSE);
+    for b in wire {
+        c.handle_bytes(ms(1), core::slice::from_ref(b));
+    }
+    assert_eq!(messages_and_comments(&notes(&mut c)), expected);
+}
+
+#[test]
+fn comments_are_off_by_default_and_start_over_per_connection() {
+    let mut c = client(Config::default());
+    connect(&mut c);
+    c.handle_response_head(ms(1), 200, SSE);
+    c.handle_bytes(ms(1), b":hi\ndata: a\n\n");
+    assert_eq!(messages_and_comments(&notes(&mut c)), ["message a"]);
+
+    let mut config = Config::default();
+    config.want = Want::MESSAGES | Want::COMMENTS;
+    config.reconnection_time = Duration::from_millis(10);
+    let mut c = client(config);
+    connect(&mut c);
+    c.handle_response_head(ms(1), 200, SSE);
+    // An unfinished comment when the connection ends is not a line.
+    c.handle_bytes(ms(1), b":one\n:unfini");
+    c.handle_eof(ms(2));
+    c.handle_timeout(ms(20));
+    connect(&mut c);
+    c.handle_response_head(ms(20), 200, SSE);
+    c.handle_bytes(ms(20), b"shed\n:two\n");
+    assert_eq!(
+        messages_and_comments(&notes(&mut c)),
+        ["comment one", "comment two"]
+    );
+}
+
+#[test]
+fn an_over_long_comment_is_reported_once() {
+    let mut config = Config::default();
+    config.want = Want::ALL;
+    config.limits.max_line_len = 8;
+    let mut c = client(config);
+    connect(&mut c);
+    c.handle_response_head(ms(1), 200, SSE);
+    c.handle_bytes(ms(1), b":0123456789\n:ok\ndata: a\n\n");
+    let n = notes(&mut c);
+    let errors = n
+        .iter()
+        .filter(|n| matches!(n, Notification::ParseError(_)))
+        .count();
+    assert_eq!(errors, 1, "{n:?}");
+    assert_eq!(messages_and_comments(&n), ["comment ok", "message a"]);
 }
