@@ -964,7 +964,8 @@ impl<'a> Sim<'a> {
                     }
                     conn.remaining = 0;
                 }
-                if head.is_complete() || head.framing == Some(Framing::Length) && conn.remaining == 0
+                if head.is_complete()
+                    || head.framing == Some(Framing::Length) && conn.remaining == 0
                 {
                     conn.body_done = true;
                     self.client.handle_eof(now);

@@ -590,8 +590,7 @@ impl Run<'_> {
             let bytes = dropped || c.stats.read.load(Ordering::Acquire) >= c.written;
             // After a body complete by its framing a client may stop
             // reading: the close that follows is nothing it must see.
-            let end =
-                dropped || !c.ended || c.body_done || c.stats.ended.load(Ordering::Acquire);
+            let end = dropped || !c.ended || c.body_done || c.stats.ended.load(Ordering::Acquire);
             request && bytes && end
         })
     }

@@ -5,9 +5,7 @@
 //! `EventSource` dispatches, its last event ID and its reconnection time
 //! (when the body sets one) must be the fixture's.
 
-use crate::client::{
-    ClientUnderTest, Expect, Framing, Head, Scenario, ScenarioConfig, ServerStep,
-};
+use crate::client::{ClientUnderTest, Expect, Framing, Head, Scenario, ScenarioConfig, ServerStep};
 use crate::parse::{Case, ParserUnderTest};
 
 use super::client::{LoopbackClient, MakeDriver};

@@ -432,7 +432,11 @@ fn comments_come_in_stream_order_when_wanted_whatever_the_chunking() {
         c.handle_response_head(ms(1), 200, SSE);
         c.handle_bytes(ms(1), &wire[..split]);
         c.handle_bytes(ms(1), &wire[split..]);
-        assert_eq!(messages_and_comments(&notes(&mut c)), expected, "split {split}");
+        assert_eq!(
+            messages_and_comments(&notes(&mut c)),
+            expected,
+            "split {split}"
+        );
     }
     // Byte by byte.
     let mut config = Config::default();

@@ -1,0 +1,219 @@
+//! `sse listen URL`: an `EventSource` on the command line.
+//!
+//! Prints every notification as it arrives — readable by default, one JSON
+//! object per line with `--json` (see [`output`]) — and reconnects as a
+//! browser does, with capped exponential backoff and jitter on top unless
+//! `--no-backoff`. The decisions (reconnect or not, redirects,
+//! `Last-Event-ID`, `retry:`, limits) are the core client's; this module
+//! only turns options into a `sse_core::client::Config` and notifications
+//! into lines.
+//!
+//! Output is buffered and flushed whenever the stream has nothing more to
+//! give without waiting (the socket read is drained), so each line still
+//! appears as soon as the read that carried it is handled.
+//!
+//! Exit status: 0 after `--max-events` messages, when the server says stop
+//! (204) or when a one-shot (`-X POST`) stream ends; 1 on a fatal failure
+//! (bad status, bad content type, more than 10 redirects, …) with the
+//! reason on stderr (or as the last `--json` line); 2 for bad options.
+
+mod output;
+
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures_lite::{future, StreamExt};
+use sse_core::client::{Backoff, ClientError, Config, Method, Notification, Reconnect, Want};
+
+use crate::runtime;
+use output::Output;
+
+/// Options of `sse listen`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The stream's URL (http or https).
+    url: String,
+    /// Print one JSON object per line: {"kind":"open"}, {"kind":"message",…},
+    /// {"kind":"error",…}, {"kind":"comment",…} (with --comments).
+    #[arg(long)]
+    json: bool,
+    /// Extra request header, `Name: value` (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    headers: Vec<String>,
+    /// Last event ID to start from (sent as Last-Event-ID).
+    #[arg(long, value_name = "ID")]
+    last_event_id: Option<String>,
+    /// Initial reconnection time in ms, until the server sends `retry:`.
+    #[arg(long, value_name = "N")]
+    retry_ms: Option<u64>,
+    /// Longest wait between reconnects in ms: consecutive failed
+    /// connections wait twice as long each time (from the reconnection
+    /// time, jittered) up to this [default: 60000].
+    #[arg(long, value_name = "N")]
+    backoff_max_ms: Option<u64>,
+    /// Reconnect after exactly the reconnection time every time, as a
+    /// browser does (no growth, no jitter).
+    #[arg(long, conflicts_with = "backoff_max_ms")]
+    no_backoff: bool,
+    /// Exit 0 after N messages.
+    #[arg(long, value_name = "N")]
+    max_events: Option<u64>,
+    /// Treat N ms without any bytes as a broken connection (and reconnect).
+    #[arg(long, value_name = "N")]
+    timeout_ms: Option<u64>,
+    /// Request method; anything but GET is a one-shot stream unless
+    /// --reconnect.
+    #[arg(short = 'X', long = "request", value_name = "METHOD")]
+    method: Option<String>,
+    /// Request body (e.g. a JSON prompt for an LLM API).
+    #[arg(long, value_name = "BODY")]
+    data: Option<String>,
+    /// Reconnect whatever the method: a POST (or other) stream is sent
+    /// again, body included, with Last-Event-ID, when it ends or breaks.
+    #[arg(long)]
+    reconnect: bool,
+    /// Show comment lines (`: keep-alive`) too, in order with the messages.
+    #[arg(long)]
+    comments: bool,
+    /// Longest line accepted, in bytes; a longer one is skipped with a
+    /// parse error and its event dropped [default: 16777216].
+    #[arg(long, value_name = "BYTES")]
+    max_line_bytes: Option<usize>,
+    /// Largest event data accepted, in bytes; a larger event is dropped
+    /// with a parse error [default: 16777216].
+    #[arg(long, value_name = "BYTES")]
+    max_event_bytes: Option<usize>,
+    /// Accept any TLS certificate (self-signed test servers only).
+    #[arg(long)]
+    insecure: bool,
+}
+
+/// Runs `sse listen`.
+pub fn run(args: &Args) -> ExitCode {
+    let config = match config(args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("sse listen: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut events = match runtime::event_source(&args.url, config, args.insecure) {
+        Ok(es) => es,
+        Err(e) => {
+            eprintln!("sse listen: {}: {e}", args.url);
+            return ExitCode::from(2);
+        }
+    };
+    let mut out = Output::stdout(args.json);
+    let mut seen = 0u64;
+    let code = runtime::block_on(async {
+        if args.max_events == Some(0) {
+            return ExitCode::SUCCESS;
+        }
+        loop {
+            let next = match future::poll_once(events.next()).await {
+                Some(next) => next,
+                None => {
+                    // Nothing more without waiting: hand the lines over
+                    // before waiting for the next read.
+                    if out.flush().is_err() {
+                        return ExitCode::SUCCESS;
+                    }
+                    events.next().await
+                }
+            };
+            let Some(n) = next else {
+                return ExitCode::SUCCESS;
+            };
+            if out.write(&n).is_err() {
+                // A closed pipe (`| head`) is a normal way to stop.
+                return ExitCode::SUCCESS;
+            }
+            match n {
+                Notification::Message(_) => {
+                    seen += 1;
+                    if Some(seen) == args.max_events {
+                        return ExitCode::SUCCESS;
+                    }
+                }
+                Notification::Error {
+                    reconnecting: false,
+                    error,
+                } => {
+                    if error == ClientError::NoContent {
+                        return ExitCode::SUCCESS;
+                    }
+                    if !args.json {
+                        eprintln!("sse listen: {}: {error}", args.url);
+                    }
+                    return ExitCode::FAILURE;
+                }
+                _ => {}
+            }
+        }
+    });
+    // Whatever ended the run, the lines written so far go out (a closed
+    // pipe has nobody left to read them).
+    let _ = out.flush();
+    code
+}
+
+/// The client configuration the options ask for.
+fn config(args: &Args) -> Result<Config, String> {
+    let mut config = Config::default();
+    for h in &args.headers {
+        let (name, value) = h
+            .split_once(':')
+            .ok_or_else(|| format!("header {h:?} is not `Name: value`"))?;
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(format!("header {h:?} has no name"));
+        }
+        config.headers.push((name.into(), value.trim().into()));
+    }
+    if let Some(m) = &args.method {
+        config.method = match m.to_ascii_uppercase().as_str() {
+            "GET" => Method::Get,
+            "POST" => Method::Post,
+            _ => Method::Other(m.clone()),
+        };
+    }
+    config.body = args.data.clone().map(Into::into);
+    if let Some(id) = &args.last_event_id {
+        config.last_event_id = id.clone().into();
+    }
+    if let Some(ms) = args.retry_ms {
+        config.reconnection_time = Duration::from_millis(ms);
+    }
+    config.idle_timeout = args.timeout_ms.map(Duration::from_millis);
+    if args.reconnect {
+        config.reconnect = Reconnect::Always;
+    }
+    if args.comments {
+        config.want |= Want::COMMENTS;
+    }
+    if !args.no_backoff {
+        let mut backoff = Backoff::default();
+        if let Some(ms) = args.backoff_max_ms {
+            backoff.max = Duration::from_millis(ms);
+        }
+        config.backoff = Some(backoff);
+        config.seed = seed();
+    }
+    if let Some(n) = args.max_line_bytes {
+        config.limits.max_line_len = n;
+    }
+    if let Some(n) = args.max_event_bytes {
+        config.limits.max_event_size = n;
+    }
+    Ok(config)
+}
+
+/// A jitter seed of this run (the time and the process ID), so that many
+/// `sse listen`s started together do not reconnect in step.
+fn seed() -> u64 {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    nanos ^ u64::from(std::process::id()).rotate_left(32)
+}
