@@ -117,8 +117,11 @@ fn data(lines: &[serde_json::Value]) -> Vec<String> {
         .collect()
 }
 
+/// A message's type, data and ID.
+type Message = (String, String, String);
+
 /// `(type, data, id)` of each message.
-fn messages(lines: &[serde_json::Value]) -> Vec<(String, String, String)> {
+fn messages(lines: &[serde_json::Value]) -> Vec<Message> {
     lines
         .iter()
         .filter(|l| l["kind"] == "message")
@@ -189,7 +192,7 @@ fn basic_parsing() {
     let many_expected: Vec<_> = (0..100)
         .map(|i| m("message", &format!("message {i}"), ""))
         .collect();
-    let cases: Vec<(&str, Stream, Vec<(String, String, String)>)> = vec![
+    let cases: Vec<(&str, Stream, Vec<Message>)> = vec![
         (
             "one-line message in one chunk",
             Stream::sends(&["data: Hello\n\n"]),
