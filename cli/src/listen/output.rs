@@ -1,6 +1,6 @@
 //! What `sse listen` prints: one line per notification, written straight
-//! into a buffered standard output (no intermediate JSON value, no flush
-//! per line). The caller flushes when the stream has nothing more to give
+//! into an output buffer (no intermediate JSON value, no write or flush per
+//! line). The caller flushes when the stream has nothing more to give
 //! without waiting — once the socket read is drained — so a line appears as
 //! soon as the read that carried it is handled, and a burst costs one
 //! write.
@@ -9,122 +9,257 @@
 //! `{"kind":"open"}`, `{"kind":"message","type","data","id","origin"}`,
 //! `{"kind":"error","reconnecting","message"}`, `{"kind":"closed"}`,
 //! `{"kind":"parse_error","message"}` and, with `--comments`,
-//! `{"kind":"comment","text"}`. Strings are escaped by `serde_json`, so the
-//! bytes are those `serde_json` gives for the same object.
+//! `{"kind":"comment","text"}`. Strings are escaped here, from the bytes
+//! (no UTF-8 re-check, no `serde_json` value or serializer), exactly as
+//! `serde_json` escapes them: the lines are byte for byte what it printed
+//! for the same objects (tested).
 //!
 //! Readable lines: messages as `[type id=…] data` (continuation lines
 //! indented) and comments as `:text`, as on the wire, on stdout; the
 //! connection's status on stderr.
 
-use std::io::{self, BufWriter, StdoutLock, Write};
+use std::io::{self, Stdout, Write};
 
 use sse_core::client::{MessageEvent, Notification};
+use sse_core::Utf8Bytes;
 
-/// Standard output buffer size: a read's worth of events per write.
+/// Bytes gathered before they are written out even without a flush: a
+/// read's worth of events per write, and a bound on the buffer.
 const BUFFER: usize = 64 * 1024;
 
 /// Writes notifications as lines.
 pub struct Output {
-    out: BufWriter<StdoutLock<'static>>,
-    json: bool,
+    buf: Vec<u8>,
+    stdout: Stdout,
+    /// `Some` for `--json`.
+    json: Option<JsonLines>,
 }
 
 impl Output {
     /// Lines on this process's standard output, JSON or readable.
     pub fn stdout(json: bool) -> Output {
         Output {
-            out: BufWriter::with_capacity(BUFFER, io::stdout().lock()),
-            json,
+            buf: Vec::with_capacity(BUFFER),
+            stdout: io::stdout(),
+            json: json.then(JsonLines::default),
         }
     }
 
     /// Writes the line for `n`, if it has one. Errors are those of
     /// standard output (a closed pipe).
     pub fn write(&mut self, n: &Notification) -> io::Result<()> {
-        if self.json {
-            write_json(&mut self.out, n)
-        } else {
-            write_readable(&mut self.out, n)
+        match &mut self.json {
+            Some(lines) => lines.write(&mut self.buf, n),
+            None => write_readable(&mut self.buf, n),
         }
+        if self.buf.len() >= BUFFER {
+            self.write_out()?;
+        }
+        Ok(())
     }
 
     /// Hands what was written to the reader.
     pub fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
+        self.write_out()?;
+        self.stdout.flush()
+    }
+
+    fn write_out(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let written = self.stdout.lock().write_all(&self.buf);
+        self.buf.clear();
+        // A 12 MiB event needs a 12 MiB buffer once, not for ever.
+        if self.buf.capacity() > 4 * BUFFER {
+            self.buf.shrink_to(BUFFER);
+        }
+        written
     }
 }
 
-/// A JSON string, escaped as `serde_json` escapes it.
-fn json_str(out: &mut impl Write, s: &str) -> io::Result<()> {
-    serde_json::to_writer(out, s).map_err(io::Error::from)
+/// The `--json` lines, with the escaped event type and origin of the last
+/// message kept: they usually repeat.
+#[derive(Default)]
+struct JsonLines {
+    event_type: Escaped,
+    origin: Escaped,
 }
 
-fn write_json(out: &mut impl Write, n: &Notification) -> io::Result<()> {
-    match n {
-        Notification::Open => out.write_all(b"{\"kind\":\"open\"}\n"),
-        Notification::Message(m) => write_json_message(out, m),
-        Notification::Error {
-            reconnecting,
-            error,
-        } => {
-            let head: &[u8] = if *reconnecting {
-                b"{\"kind\":\"error\",\"reconnecting\":true,\"message\":"
-            } else {
-                b"{\"kind\":\"error\",\"reconnecting\":false,\"message\":"
-            };
-            out.write_all(head)?;
-            json_str(out, &error.to_string())?;
-            out.write_all(b"}\n")
+impl JsonLines {
+    /// Appends the line for `n`, if it has one.
+    fn write(&mut self, out: &mut Vec<u8>, n: &Notification) {
+        match n {
+            Notification::Open => out.extend_from_slice(b"{\"kind\":\"open\"}\n"),
+            Notification::Message(m) => self.message(out, m),
+            Notification::Error {
+                reconnecting,
+                error,
+            } => {
+                out.extend_from_slice(if *reconnecting {
+                    b"{\"kind\":\"error\",\"reconnecting\":true,\"message\":"
+                } else {
+                    b"{\"kind\":\"error\",\"reconnecting\":false,\"message\":"
+                });
+                json_str(out, error.to_string().as_bytes());
+                out.extend_from_slice(b"}\n");
+            }
+            Notification::Closed => out.extend_from_slice(b"{\"kind\":\"closed\"}\n"),
+            Notification::ParseError(e) => {
+                out.extend_from_slice(b"{\"kind\":\"parse_error\",\"message\":");
+                json_str(out, e.to_string().as_bytes());
+                out.extend_from_slice(b"}\n");
+            }
+            Notification::Comment(text) => {
+                out.extend_from_slice(b"{\"kind\":\"comment\",\"text\":");
+                json_str(out, text.as_bytes());
+                out.extend_from_slice(b"}\n");
+            }
+            _ => {}
         }
-        Notification::Closed => out.write_all(b"{\"kind\":\"closed\"}\n"),
-        Notification::ParseError(e) => {
-            out.write_all(b"{\"kind\":\"parse_error\",\"message\":")?;
-            json_str(out, &e.to_string())?;
-            out.write_all(b"}\n")
-        }
-        Notification::Comment(text) => {
-            out.write_all(b"{\"kind\":\"comment\",\"text\":")?;
-            json_str(out, text.as_str())?;
-            out.write_all(b"}\n")
-        }
-        _ => Ok(()),
+    }
+
+    fn message(&mut self, out: &mut Vec<u8>, m: &MessageEvent) {
+        out.extend_from_slice(b"{\"kind\":\"message\",\"type\":");
+        self.event_type.write(out, &m.event.event_type);
+        out.extend_from_slice(b",\"data\":");
+        json_str(out, m.event.data.as_bytes());
+        out.extend_from_slice(b",\"id\":");
+        json_str(out, m.event.id.as_bytes());
+        out.extend_from_slice(b",\"origin\":");
+        self.origin.write(out, &m.origin);
+        out.extend_from_slice(b"}\n");
     }
 }
 
-fn write_json_message(out: &mut impl Write, m: &MessageEvent) -> io::Result<()> {
-    out.write_all(b"{\"kind\":\"message\",\"type\":")?;
-    json_str(out, m.event.event_type.as_str())?;
-    out.write_all(b",\"data\":")?;
-    json_str(out, m.event.data.as_str())?;
-    out.write_all(b",\"id\":")?;
-    json_str(out, m.event.id.as_str())?;
-    out.write_all(b",\"origin\":")?;
-    json_str(out, m.origin.as_str())?;
-    out.write_all(b"}\n")
+/// How each byte is written inside a JSON string: 0 as is, `u` as
+/// `\u00XX`, anything else as a backslash and that byte. The escapes
+/// `serde_json` uses (so the lines are byte for byte what it prints).
+const ESCAPE: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = b'u';
+        b += 1;
+    }
+    table[0x08] = b'b';
+    table[0x09] = b't';
+    table[0x0a] = b'n';
+    table[0x0c] = b'f';
+    table[0x0d] = b'r';
+    table[b'"' as usize] = b'"';
+    table[b'\\' as usize] = b'\\';
+    table
+};
+
+/// `0x01` in every byte.
+const ONES: u64 = u64::from_ne_bytes([1; 8]);
+/// `0x80` in every byte.
+const HIGH: u64 = ONES * 0x80;
+
+/// The high bit of each byte of `x` (8 bytes of text, little endian) that
+/// must be escaped: `"`, `\\` or a control character. The lowest one is
+/// exact; bits above it may be false (a borrow), which does not matter as
+/// only the lowest is used.
+fn to_escape(x: u64) -> u64 {
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let below_space = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
+    zero(x ^ (ONES * u64::from(b'"'))) | zero(x ^ (ONES * u64::from(b'\\'))) | below_space
 }
 
-fn write_readable(out: &mut impl Write, n: &Notification) -> io::Result<()> {
+/// Appends the escape of byte `b`.
+fn escape(out: &mut Vec<u8>, b: u8) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    match ESCAPE[usize::from(b)] {
+        b'u' => {
+            let hex = [HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]];
+            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', hex[0], hex[1]]);
+        }
+        e => out.extend_from_slice(&[b'\\', e]),
+    }
+}
+
+/// Appends `s` (UTF-8: the escapes are all ASCII, so working on bytes
+/// keeps the other characters whole) as a JSON string.
+///
+/// Eight bytes at a time: a word without anything to escape is copied as
+/// a whole; otherwise the bytes before the first escape are (by copying
+/// the word and cutting the copy back), then the escape. JSON payloads
+/// escape every few bytes, so a copy call per run would cost more than
+/// the text. The last bytes go one by one.
+fn json_str(out: &mut Vec<u8>, s: &[u8]) {
+    out.reserve(s.len() + 2);
+    out.push(b'"');
+    let mut rest = s;
+    while let Some((word, _)) = rest.split_first_chunk::<8>() {
+        let special = to_escape(u64::from_le_bytes(*word));
+        if special == 0 {
+            out.extend_from_slice(word);
+            rest = &rest[8..];
+            continue;
+        }
+        let clean = (special.trailing_zeros() / 8) as usize;
+        out.extend_from_slice(word);
+        out.truncate(out.len() - 8 + clean);
+        escape(out, word[clean]);
+        rest = &rest[clean + 1..];
+    }
+    for &b in rest {
+        if ESCAPE[usize::from(b)] == 0 {
+            out.push(b);
+        } else {
+            escape(out, b);
+        }
+    }
+    out.push(b'"');
+}
+
+/// The JSON string of the last value seen, for values that repeat from one
+/// message to the next (the event type, the origin).
+#[derive(Default)]
+struct Escaped {
+    raw: Utf8Bytes,
+    json: Vec<u8>,
+}
+
+impl Escaped {
+    /// Appends `value` as a JSON string.
+    fn write(&mut self, out: &mut Vec<u8>, value: &Utf8Bytes) {
+        let (new, old) = (value.as_bytes(), self.raw.as_bytes());
+        let same = new.as_ptr() == old.as_ptr() && new.len() == old.len() || new == old;
+        if !same {
+            self.json.clear();
+            json_str(&mut self.json, new);
+            self.raw = value.clone();
+        }
+        out.extend_from_slice(&self.json);
+    }
+}
+
+fn write_readable(out: &mut Vec<u8>, n: &Notification) {
     let status = match n {
         Notification::Message(m) => {
-            out.write_all(b"[")?;
-            out.write_all(m.event.event_type.as_bytes())?;
+            out.push(b'[');
+            out.extend_from_slice(m.event.event_type.as_bytes());
             if !m.event.id.is_empty() {
-                out.write_all(b" id=")?;
-                out.write_all(m.event.id.as_bytes())?;
+                out.extend_from_slice(b" id=");
+                out.extend_from_slice(m.event.id.as_bytes());
             }
-            out.write_all(b"] ")?;
-            let mut lines = m.event.data.as_str().split('\n');
-            out.write_all(lines.next().unwrap_or_default().as_bytes())?;
+            out.extend_from_slice(b"] ");
+            let mut lines = m.event.data.as_bytes().split(|&b| b == b'\n');
+            out.extend_from_slice(lines.next().unwrap_or_default());
             for line in lines {
-                out.write_all(b"\n    ")?;
-                out.write_all(line.as_bytes())?;
+                out.extend_from_slice(b"\n    ");
+                out.extend_from_slice(line);
             }
-            return out.write_all(b"\n");
+            out.push(b'\n');
+            return;
         }
         Notification::Comment(text) => {
-            out.write_all(b":")?;
-            out.write_all(text.as_bytes())?;
-            return out.write_all(b"\n");
+            out.push(b':');
+            out.extend_from_slice(text.as_bytes());
+            out.push(b'\n');
+            return;
         }
         Notification::Open => "* open".to_string(),
         Notification::Error {
@@ -133,12 +268,11 @@ fn write_readable(out: &mut impl Write, n: &Notification) -> io::Result<()> {
         } => format!("* {error}; reconnecting"),
         Notification::Closed => "* closed".into(),
         Notification::ParseError(e) => format!("* skipped: {e}"),
-        _ => return Ok(()),
+        _ => return,
     };
     // Status lines are not part of the output: stderr, unbuffered. A
     // closed stderr is no reason to stop.
     let _ = writeln!(io::stderr(), "{status}");
-    Ok(())
 }
 
 #[cfg(test)]
@@ -199,18 +333,45 @@ mod tests {
         ];
         for (n, value) in cases {
             let mut out = Vec::new();
-            write_json(&mut out, &n).unwrap();
+            JsonLines::default().write(&mut out, &n);
             assert_eq!(String::from_utf8(out).unwrap(), format!("{value}\n"));
         }
     }
 
     #[test]
+    fn escapes_at_every_offset_of_a_word() {
+        for len in 0..24 {
+            for at in 0..len {
+                for special in ["\"", "\\", "\n", "\u{1}", "\u{1f}", "é"] {
+                    let mut text: String = "abcdefghijklmnopqrstuvwx"[..len].into();
+                    text.replace_range(at..at + 1, special);
+                    text.push_str(special);
+                    let mut out = Vec::new();
+                    json_str(&mut out, text.as_bytes());
+                    assert_eq!(out, serde_json::to_vec(&text).unwrap(), "{text:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_character_class_is_escaped_as_serde_json_does() {
+        let all: String = (0u32..0x800)
+            .chain([0xFFFD, 0x1F600, 0x2028])
+            .filter_map(char::from_u32)
+            .collect();
+        let mut out = Vec::new();
+        json_str(&mut out, all.as_bytes());
+        assert_eq!(out, serde_json::to_vec(&all).unwrap());
+    }
+
+    #[test]
     fn readable_lines() {
         let mut out = Vec::new();
-        write_readable(&mut out, &message("tick", "a\nb", "3")).unwrap();
-        write_readable(&mut out, &message("message", "x", "")).unwrap();
-        write_readable(&mut out, &Notification::Comment(" ping".into())).unwrap();
-        write_readable(&mut out, &Notification::Open).unwrap();
+        write_readable(&mut out, &message("tick", "a\nb", "3"));
+        write_readable(&mut out, &message("message", "x", ""));
+        write_readable(&mut out, &Notification::Comment(" ping".into()));
+        write_readable(&mut out, &Notification::Open);
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "[tick id=3] a\n    b\n[message] x\n: ping\n"
