@@ -14,13 +14,15 @@
 
 mod peer;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::TcpStream;
-use std::sync::mpsc;
+
 use std::thread;
 use std::time::{Duration, Instant};
 
-use peer::{chunk, hold, json_lines, kinds, listen, spawn_listen, Peer, Request, OK_CHUNKED};
+use peer::{
+    chunk, hold, json_lines, kinds, listen, spawn_listen, stdout_lines, Peer, Request, OK_CHUNKED,
+};
 
 /// What a stream connection sends: `Send` calls, then held open or broken.
 #[derive(Clone)]
@@ -84,16 +86,7 @@ fn stream_server(streams: Vec<Stream>) -> Peer {
 /// passed), then stops it. The JSON lines.
 fn first_lines(args: &[&str], n: usize) -> Vec<serde_json::Value> {
     let mut child = spawn_listen(&[&["--json"], args].concat());
-    let out = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        for line in BufReader::new(out).lines() {
-            let Ok(line) = line else { return };
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
+    let rx = stdout_lines(&mut child);
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut lines = Vec::new();
     while lines.len() < n {

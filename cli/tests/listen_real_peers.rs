@@ -6,14 +6,14 @@
 
 mod peer;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use peer::{
-    chunk, hold, json_lines, kinds, listen, listen_within, spawn_listen, stdout, Peer, LAST_CHUNK,
-    OK, OK_CHUNKED,
+    chunk, hold, json_lines, kinds, listen, listen_within, spawn_listen, stdout, stdout_lines,
+    Peer, LAST_CHUNK, OK, OK_CHUNKED,
 };
 
 /// Redirect responses as servers send them: `(name, bytes, close after)`.
@@ -378,16 +378,7 @@ fn an_event_reaches_stdout_while_the_stream_stays_open() {
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let mut child = spawn_listen(&args);
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { return };
-                if tx.send(line).is_err() {
-                    return;
-                }
-            }
-        });
+        let rx = stdout_lines(&mut child);
         let start = Instant::now();
         let mut lines = Vec::new();
         let want = if json { 2 } else { 1 };

@@ -255,6 +255,21 @@ pub fn spawn_listen(args: &[&str]) -> Child {
         .expect("sse runs")
 }
 
+/// The lines `child` prints on its (piped) standard output, as they come.
+pub fn stdout_lines(child: &mut Child) -> mpsc::Receiver<String> {
+    let out = child.stdout.take().expect("stdout piped");
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
 /// Standard output as text.
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
