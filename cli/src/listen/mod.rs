@@ -25,6 +25,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use futures_lite::{future, StreamExt};
 use sse_core::client::{Backoff, ClientError, Config, Method, Notification, Reconnect, Want};
 
+use crate::limits::LimitArgs;
 use crate::runtime;
 use output::Output;
 
@@ -75,14 +76,8 @@ pub struct Args {
     /// Show comment lines (`: keep-alive`) too, in order with the messages.
     #[arg(long)]
     comments: bool,
-    /// Longest line accepted, in bytes; a longer one is skipped with a
-    /// parse error and its event dropped [default: 16777216].
-    #[arg(long, value_name = "BYTES")]
-    max_line_bytes: Option<usize>,
-    /// Largest event data accepted, in bytes; a larger event is dropped
-    /// with a parse error [default: 16777216].
-    #[arg(long, value_name = "BYTES")]
-    max_event_bytes: Option<usize>,
+    #[command(flatten)]
+    limits: LimitArgs,
     /// Accept any TLS certificate (self-signed test servers only).
     #[arg(long)]
     insecure: bool,
@@ -200,12 +195,7 @@ fn config(args: &Args) -> Result<Config, String> {
         config.backoff = Some(backoff);
         config.seed = seed();
     }
-    if let Some(n) = args.max_line_bytes {
-        config.limits.max_line_len = n;
-    }
-    if let Some(n) = args.max_event_bytes {
-        config.limits.max_event_size = n;
-    }
+    config.limits = args.limits.limits();
     Ok(config)
 }
 
