@@ -779,7 +779,7 @@ pub(crate) fn flatten(n: Notification, at_ms: u64) -> ObservedNotification {
 
 pub(crate) fn decode_hex(s: &str) -> Result<Vec<u8>, String> {
     let s: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return Err(format!("odd-length hex {:?}", String::from_utf8_lossy(&s)));
     }
     s.chunks(2)
