@@ -207,6 +207,9 @@ pub struct Tokenizer {
     buf: BytesMut,
     /// Length of the prefix of `buf` known to hold no CR or LF.
     scanned: usize,
+    /// Length of the prefix of `buf` known to be all ASCII (so valid UTF-8
+    /// without a validation pass).
+    ascii_len: usize,
     /// The stream start has not been checked for a BOM yet.
     bom_pending: bool,
     /// The last line of `lines` ended with CR: an LF at the start of `buf`
@@ -237,6 +240,7 @@ impl Tokenizer {
             valid: 0,
             buf: BytesMut::new(),
             scanned: 0,
+            ascii_len: 0,
             bom_pending: true,
             after_cr: false,
             skipping: false,
@@ -261,13 +265,21 @@ impl Tokenizer {
                 None => return,
             }
         }
+        if self.pos >= self.lines.len() {
+            // Done with: released before `reserve`, which can then reuse
+            // its memory instead of allocating.
+            self.release_lines();
+        }
         // Marking the line ends reads a piece from memory (overlapping the
         // reads with its own work); the copy then reads it from cache.
         // Piece by piece, so that a large input is not read from memory
         // twice.
         self.buf.reserve(input.len());
         for piece in input.chunks(line_ends::PIECE) {
-            self.buf_ends.push(self.buf.len(), piece);
+            let ascii = self.buf_ends.push(self.buf.len(), piece);
+            if ascii && self.ascii_len == self.buf.len() {
+                self.ascii_len += piece.len();
+            }
             self.buf.extend_from_slice(piece);
         }
     }
@@ -428,6 +440,10 @@ impl Tokenizer {
                 return self.wait();
             };
             self.lines = self.buf.split_to(last + 1).freeze();
+            if self.ascii_len > last {
+                self.valid = self.lines.len();
+            }
+            self.ascii_len = self.ascii_len.saturating_sub(last + 1);
             // The rest of `buf` holds no line end: its bitmap starts empty.
             core::mem::swap(&mut self.ends, &mut self.buf_ends);
             self.buf_ends.clear();
@@ -441,6 +457,7 @@ impl Tokenizer {
         self.buf.advance(n);
         self.buf_ends.advance(n);
         self.scanned = self.scanned.saturating_sub(n);
+        self.ascii_len = self.ascii_len.saturating_sub(n);
     }
 
     /// The value of the line found by `next_line`, from `start` on.
@@ -567,6 +584,7 @@ impl Tokenizer {
         self.buf.clear();
         self.buf_ends.clear();
         self.scanned = 0;
+        self.ascii_len = 0;
     }
 
     /// `None`, dropping an unterminated last line if the stream has ended.
@@ -750,6 +768,11 @@ impl Parser {
     /// Appends bytes of the stream. Drain [`Parser::poll_event`] before the
     /// next call.
     pub fn handle_bytes(&mut self, input: &[u8]) {
+        if !self.tokenizer.in_region() {
+            // The tokenizer releases the region it is done with: the IDs
+            // kept beyond it must not pin it.
+            self.rehome_ids();
+        }
         self.tokenizer.handle_bytes(input);
     }
 
