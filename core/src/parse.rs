@@ -75,8 +75,8 @@ mod line_ends;
 /// The UTF-8 byte order mark, stripped once at the start of a stream.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// Capacity reserved at a time for copies of event IDs.
-const ID_STORE_SIZE: usize = 1024;
+/// Capacity reserved at a time for copies of event IDs and types.
+const SMALL_STORE_SIZE: usize = 1024;
 
 /// The most the scratch buffer reserves ahead for joined data. If the
 /// application still holds the previous event, the reservation allocates, so
@@ -718,9 +718,9 @@ pub struct Parser {
     event_type: Option<Utf8Bytes>,
     /// Every `data` value of the block so far was valid UTF-8.
     data_valid: bool,
-    /// Storage for the IDs still held when their input region is released
-    /// (see `Parser::rehome_ids`).
-    id_store: BytesMut,
+    /// Storage for the IDs and event types still held when their input
+    /// region is released (see `Parser::rehome`).
+    small_store: BytesMut,
     /// The spec's "last event ID buffer", set by `id` fields, when it differs
     /// from `last_event_id`; `None` when they are the same. Dispatch then
     /// moves it instead of cloning it, which saves two reference-count
@@ -756,7 +756,7 @@ impl Parser {
             joined_hint: 0,
             event_type: None,
             data_valid: true,
-            id_store: BytesMut::new(),
+            small_store: BytesMut::new(),
             id_buffer: None,
             last_event_id: Utf8Bytes::default(),
             retry: None,
@@ -771,7 +771,7 @@ impl Parser {
         if !self.tokenizer.in_region() {
             // The tokenizer releases the region it is done with: the IDs
             // kept beyond it must not pin it.
-            self.rehome_ids();
+            self.rehome();
         }
         self.tokenizer.handle_bytes(input);
     }
@@ -787,26 +787,38 @@ impl Parser {
     /// reconnection time are kept, as the EventSource keeps them.
     pub fn reset(&mut self) {
         self.id_buffer = None;
-        self.rehome_ids();
+        self.rehome();
         self.tokenizer.reset();
         self.clear_block();
     }
 
-    /// Copies the last event ID (and the ID buffer) into the ID store if
-    /// they are slices of the tokenizer's current region, which is about to
-    /// be released: the parser keeps them for as long as the stream lasts,
-    /// and must not keep a whole input region alive for a few bytes (the
-    /// tokenizer could not reuse its memory). Once per region, so an ID
-    /// costs one slice per event instead of a copy.
+    /// Copies what the parser keeps beyond the tokenizer's current region,
+    /// which is about to be released, out of it: the last event ID and the
+    /// ID buffer (kept for as long as the stream lasts) and the event type
+    /// into the small store, the data of a block that has one `data` line
+    /// so far into the scratch buffer. A few bytes must not keep a whole
+    /// input region alive: the tokenizer could not reuse its memory. Once
+    /// per region, so these values cost one slice per event instead of a
+    /// copy.
     #[inline(never)]
-    fn rehome_ids(&mut self) {
+    fn rehome(&mut self) {
         let region = self.tokenizer.region();
-        for id in [Some(&mut self.last_event_id), self.id_buffer.as_mut()]
-            .into_iter()
-            .flatten()
-        {
-            if within(region, id.as_bytes()) {
-                *id = copy_id(&mut self.id_store, id);
+        let small = [
+            Some(&mut self.last_event_id),
+            self.id_buffer.as_mut(),
+            self.event_type.as_mut(),
+        ];
+        for value in small.into_iter().flatten() {
+            if within(region, value.as_bytes()) {
+                *value = copy_small(&mut self.small_store, value);
+            }
+        }
+        if let Data::One(value) = &self.data {
+            if within(region, value) {
+                self.scratch.reserve(value.len() + 1);
+                self.scratch.extend_from_slice(value);
+                self.scratch.put_u8(b'\n');
+                self.data = Data::Joined;
             }
         }
     }
@@ -819,7 +831,7 @@ impl Parser {
             } else {
                 // The current region is about to be released: the IDs kept
                 // beyond it must not pin it.
-                self.rehome_ids();
+                self.rehome();
                 self.tokenizer.next_region()
             };
             let len = match next {
@@ -866,7 +878,7 @@ impl Parser {
                     } else {
                         // A slice of the input for now; copied into the ID
                         // store only if still held when the input region
-                        // is released (see `Parser::rehome_ids`).
+                        // is released (see `Parser::rehome`).
                         let value = self.tokenizer.take_line(len, value_start);
                         self.id_buffer = Some(Utf8Bytes::from_parts(value, valid));
                     }
@@ -1020,15 +1032,15 @@ fn within(region: &[u8], bytes: &[u8]) -> bool {
     !bytes.is_empty() && at >= start && at < start + region.len()
 }
 
-/// A copy of `id` in the ID store, a small buffer of its own that is reused
-/// once the IDs handed out from it are dropped.
-fn copy_id(store: &mut BytesMut, id: &Utf8Bytes) -> Utf8Bytes {
-    let value = id.as_bytes();
-    if store.capacity() == 0 {
-        // Fresh buffers keep this as their minimum size when replaced.
-        *store = BytesMut::with_capacity(ID_STORE_SIZE.max(value.len()));
+/// A copy of `value` in the small store, a buffer of its own that is reused
+/// once the values handed out from it are dropped.
+fn copy_small(store: &mut BytesMut, value: &Utf8Bytes) -> Utf8Bytes {
+    let value = value.as_bytes();
+    if store.capacity() < value.len() {
+        // Reuses the memory if no value handed out is held any more, else
+        // replaces it; a fresh buffer keeps this as its minimum size.
+        store.reserve(SMALL_STORE_SIZE.max(value.len()));
     }
-    store.reserve(value.len());
     store.put_slice(value);
     // A copy of valid UTF-8 is valid UTF-8.
     Utf8Bytes::from_parts(store.split().freeze(), true)
