@@ -112,7 +112,7 @@ fn single_line_events_in_socket_sized_reads_allocate_nothing_after_warm_up() {
         .collect();
     for read in [16 * 1024, 1000] {
         let mut parser = Parser::new();
-        let mut feed = |parser: &mut Parser| {
+        let feed = |parser: &mut Parser| {
             let mut events = 0;
             for chunk in stream.chunks(read) {
                 events += feed(parser, chunk, 1);
@@ -137,8 +137,10 @@ fn events_with_ids_allocate_a_bounded_amortized_amount() {
     // Every event carries its own id. Ids are slices of the input while it
     // is parsed; the parser keeps the current id after the input is gone, so
     // the one still held when an input region is released is copied into a
-    // small reused store, replaced (one allocation) about once per KiB of
-    // such copies. Measured: 18 allocations for 20,000 events.
+    // small store, which reuses its memory once the copy it held before is
+    // dropped, and is replaced (one allocation) when it is full while a
+    // value handed out from it is still held. Measured: 0 allocations for
+    // 20,000 events (18 before the store reused its memory when full).
     let chunk: &[u8] = b"id: 1\ndata: abc\n\nid: 2\ndata: def\n\n";
     feed(&mut parser, chunk, 100);
     let before = allocs();
