@@ -465,6 +465,22 @@ impl Tokenizer {
         self.line(len).get(start..).unwrap_or_default()
     }
 
+    /// Where the value of the line found by `next_line` lies in the region,
+    /// from `start` on.
+    #[inline]
+    fn span(&self, len: usize, start: usize) -> Span {
+        Span {
+            start: self.pos + start.min(len),
+            end: self.pos + len,
+        }
+    }
+
+    /// A handle to `span` of the current region.
+    #[inline]
+    fn slice(&self, span: Span) -> Bytes {
+        self.lines.slice(span.start..span.end)
+    }
+
     /// The line found by `next_line`.
     #[inline]
     fn line(&self, len: usize) -> &[u8] {
@@ -685,15 +701,35 @@ fn classify(line: &[u8]) -> (Field, usize) {
     (field, value_start)
 }
 
+/// Where a value lies in the tokenizer's current region: `start..end`.
+/// A value of the block being read stays a span, with no handle, until the
+/// event is dispatched (then the event's fields are sliced from the region
+/// straight into place) or the region is released (then it is copied).
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    start: usize,
+    end: usize,
+}
+
+/// An `event` or `id` value of the block being read.
+#[derive(Debug)]
+enum Value {
+    /// In the current region; `valid` says whether it is valid UTF-8.
+    Span(Span, bool),
+    /// Copied out of a released region (valid UTF-8 or made so).
+    Kept(Utf8Bytes),
+}
+
 /// The data buffer of the block being read.
 #[derive(Debug)]
 enum Data {
     /// No `data` field yet.
     Empty,
-    /// Exactly one `data` field: its value, shared with the input.
-    One(Bytes),
-    /// Several: joined in the parser's scratch buffer, each value followed
-    /// by an LF (the last one is cut off at dispatch).
+    /// Exactly one `data` field, its value in the current region.
+    One(Span),
+    /// Several, or one whose region was released: joined in the parser's
+    /// scratch buffer, each value followed by an LF (the last one is cut
+    /// off at dispatch).
     Joined,
 }
 
@@ -715,17 +751,17 @@ pub struct Parser {
     /// it move back to the start of its memory for free, instead of copying
     /// the data it holds halfway through a large event.
     joined_hint: usize,
-    event_type: Option<Utf8Bytes>,
+    /// The block's event type buffer.
+    event_type: Option<Value>,
     /// Every `data` value of the block so far was valid UTF-8.
     data_valid: bool,
     /// Storage for the IDs and event types still held when their input
     /// region is released (see `Parser::rehome`).
     small_store: BytesMut,
     /// The spec's "last event ID buffer", set by `id` fields, when it differs
-    /// from `last_event_id`; `None` when they are the same. Dispatch then
-    /// moves it instead of cloning it, which saves two reference-count
-    /// updates per event.
-    id_buffer: Option<Utf8Bytes>,
+    /// from `last_event_id`; `None` when they are the same, so an event
+    /// that does not change the ID costs no new handle.
+    id_buffer: Option<Value>,
     /// The spec's "last event ID string", committed at each dispatch.
     last_event_id: Utf8Bytes,
     retry: Option<u64>,
@@ -803,23 +839,28 @@ impl Parser {
     #[inline(never)]
     fn rehome(&mut self) {
         let region = self.tokenizer.region();
-        let small = [
-            Some(&mut self.last_event_id),
-            self.id_buffer.as_mut(),
-            self.event_type.as_mut(),
-        ];
-        for value in small.into_iter().flatten() {
-            if within(region, value.as_bytes()) {
-                *value = copy_small(&mut self.small_store, value);
+        if within(region, self.last_event_id.as_bytes()) {
+            self.last_event_id = copy_small(&mut self.small_store, self.last_event_id.as_bytes());
+        }
+        for value in [self.id_buffer.as_mut(), self.event_type.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            if let Value::Span(span, valid) = *value {
+                let bytes = &region[span.start..span.end];
+                *value = Value::Kept(if valid {
+                    copy_small(&mut self.small_store, bytes)
+                } else {
+                    Utf8Bytes::from_bytes_lossy(Bytes::copy_from_slice(bytes))
+                });
             }
         }
-        if let Data::One(value) = &self.data {
-            if within(region, value) {
-                self.scratch.reserve(value.len() + 1);
-                self.scratch.extend_from_slice(value);
-                self.scratch.put_u8(b'\n');
-                self.data = Data::Joined;
-            }
+        if let Data::One(span) = self.data {
+            let value = &region[span.start..span.end];
+            self.scratch.reserve(value.len() + 1);
+            self.scratch.extend_from_slice(value);
+            self.scratch.put_u8(b'\n');
+            self.data = Data::Joined;
         }
     }
 
@@ -865,22 +906,27 @@ impl Parser {
                 }
                 Field::Event => {
                     let valid = self.tokenizer.is_valid_utf8(len);
-                    let value = self.tokenizer.take_line(len, value_start);
-                    self.event_type = Some(Utf8Bytes::from_parts(value, valid));
+                    let span = self.tokenizer.span(len, value_start);
+                    self.tokenizer.skip_line();
+                    self.event_type = Some(Value::Span(span, valid));
                 }
                 Field::Id => {
                     let valid = self.tokenizer.is_valid_utf8(len);
-                    let value = self.tokenizer.value(len, value_start);
-                    if value.contains(&0)
-                        || id_buffer_unchanged(&self.last_event_id, &mut self.id_buffer, value)
+                    let span = self.tokenizer.span(len, value_start);
+                    self.tokenizer.skip_line();
+                    let region = self.tokenizer.region();
+                    let value = &region[span.start..span.end];
+                    if !value.contains(&0)
+                        && !id_buffer_unchanged(
+                            region,
+                            &self.last_event_id,
+                            &mut self.id_buffer,
+                            value,
+                        )
                     {
-                        self.tokenizer.skip_line();
-                    } else {
-                        // A slice of the input for now; copied into the ID
-                        // store only if still held when the input region
+                        // Copied only if still held when the input region
                         // is released (see `Parser::rehome`).
-                        let value = self.tokenizer.take_line(len, value_start);
-                        self.id_buffer = Some(Utf8Bytes::from_parts(value, valid));
+                        self.id_buffer = Some(Value::Span(span, valid));
                     }
                 }
                 Field::Retry => {
@@ -926,11 +972,13 @@ impl Parser {
     fn data_line(&mut self, len: usize, value_start: usize, valid: bool) -> Option<ParseError> {
         self.data_valid &= valid;
         let limit = self.max_event_size;
+        let span = self.tokenizer.span(len, value_start);
+        let value_len = span.end - span.start;
         if let Data::Empty = self.data {
-            let value = self.tokenizer.take_line(len, value_start);
-            if value.len() <= limit {
-                self.data_len = value.len();
-                self.data = Data::One(value);
+            self.tokenizer.skip_line();
+            if value_len <= limit {
+                self.data_len = value_len;
+                self.data = Data::One(span);
                 return None;
             }
             self.drop_block();
@@ -938,16 +986,17 @@ impl Parser {
         }
         if let Data::One(first) = core::mem::replace(&mut self.data, Data::Joined) {
             self.scratch.reserve(self.joined_hint);
-            self.scratch.extend_from_slice(&first);
+            self.scratch
+                .extend_from_slice(&self.tokenizer.region()[first.start..first.end]);
             self.scratch.put_u8(b'\n');
         }
-        let value = self.tokenizer.value(len, value_start);
-        let new_len = self.data_len + 1 + value.len();
+        let new_len = self.data_len + 1 + value_len;
         if new_len > limit {
             self.drop_block();
             return Some(ParseError::EventTooLarge { limit });
         }
-        self.scratch.extend_from_slice(value);
+        self.scratch
+            .extend_from_slice(&self.tokenizer.region()[span.start..span.end]);
         self.scratch.put_u8(b'\n');
         self.data_len = new_len;
         self.tokenizer.skip_line();
@@ -960,29 +1009,25 @@ impl Parser {
     /// if the block had data.
     fn dispatch(&mut self) -> Option<Result<Event, ParseError>> {
         if let Some(id) = self.id_buffer.take() {
-            self.last_event_id = id;
+            self.last_event_id = self.handle(id);
         }
-        let data = match core::mem::replace(&mut self.data, Data::Empty) {
-            Data::Empty => None,
-            Data::One(value) => Some(value),
-            Data::Joined => {
-                self.joined_hint = (self.data_len + 1).min(JOINED_HINT_MAX);
-                self.scratch.truncate(self.data_len);
-                Some(self.scratch.split().freeze())
-            }
-        };
+        let data = core::mem::replace(&mut self.data, Data::Empty);
         let event_type = self.event_type.take();
-        let dropping = core::mem::take(&mut self.dropping);
-        self.data_len = 0;
-        if dropping {
+        let data_len = core::mem::take(&mut self.data_len);
+        let data_valid = core::mem::replace(&mut self.data_valid, true);
+        if core::mem::take(&mut self.dropping) {
+            self.scratch.clear();
             return None;
         }
-        let data_valid = core::mem::replace(&mut self.data_valid, true);
-        let event_type = match event_type {
-            Some(t) if !t.is_empty() => t,
-            _ => MESSAGE,
+        let data = match data {
+            Data::Empty => return None,
+            Data::One(span) => Utf8Bytes::from_parts(self.tokenizer.slice(span), data_valid),
+            Data::Joined => {
+                self.joined_hint = (data_len + 1).min(JOINED_HINT_MAX);
+                self.scratch.truncate(data_len);
+                Utf8Bytes::from_parts(self.scratch.split().freeze(), data_valid)
+            }
         };
-        let data = Utf8Bytes::from_parts(data?, data_valid);
         if data.len() > self.max_event_size {
             // Each invalid byte became a 3-byte U+FFFD: the limit holds for
             // what the application receives, not only for what was read.
@@ -990,11 +1035,28 @@ impl Parser {
                 limit: self.max_event_size,
             }));
         }
+        let event_type = match event_type {
+            Some(Value::Span(span, _)) if span.start == span.end => MESSAGE,
+            Some(value) => match self.handle(value) {
+                t if t.is_empty() => MESSAGE,
+                t => t,
+            },
+            None => MESSAGE,
+        };
         Some(Ok(Event {
             event_type,
             data,
             id: self.last_event_id.clone(),
         }))
+    }
+
+    /// The handle for a value of the block: a slice of the current region,
+    /// or the copy already made.
+    fn handle(&self, value: Value) -> Utf8Bytes {
+        match value {
+            Value::Span(span, valid) => Utf8Bytes::from_parts(self.tokenizer.slice(span), valid),
+            Value::Kept(kept) => kept,
+        }
     }
 
     /// Marks the block as dropped and frees its data.
@@ -1017,13 +1079,23 @@ impl Parser {
 /// Handles an `id` value that needs no new handle: one equal to the last
 /// event ID empties the ID buffer (`None` means "the same as the last event
 /// ID"), one equal to the ID buffer leaves it. `false` when `value` is new.
-fn id_buffer_unchanged(last: &Utf8Bytes, id_buffer: &mut Option<Utf8Bytes>, value: &[u8]) -> bool {
+/// Spans are in `region`.
+fn id_buffer_unchanged(
+    region: &[u8],
+    last: &Utf8Bytes,
+    id_buffer: &mut Option<Value>,
+    value: &[u8],
+) -> bool {
     // IDs that change usually differ in their last byte: check it first.
     if value.last() == last.as_bytes().last() && value == last.as_bytes() {
         *id_buffer = None;
         return true;
     }
-    id_buffer.as_ref().is_some_and(|id| value == id.as_bytes())
+    match id_buffer {
+        Some(Value::Span(span, _)) => value == &region[span.start..span.end],
+        Some(Value::Kept(id)) => value == id.as_bytes(),
+        None => false,
+    }
 }
 
 /// Whether the non-empty `bytes` lie in the memory of `region`.
@@ -1032,17 +1104,16 @@ fn within(region: &[u8], bytes: &[u8]) -> bool {
     !bytes.is_empty() && at >= start && at < start + region.len()
 }
 
-/// A copy of `value` in the small store, a buffer of its own that is reused
-/// once the values handed out from it are dropped.
-fn copy_small(store: &mut BytesMut, value: &Utf8Bytes) -> Utf8Bytes {
-    let value = value.as_bytes();
+/// A copy of `value` (valid UTF-8) in the small store, a buffer of its own
+/// that is reused once the values handed out from it are dropped.
+fn copy_small(store: &mut BytesMut, value: &[u8]) -> Utf8Bytes {
     if store.capacity() < value.len() {
         // Reuses the memory if no value handed out is held any more, else
         // replaces it; a fresh buffer keeps this as its minimum size.
         store.reserve(SMALL_STORE_SIZE.max(value.len()));
     }
     store.put_slice(value);
-    // A copy of valid UTF-8 is valid UTF-8.
+    // Only valid UTF-8 is copied here.
     Utf8Bytes::from_parts(store.split().freeze(), true)
 }
 
