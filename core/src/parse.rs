@@ -196,6 +196,8 @@ pub struct Tokenizer {
     ends: LineEnds,
     /// The CR and LF bytes of `buf`, marked as input arrives.
     buf_ends: LineEnds,
+    /// The CR and LF bytes of the input, for `direct_data_run`.
+    input_ends: LineEnds,
     /// Where the next line starts in `lines`.
     pos: usize,
     /// Where the line after the one found by `next_line` starts.
@@ -235,6 +237,7 @@ impl Tokenizer {
             lines: Bytes::new(),
             ends: LineEnds::default(),
             buf_ends: LineEnds::default(),
+            input_ends: LineEnds::default(),
             pos: 0,
             next: 0,
             valid: 0,
@@ -504,60 +507,108 @@ impl Tokenizer {
     /// Appends the values of the `data` lines that follow in the current
     /// region to `joined`, each followed by LF, and consumes them: the bulk
     /// path for events of many `data` lines, which skips the general
-    /// per-line dispatch. Stops at the first line that is not a `data:`
-    /// field, at a line over the length limit, at a value that would take
-    /// the data past `limit` bytes, at a line that is not valid UTF-8 and at
-    /// the end of the region, leaving those to the general path.
-    ///
-    /// A value and its terminator that fit in [`RUN_COPY`] bytes are copied
-    /// as one block of that fixed size, which compiles to a few vector moves
-    /// instead of a call to `memcpy`; the bytes copied past the terminator
-    /// are cut off again and the terminator is replaced with LF.
+    /// per-line dispatch (see [`DataRun`]). Stops, leaving the line to the
+    /// general path, at a line that is not valid UTF-8 too.
     fn append_data_run(&mut self, joined: &mut BytesMut, data_len: &mut usize, limit: usize) {
         self.validate_rest();
-        let (lines, ends, valid) = (&self.lines[..], &self.ends, self.valid);
-        let (mut pos, mut len_so_far, mut after_cr) = (self.pos, *data_len, false);
-        while let Some(rest) = lines.get(pos..) {
-            if !rest.starts_with(b"data:") {
-                break;
-            }
-            let Some(end) = ends.next(pos) else {
-                break;
+        let mut run = DataRun {
+            joined,
+            data_len: *data_len,
+            limit,
+            max_line_len: self.max_line_len,
+            after_cr: false,
+        };
+        self.pos = run.append(&self.lines, &self.ends, self.pos, self.valid);
+        *data_len = run.data_len;
+        self.after_cr |= run.after_cr;
+    }
+
+    /// The `data` lines at the start of `input`, appended to `joined` (each
+    /// value followed by LF) without going through the buffer: for a block
+    /// whose data is already being joined, most of a large event's input
+    /// is copied once, into the joined data, and never into the buffer.
+    /// An unfinished line held in the buffer is completed from `input`
+    /// first, if it is a `data` line. Returns how much of `input` it
+    /// consumed (the rest goes through [`Tokenizer::handle_bytes`]) and
+    /// whether what it appended is valid UTF-8.
+    ///
+    /// Only when the current region is used up, the buffer holds at most
+    /// one unfinished line, and the stream has started (BOM checked), is
+    /// not over and is not skipping a long line: otherwise it consumes
+    /// nothing. Stops at anything but a complete `data` line within the
+    /// limits, as [`DataRun`] does, leaving it to the general path.
+    fn direct_data_run(
+        &mut self,
+        input: &[u8],
+        joined: &mut BytesMut,
+        data_len: &mut usize,
+        limit: usize,
+    ) -> (usize, bool) {
+        if self.pos < self.lines.len()
+            || self.eof
+            || self.skipping
+            || self.bom_pending
+            || self.buf_ends.next(0).is_some()
+        {
+            return (0, true);
+        }
+        let at = joined.len();
+        let mut consumed = 0;
+        if self.after_cr && self.buf.is_empty() {
+            let Some(&first) = input.first() else {
+                return (0, true);
             };
-            let len = end - pos;
-            // The space is part of the line only if it comes before the end.
-            let start = 5 + usize::from(rest[5] == b' ');
-            let new_len = len_so_far + 1 + (len - start.min(len));
-            if len > self.max_line_len || new_len > limit || end > valid {
-                break;
+            consumed = usize::from(first == b'\n');
+            self.after_cr = false;
+        }
+        let mut run = DataRun {
+            joined,
+            data_len: *data_len,
+            limit,
+            max_line_len: self.max_line_len,
+            after_cr: false,
+        };
+        let mut ascii = true;
+        if !self.buf.is_empty() {
+            let Some(end) = memchr::memchr2(b'\r', b'\n', input) else {
+                return (0, true);
+            };
+            if !run.complete(&self.buf, &input[..=end]) {
+                return (0, true);
             }
-            let from = pos + start.min(len);
-            let copied = end + 1 - from;
-            let at = joined.len();
-            match lines.get(from..from + RUN_COPY) {
-                Some(block) if copied <= RUN_COPY => {
-                    joined.extend_from_slice(block);
-                    joined.truncate(at + copied);
-                }
-                _ => joined.extend_from_slice(&lines[from..=end]),
-            }
-            let terminator = lines[end];
-            if let Some(last) = joined.last_mut() {
-                *last = b'\n';
-            }
-            len_so_far = new_len;
-            pos = end + 1;
-            if terminator == b'\r' {
-                match lines.get(pos) {
-                    Some(b'\n') => pos += 1,
+            ascii = self.buf.is_ascii() && input[..end].is_ascii();
+            self.clear_buf();
+            consumed = end + 1;
+            if input[end] == b'\r' {
+                match input.get(consumed) {
+                    Some(b'\n') => consumed += 1,
                     Some(_) => {}
-                    None => after_cr = true,
+                    None => run.after_cr = true,
                 }
             }
         }
-        self.pos = pos;
-        *data_len = len_so_far;
-        self.after_cr |= after_cr;
+        // Marked piece by piece, so that a large input is read from memory
+        // once: by the marking, then by the copy from cache.
+        let input_ends = &mut self.input_ends;
+        input_ends.clear();
+        let mut marked = consumed;
+        loop {
+            let piece_end = (marked + line_ends::PIECE).min(input.len());
+            ascii &= input_ends.push(marked, &input[marked..piece_end]);
+            marked = piece_end;
+            consumed = run.append(input, input_ends, consumed, usize::MAX);
+            let stopped_early = input.get(consumed..).is_some_and(|rest| {
+                input_ends.next(consumed).is_some() || !rest.starts_with(b"data:")
+            });
+            if stopped_early || marked == input.len() {
+                break;
+            }
+        }
+        *data_len = run.data_len;
+        self.after_cr = run.after_cr;
+        let appended = &run.joined[at..];
+        let valid = ascii || simdutf8::basic::from_utf8(appended).is_ok();
+        (consumed, valid)
     }
 
     /// Validates the rest of the region as UTF-8, up to its first invalid
@@ -618,6 +669,105 @@ impl Tokenizer {
         } else {
             ParseError::LineTooLong { limit }
         }
+    }
+}
+
+/// Appends runs of `data:` lines to a block's joined data, each value
+/// followed by LF: the bulk path for events of many `data` lines. It stops,
+/// leaving the line to the general per-line path, at the first line that
+/// is not a `data:` field, at a line over the length limit, at a value that
+/// would take the data past `limit` bytes and at the end of the marked
+/// input.
+///
+/// A value and its terminator that fit in [`RUN_COPY`] bytes are copied as
+/// one block of that fixed size, which compiles to a few vector moves
+/// instead of a call to `memcpy`; the bytes copied past the terminator are
+/// cut off again and the terminator is replaced with LF.
+struct DataRun<'a> {
+    joined: &'a mut BytesMut,
+    /// Length of the joined data (the values and the LFs between them).
+    data_len: usize,
+    limit: usize,
+    max_line_len: usize,
+    /// The last line appended ended with a CR at the end of the input: an
+    /// LF that starts the next input completes it.
+    after_cr: bool,
+}
+
+impl DataRun<'_> {
+    /// Appends the `data` lines of `lines` from `pos` on, whose line ends
+    /// are marked in `ends`, up to `valid` (lines past it are left to the
+    /// general path); returns where it stopped.
+    fn append(&mut self, lines: &[u8], ends: &LineEnds, mut pos: usize, valid: usize) -> usize {
+        let mut len_so_far = self.data_len;
+        while let Some(rest) = lines.get(pos..) {
+            if !rest.starts_with(b"data:") {
+                break;
+            }
+            let Some(end) = ends.next(pos) else {
+                break;
+            };
+            let len = end - pos;
+            // The space is part of the line only if it comes before the end.
+            let start = 5 + usize::from(rest[5] == b' ');
+            let new_len = len_so_far + 1 + (len - start.min(len));
+            if len > self.max_line_len || new_len > self.limit || end > valid {
+                break;
+            }
+            let from = pos + start.min(len);
+            let copied = end + 1 - from;
+            let at = self.joined.len();
+            match lines.get(from..from + RUN_COPY) {
+                Some(block) if copied <= RUN_COPY => {
+                    self.joined.extend_from_slice(block);
+                    self.joined.truncate(at + copied);
+                }
+                _ => self.joined.extend_from_slice(&lines[from..=end]),
+            }
+            let terminator = lines[end];
+            if let Some(last) = self.joined.last_mut() {
+                *last = b'\n';
+            }
+            len_so_far = new_len;
+            pos = end + 1;
+            if terminator == b'\r' {
+                match lines.get(pos) {
+                    Some(b'\n') => pos += 1,
+                    Some(_) => {}
+                    None => self.after_cr = true,
+                }
+            }
+        }
+        self.data_len = len_so_far;
+        pos
+    }
+
+    /// Appends the line made of `head` (an unfinished line, no line end)
+    /// and `tail` (the rest of it, ending with its terminator) if it is a
+    /// `data:` line within the limits; `false` (and nothing appended) if
+    /// not.
+    fn complete(&mut self, head: &[u8], tail: &[u8]) -> bool {
+        let len = head.len() + tail.len() - 1;
+        let byte = |i: usize| head.get(i).or_else(|| tail.get(i - head.len())).copied();
+        let is_data = (0..5).all(|i| byte(i) == Some(b"data:"[i]));
+        let start = 5 + usize::from(byte(5) == Some(b' '));
+        if !is_data || len > self.max_line_len {
+            return false;
+        }
+        let new_len = self.data_len + 1 + (len - start.min(len));
+        if new_len > self.limit {
+            return false;
+        }
+        let (head_from, tail_from) = match start.checked_sub(head.len()) {
+            None => (start, 0),
+            Some(skip) => (head.len(), skip),
+        };
+        self.joined.extend_from_slice(&head[head_from..]);
+        self.joined
+            .extend_from_slice(&tail[tail_from.min(tail.len() - 1)..tail.len() - 1]);
+        self.joined.put_u8(b'\n');
+        self.data_len = new_len;
+        true
     }
 }
 
@@ -803,11 +953,21 @@ impl Parser {
 
     /// Appends bytes of the stream. Drain [`Parser::poll_event`] before the
     /// next call.
-    pub fn handle_bytes(&mut self, input: &[u8]) {
+    pub fn handle_bytes(&mut self, mut input: &[u8]) {
         if !self.tokenizer.in_region() {
-            // The tokenizer releases the region it is done with: the IDs
+            // The tokenizer releases the region it is done with: the values
             // kept beyond it must not pin it.
             self.rehome();
+            if matches!(self.data, Data::Joined) && !self.dropping {
+                let (used, valid) = self.tokenizer.direct_data_run(
+                    input,
+                    &mut self.scratch,
+                    &mut self.data_len,
+                    self.max_event_size,
+                );
+                self.data_valid &= valid;
+                input = &input[used..];
+            }
         }
         self.tokenizer.handle_bytes(input);
     }
