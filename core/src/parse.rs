@@ -279,7 +279,7 @@ impl Tokenizer {
         // twice.
         self.buf.reserve(input.len());
         for piece in input.chunks(line_ends::PIECE) {
-            let ascii = self.buf_ends.push(self.buf.len(), piece);
+            let ascii = self.buf_ends.push(self.buf.len(), piece).ascii;
             if ascii && self.ascii_len == self.buf.len() {
                 self.ascii_len += piece.len();
             }
@@ -592,11 +592,19 @@ impl Tokenizer {
         let input_ends = &mut self.input_ends;
         input_ends.clear();
         let mut marked = consumed;
+        // Nothing in the input can break a limit: no checks per line.
+        let unchecked =
+            run.data_len.saturating_add(input.len()) <= limit && input.len() <= self.max_line_len;
         loop {
             let piece_end = (marked + line_ends::PIECE).min(input.len());
-            ascii &= input_ends.push(marked, &input[marked..piece_end]);
+            let seen = input_ends.push(marked, &input[marked..piece_end]);
+            ascii &= seen.ascii;
             marked = piece_end;
-            consumed = run.append(input, input_ends, consumed, usize::MAX);
+            consumed = if unchecked && seen.no_cr {
+                run.append_lf(input, input_ends, consumed)
+            } else {
+                run.append(input, input_ends, consumed, usize::MAX)
+            };
             let stopped_early = input.get(consumed..).is_some_and(|rest| {
                 input_ends.next(consumed).is_some() || !rest.starts_with(b"data:")
             });
@@ -739,6 +747,48 @@ impl DataRun<'_> {
             }
         }
         self.data_len = len_so_far;
+        pos
+    }
+
+    /// [`DataRun::append`] for lines that end with LF and cannot break a
+    /// limit: no byte of `lines` from the line at `pos` to the last line
+    /// end marked in `ends` is CR, and adding every byte of `lines` to the
+    /// data would not reach a limit. Each value is copied with its LF, into
+    /// room made for the whole input at once (one length update, not one
+    /// per line).
+    fn append_lf(&mut self, lines: &[u8], ends: &LineEnds, mut pos: usize) -> usize {
+        const DATA: u64 = u64::from_le_bytes(*b"data:\0\0\0");
+        let base = self.joined.len();
+        self.joined.resize(base + (lines.len() - pos) + RUN_COPY, 0);
+        let out = &mut self.joined[base..];
+        let mut at = 0;
+        while let Some(head) = lines.get(pos..pos + 8) {
+            let head = u64::from_le_bytes(head.try_into().unwrap_or_default());
+            if head & 0xFF_FFFF_FFFF != DATA {
+                break;
+            }
+            let Some(end) = ends.next(pos) else {
+                break;
+            };
+            // Byte 5 is the space or the first byte of the value, or the
+            // line's LF: never a space then.
+            let start = pos + 5 + usize::from((head >> 40) as u8 == b' ');
+            let copied = end + 1 - start;
+            match (
+                lines.get(start..start + RUN_COPY),
+                out.get_mut(at..at + RUN_COPY),
+            ) {
+                (Some(from), Some(to)) if copied <= RUN_COPY => to.copy_from_slice(from),
+                _ => match (lines.get(start..=end), out.get_mut(at..at + copied)) {
+                    (Some(from), Some(to)) => to.copy_from_slice(from),
+                    _ => break,
+                },
+            }
+            at += copied;
+            pos = end + 1;
+        }
+        self.joined.truncate(base + at);
+        self.data_len += at;
         pos
     }
 

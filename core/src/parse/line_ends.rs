@@ -42,14 +42,14 @@ pub(super) struct LineEnds {
 }
 
 impl LineEnds {
-    /// Marks the line ends of `input`, appended to the buffer at `at`.
-    /// Returns whether `input` is all ASCII.
+    /// Marks the line ends of `input`, appended to the buffer at `at`, and
+    /// says what else the pass saw.
     ///
     /// The bytes that share a bitmap word with bytes already marked (or that
     /// do not fill a word at the end) are marked one partial block at a
     /// time; the words in between are computed in place, whole, so no mask
     /// has to be shifted into position.
-    pub(super) fn push(&mut self, at: usize, input: &[u8]) -> bool {
+    pub(super) fn push(&mut self, at: usize, input: &[u8]) -> Seen {
         let start = self.origin + at;
         let needed = (start + input.len()).div_ceil(64) + 1;
         if self.words.len() < needed {
@@ -62,10 +62,10 @@ impl LineEnds {
             (64 - offset).min(input.len())
         };
         let (head, body) = input.split_at(head_len);
-        let mut ascii = true;
+        let mut seen = Seen::NOTHING;
         if !head.is_empty() {
-            let (mask, head_ascii) = partial_mask(head);
-            ascii &= head_ascii;
+            let (mask, head_seen) = partial_mask(head);
+            seen = seen.and(head_seen);
             if let Some(w) = self.words.get_mut(start / 64) {
                 *w |= mask << offset;
             }
@@ -76,15 +76,15 @@ impl LineEnds {
         let full = blocks.len();
         let words = self.words.get_mut(first..).unwrap_or_default();
         // The words after the buffer's end are zero: they are set, not ORed.
-        ascii &= block_masks(body, words);
+        seen = seen.and(block_masks(body, words));
         if !tail.is_empty() {
-            let (mask, tail_ascii) = partial_mask(tail);
-            ascii &= tail_ascii;
+            let (mask, tail_seen) = partial_mask(tail);
+            seen = seen.and(tail_seen);
             if let Some(w) = words.get_mut(full) {
                 *w |= mask;
             }
         }
-        ascii
+        seen
     }
 
     /// The buffer dropped `n` bytes from its front.
@@ -144,15 +144,40 @@ impl LineEnds {
     }
 }
 
+/// What a marking pass saw besides the line ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Seen {
+    /// Every byte was ASCII (so the bytes are valid UTF-8).
+    pub(super) ascii: bool,
+    /// No byte was CR: every line end is an LF.
+    pub(super) no_cr: bool,
+}
+
+impl Seen {
+    /// What an empty pass sees.
+    pub(super) const NOTHING: Seen = Seen {
+        ascii: true,
+        no_cr: true,
+    };
+
+    /// What two passes saw together.
+    pub(super) fn and(self, other: Seen) -> Seen {
+        Seen {
+            ascii: self.ascii & other.ascii,
+            no_cr: self.no_cr & other.no_cr,
+        }
+    }
+}
+
 /// The line-end bits of fewer than 64 bytes, bit `i` for byte `i`, and
-/// whether they are all ASCII.
-fn partial_mask(bytes: &[u8]) -> (u64, bool) {
+/// what else they hold.
+fn partial_mask(bytes: &[u8]) -> (u64, Seen) {
     let mut block = [0u8; 64];
     let n = bytes.len().min(64);
     block[..n].copy_from_slice(&bytes[..n]);
     let mut word = [0u64];
-    let ascii = block_masks(&block, &mut word);
-    (word[0], ascii)
+    let seen = block_masks(&block, &mut word);
+    (word[0], seen)
 }
 
 #[cfg(all(
@@ -173,6 +198,7 @@ use portable::block_masks;
     target_feature = "sse2"
 ))]
 mod sse2 {
+    use super::Seen;
     use safe_arch::{
         bitor_m128i, cmp_eq_mask_i8_m128i, load_unaligned_m128i, m128i, move_mask_i8_m128i,
         set_splat_i8_m128i,
@@ -180,14 +206,14 @@ mod sse2 {
 
     /// Writes the line-end mask of each whole 64-byte block of `bytes` to
     /// the matching word of `words` (bit `i` for byte `i`; as many blocks
-    /// as there are words); returns whether those blocks are all ASCII.
+    /// as there are words); says what else those blocks hold.
     #[inline]
-    pub(super) fn block_masks(bytes: &[u8], words: &mut [u64]) -> bool {
+    pub(super) fn block_masks(bytes: &[u8], words: &mut [u64]) -> Seen {
         let (lf, cr) = (
             set_splat_i8_m128i(b'\n' as i8),
             set_splat_i8_m128i(b'\r' as i8),
         );
-        let mut high = m128i::default();
+        let (mut high, mut crs) = (m128i::default(), m128i::default());
         for (w, block) in words.iter_mut().zip(bytes.chunks_exact(64)) {
             let mut mask = 0u64;
             for (k, lane) in block.chunks_exact(16).enumerate() {
@@ -196,12 +222,17 @@ mod sse2 {
                 };
                 let v = load_unaligned_m128i(lane);
                 high = bitor_m128i(high, v);
-                let ends = bitor_m128i(cmp_eq_mask_i8_m128i(v, lf), cmp_eq_mask_i8_m128i(v, cr));
+                let is_cr = cmp_eq_mask_i8_m128i(v, cr);
+                crs = bitor_m128i(crs, is_cr);
+                let ends = bitor_m128i(cmp_eq_mask_i8_m128i(v, lf), is_cr);
                 mask |= u64::from(move_mask_i8_m128i(ends) as u16) << (16 * k);
             }
             *w = mask;
         }
-        move_mask_i8_m128i(high) == 0
+        Seen {
+            ascii: move_mask_i8_m128i(high) == 0,
+            no_cr: move_mask_i8_m128i(crs) == 0,
+        }
     }
 }
 
@@ -215,6 +246,8 @@ mod sse2 {
     ))
 ))]
 mod portable {
+    use super::Seen;
+
     /// `1 << (j / 8)` for each byte `j` of a 64-byte block: the bytes of
     /// word `j / 8` of the block get bit `j / 8`, so ORing the block's eight
     /// words keeps every match (see [`transposed_mask`]).
@@ -230,13 +263,14 @@ mod portable {
 
     /// Writes the line-end mask of each whole 64-byte block of `bytes` to
     /// the matching word of `words` (bit `i` for byte `i`; as many blocks
-    /// as there are words); returns whether those blocks are all ASCII.
+    /// as there are words); says what else those blocks hold.
     #[inline]
-    pub(super) fn block_masks(bytes: &[u8], words: &mut [u64]) -> bool {
-        let mut high = 0u8;
+    pub(super) fn block_masks(bytes: &[u8], words: &mut [u64]) -> Seen {
+        let (mut high, mut crs) = (0u8, false);
         let mut n = 0;
         for (w, block) in words.iter_mut().zip(bytes.chunks_exact(64)) {
             high |= block.iter().fold(0, |h, &b| h | b);
+            crs |= block.iter().fold(false, |c, &b| c | (b == b'\r'));
             *w = transposed_mask(block);
             n += 1;
         }
@@ -244,7 +278,10 @@ mod portable {
         for w in words.iter_mut().take(n) {
             *w = transpose(*w);
         }
-        high < 0x80
+        Seen {
+            ascii: high < 0x80,
+            no_cr: !crs,
+        }
     }
 
     fn is_line_end(b: u8) -> bool {
@@ -371,13 +408,14 @@ mod tests {
             assert_eq!(transpose(t), 1 << i, "byte {i}");
             assert_eq!(transpose(transpose(t)), t);
         }
-        assert_eq!(partial_mask(b"a\rb\n"), (0b1010, true));
-        assert_eq!(partial_mask(b"\xC3\xA9\n"), (0b100, false));
+        let seen = |ascii, no_cr| Seen { ascii, no_cr };
+        assert_eq!(partial_mask(b"a\rb\n"), (0b1010, seen(true, false)));
+        assert_eq!(partial_mask(b"\xC3\xA9\n"), (0b100, seen(false, true)));
     }
 
     proptest! {
         #[test]
-        fn block_masks_are_the_line_ends_and_the_ascii_check(
+        fn block_masks_are_the_line_ends_and_what_else_was_seen(
             bytes in prop::collection::vec(
                 prop_oneof![Just(b'\n'), Just(b'\r'), any::<u8>(), 0u8..0x80], 0..300),
         ) {
@@ -388,12 +426,15 @@ mod tests {
                     want[i / 64] |= 1 << (i % 64);
                 }
             }
-            let ascii = bytes[..blocks * 64].is_ascii();
+            let seen = Seen {
+                ascii: bytes[..blocks * 64].is_ascii(),
+                no_cr: !bytes[..blocks * 64].contains(&b'\r'),
+            };
             let mut got = vec![0u64; blocks];
-            prop_assert_eq!(block_masks(&bytes, &mut got), ascii);
+            prop_assert_eq!(block_masks(&bytes, &mut got), seen);
             prop_assert_eq!(&got, &want);
             let mut portable = vec![0u64; blocks];
-            prop_assert_eq!(portable::block_masks(&bytes, &mut portable), ascii);
+            prop_assert_eq!(portable::block_masks(&bytes, &mut portable), seen);
             prop_assert_eq!(&portable, &want);
         }
     }
