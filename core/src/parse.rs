@@ -639,9 +639,14 @@ impl Tokenizer {
             return true;
         }
         let from = self.valid.max(self.pos);
-        self.valid = match simdutf8::compat::from_utf8(&self.lines[from..]) {
-            Ok(_) => self.lines.len(),
-            Err(e) => from + e.valid_up_to(),
+        let rest = &self.lines[from..];
+        // The fast check first; where the input stops being valid only
+        // when it is not.
+        self.valid = if simdutf8::basic::from_utf8(rest).is_ok() {
+            self.lines.len()
+        } else {
+            from + simdutf8::compat::from_utf8(rest)
+                .map_or_else(|e| e.valid_up_to(), |_| rest.len())
         };
         end <= self.valid
     }
