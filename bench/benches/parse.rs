@@ -18,7 +18,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use sse_bench::parsers::{expected, Kind, Tally, CONTESTANTS};
-use sse_bench::{all, Workload, CHUNK};
+use sse_bench::{all, interleaved_rounds, lowest, median, Workload, CHUNK};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -59,7 +59,7 @@ fn table_rows(w: &Workload, runs: usize) {
     // Contestants whose tally was wrong in any round (peers only: ours
     // panics), with the tally.
     let mut wrong: Vec<Option<Tally>> = vec![None; n];
-    let mut run = |i: usize| {
+    let run = |i: usize| {
         let c = &CONTESTANTS[i];
         let start = Instant::now();
         let tally = std::hint::black_box((c.run)(std::hint::black_box(&w.bytes)));
@@ -75,20 +75,7 @@ fn table_rows(w: &Workload, runs: usize) {
         }
         secs
     };
-    // One warm-up round, then `runs` timed ones.
-    (0..n).for_each(|i| {
-        run(i);
-    });
-    let rounds: Vec<Vec<f64>> = (0..runs)
-        .map(|r| {
-            let mut times = vec![0.0; n];
-            for k in 0..n {
-                let i = (r + k) % n;
-                times[i] = run(i);
-            }
-            times
-        })
-        .collect();
+    let rounds = interleaved_rounds(runs, n, run);
     let peers: Vec<usize> = (0..n)
         .filter(|&i| CONTESTANTS[i].kind == Kind::Peer && wrong[i].is_none())
         .collect();
@@ -131,13 +118,4 @@ fn table_rows(w: &Workload, runs: usize) {
             lowest(&vs_memcpy),
         );
     }
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_unstable_by(f64::total_cmp);
-    xs[xs.len() / 2]
-}
-
-fn lowest(xs: &[f64]) -> f64 {
-    xs.iter().copied().fold(f64::INFINITY, f64::min)
 }

@@ -248,6 +248,42 @@ pub fn time(cpu: bool, f: impl FnOnce()) -> Duration {
     }
 }
 
+/// Times `n` contestants round-robin: one warm-up round, then `runs`
+/// rounds that run every contestant once (`run(i)` returns its seconds),
+/// in an order that rotates by round, so that a noisy moment of the machine
+/// hits one round of all of them and none always runs after the same one.
+/// `rounds[r][i]` is contestant `i`'s time in round `r`.
+pub fn interleaved_rounds(
+    runs: usize,
+    n: usize,
+    mut run: impl FnMut(usize) -> f64,
+) -> Vec<Vec<f64>> {
+    (0..n).for_each(|i| {
+        run(i);
+    });
+    (0..runs)
+        .map(|r| {
+            let mut times = vec![0.0; n];
+            for k in 0..n {
+                let i = (r + k) % n;
+                times[i] = run(i);
+            }
+            times
+        })
+        .collect()
+}
+
+/// The median of `xs` (the upper one of an even count); NaN if empty.
+pub fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_unstable_by(f64::total_cmp);
+    xs.get(xs.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// The lowest of `xs`; infinity if empty.
+pub fn lowest(xs: &[f64]) -> f64 {
+    xs.iter().copied().fold(f64::INFINITY, f64::min)
+}
+
 /// The median of `runs` timings of `f`, after one warm-up run.
 pub fn median_time(runs: usize, mut f: impl FnMut()) -> Duration {
     f();

@@ -26,7 +26,8 @@ pub struct Tally {
 }
 
 impl Tally {
-    fn add(&mut self, data: usize, event_type: usize, id: usize) {
+    /// Counts one event of the given field lengths.
+    pub fn add(&mut self, data: usize, event_type: usize, id: usize) {
         self.events += 1;
         self.data += data;
         self.meta += event_type + id;
@@ -94,14 +95,21 @@ pub fn ours_events(input: &[u8]) -> Tally {
     let mut parser = Parser::new();
     let mut tally = Tally::default();
     for chunk in input.chunks(CHUNK) {
-        parser.handle_bytes(chunk);
+        tally.parse(&mut parser, chunk);
+    }
+    tally
+}
+
+impl Tally {
+    /// Feeds `bytes` to `parser` and counts the events it dispatches.
+    pub fn parse(&mut self, parser: &mut Parser, bytes: &[u8]) {
+        parser.handle_bytes(bytes);
         while let Some(event) = parser.poll_event() {
             if let Ok(e) = event {
-                tally.add(e.data.len(), e.event_type.len(), e.id.len());
+                self.add(e.data.len(), e.event_type.len(), e.id.len());
             }
         }
     }
-    tally
 }
 
 /// Our [`Tokenizer`]: lines, with the interpretation an application
