@@ -589,6 +589,16 @@ impl Tokenizer {
                 }
             }
         }
+        if !input[consumed..].starts_with(b"data:") {
+            // Nothing (more) to append: the rest is for the general path,
+            // which marks it itself.
+            *data_len = run.data_len;
+            self.after_cr = run.after_cr;
+            return (
+                consumed,
+                ascii || simdutf8::basic::from_utf8(&run.joined[at..]).is_ok(),
+            );
+        }
         // Marked piece by piece, so that a large input is read from memory
         // once: by the marking, then by the copy from cache.
         let input_ends = &mut self.input_ends;
