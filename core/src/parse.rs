@@ -34,7 +34,9 @@
 //! Input is copied once into an internal buffer; lines, field values and
 //! single-line event data are [`Bytes`] slices of that buffer. Once the buffer
 //! has warmed up, an event whose data is one `data:` line costs no heap
-//! allocation. Multi-line data is joined into a reused scratch buffer.
+//! allocation. Multi-line data is joined into a reused scratch buffer; once
+//! an event's data is being joined, the `data:` lines that follow are copied
+//! from the input straight into it, without going through the buffer.
 //!
 //! # Limits
 //!
