@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use sse_bench::client::{body_server, config, tally};
 use sse_bench::parsers::{expected, Tally};
-use sse_bench::{interleaved_rounds, lowest, median, tokens, Workload, CHUNK};
+use sse_bench::{interleaved_rounds, lowest, median, runs_arg, tokens, Workload, CHUNK};
 use sse_core::parse::Parser;
 
 /// A client of the table: reads the whole stream once.
@@ -121,11 +121,6 @@ fn client_throughput(w: &Workload, runs: usize) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let runs = args
-        .iter()
-        .position(|a| a == "--runs")
-        .and_then(|i| args.get(i + 1)?.parse().ok())
-        .unwrap_or(9);
+    let runs = runs_arg(9);
     client_throughput(&tokens(), runs);
 }

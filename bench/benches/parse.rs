@@ -18,15 +18,10 @@ use std::process::Command;
 use std::time::Instant;
 
 use sse_bench::parsers::{expected, Kind, Tally, CONTESTANTS};
-use sse_bench::{all, interleaved_rounds, lowest, median, Workload, CHUNK};
+use sse_bench::{all, interleaved_rounds, lowest, median, runs_arg, Workload, CHUNK};
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let runs = args
-        .iter()
-        .position(|a| a == "--runs")
-        .and_then(|i| args.get(i + 1)?.parse().ok())
-        .unwrap_or(9);
+    let runs = runs_arg(9);
     println!(
         "## Throughput (system allocator; median of {runs} rounds, {} KiB chunks)\n",
         CHUNK / 1024

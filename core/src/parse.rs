@@ -515,13 +515,7 @@ impl Tokenizer {
     /// general path, at a line that is not valid UTF-8 too.
     fn append_data_run(&mut self, joined: &mut BytesMut, data_len: &mut usize, limit: usize) {
         self.validate_rest();
-        let mut run = DataRun {
-            joined,
-            data_len: *data_len,
-            limit,
-            max_line_len: self.max_line_len,
-            after_cr: false,
-        };
+        let mut run = DataRun::new(joined, *data_len, limit, self.max_line_len);
         self.pos = run.append(&self.lines, &self.ends, self.pos, self.valid);
         *data_len = run.data_len;
         self.after_cr |= run.after_cr;
@@ -565,13 +559,7 @@ impl Tokenizer {
             consumed = usize::from(first == b'\n');
             self.after_cr = false;
         }
-        let mut run = DataRun {
-            joined,
-            data_len: *data_len,
-            limit,
-            max_line_len: self.max_line_len,
-            after_cr: false,
-        };
+        let mut run = DataRun::new(joined, *data_len, limit, self.max_line_len);
         let mut ascii = true;
         if !self.buf.is_empty() {
             let Some(end) = memchr::memchr2(b'\r', b'\n', input) else {
@@ -721,7 +709,18 @@ struct DataRun<'a> {
     after_cr: bool,
 }
 
-impl DataRun<'_> {
+impl<'a> DataRun<'a> {
+    /// A run appending to `joined`, which holds `data_len` bytes of data.
+    fn new(joined: &'a mut BytesMut, data_len: usize, limit: usize, max_line_len: usize) -> Self {
+        DataRun {
+            joined,
+            data_len,
+            limit,
+            max_line_len,
+            after_cr: false,
+        }
+    }
+
     /// Appends the `data` lines of `lines` from `pos` on, whose line ends
     /// are marked in `ends`, up to `valid` (lines past it are left to the
     /// general path); returns where it stopped.
