@@ -11,6 +11,10 @@
 //!
 //! Decisions made here, so that every listener makes the same ones:
 //!
+//! - A request head that is malformed, too large, or whose body cannot be
+//!   delimited (a bad, overflowing or conflicting `Content-Length`,
+//!   `Transfer-Encoding` with `Content-Length`) is refused by the parser;
+//!   the listener answers [`bad_request`] and closes.
 //! - The stream lives at one path ([`Endpoint::path`]); `GET` opens it,
 //!   `HEAD` gets the stream's head without a body, `OPTIONS` is a CORS
 //!   preflight when [`Endpoint::cors`] is set, anything else is 405 with
@@ -148,9 +152,11 @@ impl Endpoint {
     }
 }
 
-/// The `400 Bad Request` for a request head that is malformed or breaks the
-/// [`HeadLimits`](crate::http1::HeadLimits): the reason as plain text. Write
-/// it, then close as after any complete answer (see [`LINGER`]).
+/// The `400 Bad Request` for a request head that is malformed, breaks the
+/// [`HeadLimits`](crate::http1::HeadLimits) or announces a body that cannot
+/// be delimited (the [`RequestParser`](crate::http1::RequestParser) fails
+/// all three): the reason as plain text. Write it, then close as after any
+/// complete answer (see [`LINGER`]): RFC 9112 §6.3 leaves no other choice.
 pub fn bad_request(error: &HeadError) -> Bytes {
     let reason = alloc::format!("{error}\n");
     respond(400, &[("Content-Type", "text/plain")], reason.as_bytes())
