@@ -425,7 +425,9 @@ fn start(adapter: &str, limits: LogLimits) -> Server {
             Server {
                 addr,
                 publish: Box::new(move |data| {
-                    hub.publish(&Message::new(data)).unwrap();
+                    // Waits while the hub holds all it may for subscribers
+                    // not sent it yet (backpressure).
+                    smol::block_on(hub.publish(&Message::new(data))).unwrap();
                 }),
                 connections: Box::new(move || handle.connections()),
             }

@@ -136,6 +136,24 @@ impl Endpoint {
         }
     }
 
+    /// A stream that opens and ends at once, saying why in a comment
+    /// (`: unavailable: REASON`): the answer when the stream's source cannot
+    /// serve it now (a shared log that is unreachable). Not an error status,
+    /// on purpose: an `EventSource` gives up for good on one, while on this
+    /// it reconnects after its retry time (the `retry:` hint of `config` is
+    /// in the preamble) and resumes by its last event ID.
+    pub fn unavailable(&self, config: &server::Config, reason: &str) -> Bytes {
+        let mut stream = server::Stream::new(crate::Instant::ZERO, config.clone());
+        let mut out = BytesMut::new();
+        self.stream_head(stream.response_head(), &mut out);
+        while let Some(bytes) = stream.poll_transmit(crate::Instant::ZERO) {
+            out.extend_from_slice(&bytes);
+        }
+        let reason = alloc::format!("unavailable: {reason}");
+        crate::encode::comment(&mut out, &reason);
+        out.freeze()
+    }
+
     /// A `404 Not Found` for paths the application does not serve.
     pub fn not_found(&self) -> Bytes {
         respond(404, &[("Content-Type", "text/plain")], b"not found\n")
@@ -281,6 +299,24 @@ mod tests {
         assert!(out.starts_with("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"));
         assert!(out.contains("Access-Control-Allow-Origin: *\r\n"));
         assert!(out.ends_with("Connection: close\r\n\r\n"));
+    }
+
+    #[test]
+    fn unavailable_opens_and_says_why() {
+        let ep = Endpoint::new("/e");
+        let config = Config {
+            retry: Some(500),
+            ..Config::default()
+        };
+        let r = ep.unavailable(&config, "redis down\nagain");
+        let r = text(&r);
+        assert!(r.starts_with("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"));
+        assert!(
+            r.ends_with(
+                "Connection: close\r\n\r\nretry: 500\n: unavailable: redis down\n: again\n"
+            ),
+            "{r}"
+        );
     }
 
     #[test]

@@ -105,7 +105,7 @@ fn hub_body_streams_publishes_and_keeps_alive_on_the_timer() {
         Some(Some(Bytes::from("retry: 1000\n")))
     );
     assert_eq!(try_next(&mut body), None);
-    hub.publish(&Message::new("a")).unwrap();
+    hub.try_publish(&Message::new("a")).unwrap();
     assert_eq!(
         try_next(&mut body),
         Some(Some(Bytes::from("id: 1\ndata: a\n\n")))
@@ -124,7 +124,7 @@ fn hub_body_streams_publishes_and_keeps_alive_on_the_timer() {
 fn resumed_body_replays_from_the_log_and_wakes_on_publish() {
     let hub = SharedHub::default();
     for d in ["a", "b", "c"] {
-        hub.publish(&Message::new(d)).unwrap();
+        hub.try_publish(&Message::new(d)).unwrap();
     }
     let clock = VirtualClock::default();
     let mut body = hub
@@ -134,7 +134,7 @@ fn resumed_body_replays_from_the_log_and_wakes_on_publish() {
         let hub = hub.clone();
         std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(50));
-            hub.publish(&Message::new("d")).unwrap();
+            hub.try_publish(&Message::new("d")).unwrap();
         })
     };
     let got = within(5, async {
@@ -207,7 +207,7 @@ fn json_events_become_one_data_line_each() {
         ]
     );
     let hub = SharedHub::default();
-    hub.publish_json(Some("t"), None, &[1, 2]).unwrap();
+    hub.try_publish_json(Some("t"), None, &[1, 2]).unwrap();
     let bytes = hub.with_hub(|h| {
         use sse_core::replay::ReplayLog;
         h.log().get(1).unwrap().bytes
@@ -248,8 +248,8 @@ fn read_to_end(client: &mut TcpStream) -> String {
 #[test]
 fn connection_streams_resumes_and_notices_the_client_leaving() {
     let hub = SharedHub::default();
-    hub.publish(&Message::new("old")).unwrap();
-    hub.publish(&Message::new("new")).unwrap();
+    hub.try_publish(&Message::new("old")).unwrap();
+    hub.try_publish(&Message::new("new")).unwrap();
     let endpoint = Endpoint::new("/events");
     let clock = Clock::new();
     let (server, mut client) = pair();
@@ -270,7 +270,7 @@ fn connection_streams_resumes_and_notices_the_client_leaving() {
             assert!(text.contains("Content-Type: text/event-stream\r\n"));
             assert!(text.contains("Last-Event-ID: 1\r\n"));
             assert!(text.contains("Connection: close\r\n\r\nid: 2\ndata: new\n\n"));
-            hub.publish(&Message::new("live")).unwrap();
+            hub.try_publish(&Message::new("live")).unwrap();
             let (text, client) = blocking(move || {
                 let mut client = client;
                 (read_until(&mut client, "live"), client)
@@ -319,7 +319,7 @@ fn a_sender_reaches_one_subscriber_and_fails_once_it_is_gone() {
             sender
                 .send(&Message::new("only you").event("private"))
                 .unwrap();
-            hub.publish(&Message::new("everyone")).unwrap();
+            hub.try_publish(&Message::new("everyone")).unwrap();
             let (text, client) = blocking(move || {
                 let mut client = client;
                 (read_until(&mut client, "everyone\n\n"), client)
@@ -493,7 +493,7 @@ fn lagging_subscriber_is_disconnected() {
         .subscribe(clock.now(), None, Config::default())
         .into_body(clock);
     for d in ["a", "b", "c"] {
-        hub.publish(&Message::new(d)).unwrap();
+        hub.try_publish(&Message::new(d)).unwrap();
     }
     assert_eq!(try_next(&mut body), Some(None));
     assert_eq!(body.subscription().closed(), Some(CloseReason::Lagged));
@@ -529,7 +529,7 @@ fn accept_loop_serves_and_shuts_down_gracefully() {
         read_until(c, "\r\n\r\n");
     }
     assert_eq!(handle.connections(), 2);
-    hub.publish(&Message::new("both")).unwrap();
+    hub.try_publish(&Message::new("both")).unwrap();
     for c in &mut clients {
         assert_eq!(read_until(c, "both\n\n"), "id: 1\ndata: both\n\n");
     }
@@ -546,7 +546,7 @@ fn accept_loop_serves_and_shuts_down_gracefully() {
 fn async_h1_serves_a_hub_response() {
     use sse_futures::server::http;
     let hub = SharedHub::default();
-    hub.publish(&Message::new("one")).unwrap();
+    hub.try_publish(&Message::new("one")).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let server_hub = hub.clone();
@@ -578,7 +578,7 @@ fn async_h1_serves_a_hub_response() {
     );
     assert!(lower.contains("cache-control: no-store\r\n"), "{head}");
     assert!(lower.contains("transfer-encoding: chunked\r\n"), "{head}");
-    hub.publish(&Message::new("two")).unwrap();
+    hub.try_publish(&Message::new("two")).unwrap();
     let more = read_until(&mut client, "data: two");
     assert!(more.contains("id: 2\ndata: two\n\n"), "{more}");
 }
@@ -644,11 +644,12 @@ fn a_client_that_stops_reading_mid_event_is_dropped_once_it_lags() {
         .unwrap();
     let publishing = async {
         // More than the socket buffers hold: the write stops part way.
-        hub.publish(&Message::new(&"x".repeat(16 << 20))).unwrap();
+        hub.try_publish(&Message::new(&"x".repeat(16 << 20)))
+            .unwrap();
         IoTimer::after(Duration::from_millis(100)).await;
         // Events 2 and 3 are in the log: not lagging yet. Then 4 pushes 2 out.
         for d in ["2", "3", "4"] {
-            hub.publish(&Message::new(d)).unwrap();
+            hub.try_publish(&Message::new(d)).unwrap();
             IoTimer::after(Duration::from_millis(10)).await;
         }
     };

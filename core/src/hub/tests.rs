@@ -389,7 +389,6 @@ fn a_peek_takes_nothing_until_written() {
     assert_eq!(sub.cursor(), 3);
 }
 
-
 #[test]
 fn no_keep_alive_while_offered_bytes_wait_and_the_timer_restarts_when_written() {
     let mut hub = small(16);
@@ -434,7 +433,6 @@ fn skipping_ahead_in_the_own_queue_spares_offered_events() {
           data: third event\n\n"
     );
 }
-
 
 proptest! {
     /// However the adapter's writes go (budgets, refused writes that

@@ -72,8 +72,8 @@ fn broadcast_to_two_subscribers_and_resume_by_last_event_id() {
             let head = read_until(tcp, "\r\n\r\n").await;
             assert!(head.starts_with("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"));
         }
-        hub.publish(&Message::new("one")).unwrap();
-        hub.publish(&Message::new("two").event("n")).unwrap();
+        hub.try_publish(&Message::new("one")).unwrap();
+        hub.try_publish(&Message::new("two").event("n")).unwrap();
         for tcp in [&mut a, &mut b] {
             let text = read_until(tcp, "data: two\n\n").await;
             assert!(
@@ -184,12 +184,12 @@ fn event_source_opens_and_resumes_after_the_server_drops_it() {
         let url = format!("http://{addr}/events");
         let mut es = rt::adapter::open(&url, client_config()).unwrap();
         assert!(matches!(es.next().await, Some(Notification::Open)));
-        hub.publish(&Message::new("a")).unwrap();
+        hub.try_publish(&Message::new("a")).unwrap();
         assert_eq!(next_message(&mut es).await, ("a".into(), "1".into()));
         // Drop every stream, then publish while the client waits to
         // reconnect: only a resume by Last-Event-ID delivers "b".
         hub.end_streams();
-        hub.publish(&Message::new("b")).unwrap();
+        hub.try_publish(&Message::new("b")).unwrap();
         match es.next().await {
             Some(Notification::Error {
                 reconnecting: true, ..
@@ -212,7 +212,7 @@ fn tls_end_to_end_with_a_self_signed_certificate() {
         let key = PrivateKeyDer::Pkcs8(cert.key_pair.serialize_der().into());
         let tls = rt::adapter::tls::server_config(vec![der.clone()], key).unwrap();
         let hub = SharedHub::default();
-        hub.publish(&Message::new("secret")).unwrap();
+        hub.try_publish(&Message::new("secret")).unwrap();
         let server = rt::adapter::serve_tls("127.0.0.1:0", tls, service(&hub))
             .await
             .unwrap();
@@ -290,12 +290,13 @@ fn a_client_that_stops_reading_mid_event_is_dropped_once_it_lags() {
         read_until(&mut paused, "\r\n\r\n").await;
         assert_eq!(server.connections(), 1);
         // More than the socket buffers hold: the write stops part way.
-        hub.publish(&Message::new(&"x".repeat(16 << 20))).unwrap();
+        hub.try_publish(&Message::new(&"x".repeat(16 << 20)))
+            .unwrap();
         rt::sleep(Duration::from_millis(100)).await;
         assert_eq!(server.connections(), 1, "stuck, not dropped");
         // Events 2 and 3 are in the log: not lagging yet. Then 4 pushes 2 out.
         for d in ["2", "3", "4"] {
-            hub.publish(&Message::new(d)).unwrap();
+            hub.try_publish(&Message::new(d)).unwrap();
         }
         while server.connections() > 0 {
             rt::sleep(Duration::from_millis(10)).await;
