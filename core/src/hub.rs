@@ -300,6 +300,20 @@ impl<L: ReplayLog> Hub<L> {
         Ok(self.publish(&msg)?)
     }
 
+    /// Whether a publish would be accepted now (the [`Backlog`] is below
+    /// its limits). When it would not, [`Hub::poll_room`] says when it
+    /// would, as after a refused publish: for a publisher that waits
+    /// before producing an event at all (e.g. before appending it to a
+    /// shared log that feeds this hub).
+    pub fn check_room(&mut self) -> bool {
+        self.holds.count_backlog(&self.log);
+        if self.holds.is_full() {
+            self.refused = true;
+            return false;
+        }
+        true
+    }
+
     /// `true` once after a publish was refused ([`PublishError::Full`]) and
     /// room has been made since: wake the publishers waiting for it. Call
     /// it after the calls that can make room ([`Hub::handle_written`],

@@ -481,22 +481,72 @@ fn bad_and_missing_requests_are_typed_errors() {
     );
 }
 
+/// A body whose server stopped polling it cannot report refused writes: a
+/// burst larger than the log still reaches it whole when it is polled
+/// again; only once publishers wait for it (the backlog full) for its lag
+/// window, on a hub that has a clock, is it let go and closed.
 #[test]
-fn lagging_subscriber_is_disconnected() {
+fn a_body_nobody_polls_is_held_for_then_let_go_after_its_lag_window() {
+    use sse_core::hub::{BacklogLimits, Hub, PublishError};
     use sse_core::replay::LogLimits;
-    let hub = SharedHub::new(LogLimits {
-        max_events: 2,
-        max_bytes: 1 << 20,
-    });
     let clock = VirtualClock::default();
-    let mut body = hub
-        .subscribe(clock.now(), None, Config::default())
-        .into_body(clock);
-    for d in ["a", "b", "c"] {
+    let hub = SharedHub::from_hub(
+        Hub::new(LogLimits {
+            max_events: 2,
+            max_bytes: 1 << 20,
+        })
+        .with_backlog(BacklogLimits {
+            max_events: 2,
+            max_bytes: 1 << 20,
+        }),
+    )
+    .with_timer(clock.clone());
+    let config = Config {
+        lag_window: Duration::from_secs(1),
+        ..Config::default()
+    };
+    let mut polled = hub
+        .subscribe(clock.now(), None, config.clone())
+        .into_body(clock.clone());
+    for d in ["a", "b", "c", "d"] {
         hub.try_publish(&Message::new(d)).unwrap();
     }
-    assert_eq!(try_next(&mut body), Some(None));
-    assert_eq!(body.subscription().closed(), Some(CloseReason::Lagged));
+    // Twice the log: nothing lost for a body polled late.
+    for (id, d) in [(1, "a"), (2, "b"), (3, "c"), (4, "d")] {
+        let want = format!("id: {id}\ndata: {d}\n\n");
+        assert_eq!(try_next(&mut polled), Some(Some(Bytes::from(want))));
+    }
+    let mut stalled = hub
+        .subscribe(clock.now(), None, config)
+        .into_body(clock.clone());
+    for d in ["e", "f", "g", "h"] {
+        hub.try_publish(&Message::new(d)).unwrap();
+    }
+    assert_eq!(hub.try_publish(&Message::new("i")), Err(PublishError::Full));
+    let mut rest = Vec::new();
+    while let Some(Some(b)) = try_next(&mut polled) {
+        rest.extend_from_slice(&b);
+    }
+    assert!(rest.ends_with(b"id: 8\ndata: h\n\n"));
+    // A publisher waits; the stalled body is let go once it took nothing
+    // for its window (the polled one keeps up).
+    let publishing = async {
+        let seq = hub.publish(&Message::new("i")).await.unwrap();
+        assert_eq!(seq, 9);
+    };
+    let mut publishing = Box::pin(publishing);
+    assert!(future::block_on(future::poll_once(&mut publishing)).is_none());
+    clock.advance(Duration::from_millis(999));
+    assert!(future::block_on(future::poll_once(&mut publishing)).is_none());
+    clock.advance(Duration::from_millis(1));
+    within(5, publishing);
+    assert_eq!(try_next(&mut stalled), Some(None));
+    assert_eq!(stalled.subscription().closed(), Some(CloseReason::Lagged));
+    let mut rest = Vec::new();
+    while let Some(Some(b)) = try_next(&mut polled) {
+        rest.extend_from_slice(&b);
+    }
+    assert!(rest.ends_with(b"id: 9\ndata: i\n\n"));
 }
 
 /// An accept loop on a real listener, a thread per task.
@@ -622,43 +672,140 @@ impl futures_lite::AsyncWrite for SharedStream {
     }
 }
 
-/// A client that stops reading in the middle of an event is dropped once
-/// its subscriber falls out of the replay log, though its socket takes
-/// nothing more.
+/// A client that stops reading in the middle of an event is held for
+/// while its socket refuses writes for less than its lag window (the hub
+/// keeps its next event although the log evicted it), then dropped, though
+/// its socket takes nothing more: at the earliest when the window is over
+/// on the (virtual) clock.
 #[test]
-fn a_client_that_stops_reading_mid_event_is_dropped_once_it_lags() {
+fn a_client_that_stops_reading_mid_event_is_dropped_after_its_lag_window() {
     use sse_core::replay::LogLimits;
     let hub = SharedHub::new(LogLimits {
         max_events: 2,
         max_bytes: 64 << 20,
     });
-    // No keep-alive either: nothing but a publish wakes the stream.
+    // No keep-alive either: only publishes and the lag window wake it.
     let service = Service::new(Endpoint::new("/events"), hub.clone()).config(Config {
         keep_alive: None,
+        lag_window: Duration::from_secs(1),
         ..Config::default()
     });
-    let clock = Clock::new();
+    let clock = VirtualClock::default();
     let (server, mut client) = pair();
     client
         .write_all(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
-    let publishing = async {
+    let done = std::cell::Cell::new(false);
+    let serving = async {
+        let ended = serve_connection(server, &service, &clock).await;
+        done.set(true);
+        ended
+    };
+    let driving = async {
         // More than the socket buffers hold: the write stops part way.
         hub.try_publish(&Message::new(&"x".repeat(16 << 20)))
             .unwrap();
-        IoTimer::after(Duration::from_millis(100)).await;
-        // Events 2 and 3 are in the log: not lagging yet. Then 4 pushes 2 out.
+        // The 16 MiB event fills the backlog until the stream took it:
+        // these wait for that, then event 2 is held beyond the log [3, 4].
         for d in ["2", "3", "4"] {
-            hub.try_publish(&Message::new(d)).unwrap();
+            hub.publish(&Message::new(d)).await.unwrap();
+        }
+        while hub.with_hub(|h| h.backlog().events) != 1 {
+            assert!(!done.get(), "dropped before its window");
             IoTimer::after(Duration::from_millis(10)).await;
         }
+        IoTimer::after(Duration::from_millis(100)).await;
+        let mut waited = Duration::ZERO;
+        while !done.get() {
+            assert_eq!(hub.with_hub(|h| h.backlog().events), 1, "held for it");
+            clock.advance(Duration::from_millis(100));
+            waited += Duration::from_millis(100);
+            IoTimer::after(Duration::from_millis(20)).await;
+        }
+        waited
     };
-    let serving = serve_connection(server, &service, &clock);
-    let (ended, ()) = within(10, future::zip(serving, publishing));
+    let (ended, waited) = within(20, future::zip(serving, driving));
     assert_eq!(ended.unwrap(), Ended::Closed(CloseReason::Lagged));
+    assert!(waited >= Duration::from_secs(1), "dropped after {waited:?}");
+    assert_eq!(hub.with_hub(|h| h.backlog().events), 0, "let go");
     // What the client did get ends there, in the middle of the event.
     let mut got = Vec::new();
     client.read_to_end(&mut got).unwrap();
     assert!(got.len() < 16 << 20, "{} bytes", got.len());
     assert!(!got.ends_with(b"\n\n"));
+}
+
+/// A burst far larger than the replay log, published while the
+/// connection's task has not run yet, reaches its client whole: the hub
+/// holds it, and a publisher that fills the backlog waits (async) until the
+/// client reads, instead of evicting what it has not been sent.
+#[test]
+fn a_burst_waits_for_a_reading_client_instead_of_dropping_it() {
+    use sse_core::hub::{BacklogLimits, Hub};
+    use sse_core::replay::LogLimits;
+    let hub = SharedHub::from_hub(
+        Hub::new(LogLimits {
+            max_events: 4,
+            max_bytes: 1 << 20,
+        })
+        .with_backlog(BacklogLimits {
+            max_events: 16,
+            max_bytes: 1 << 20,
+        }),
+    );
+    let service = Service::new(Endpoint::new("/events"), hub.clone()).config(Config {
+        keep_alive: None,
+        ..Config::default()
+    });
+    let clock = VirtualClock::default();
+    let (server, mut client) = pair();
+    client
+        .write_all(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    // The connection subscribes, then is not polled during the first 20.
+    let mut serving = Box::pin(serve_connection(server, &service, &clock));
+    within(10, async {
+        while hub.with_hub(|h| h.subscribers()) == 0 {
+            assert!(future::poll_once(&mut serving).await.is_none());
+            IoTimer::after(Duration::from_millis(5)).await;
+        }
+    });
+    for i in 1..=20 {
+        hub.try_publish(&Message::new(&i.to_string())).unwrap();
+    }
+    // 4 in the log, 16 held beyond it: full.
+    assert_eq!(
+        hub.try_publish(&Message::new("21")),
+        Err(sse_core::hub::PublishError::Full)
+    );
+    let reader = std::thread::spawn(move || {
+        let mut parser = sse_core::parse::Parser::new();
+        let text = read_until(&mut client, "data: 100\n\n");
+        let body = &text[text.find("\r\n\r\n").unwrap() + 4..];
+        parser.handle_bytes(body.as_bytes());
+        let mut got = Vec::new();
+        while let Some(e) = parser.poll_event() {
+            got.push(e.unwrap().data.to_string());
+        }
+        got
+    });
+    let publishing = async {
+        for i in 21..=100 {
+            hub.publish(&Message::new(&i.to_string())).await.unwrap();
+        }
+        // Room again once the client read everything.
+        while hub.with_hub(|h| h.backlog().events) > 0 {
+            IoTimer::after(Duration::from_millis(5)).await;
+        }
+    };
+    within(
+        20,
+        future::or(async { serving.await.unwrap() }, async {
+            publishing.await;
+            Ended::ClientGone
+        }),
+    );
+    let got = reader.join().unwrap();
+    let want: Vec<String> = (1..=100).map(|i| i.to_string()).collect();
+    assert_eq!(got, want);
 }

@@ -240,6 +240,7 @@ fn a_full_backlog_refuses_publishes_until_a_reader_progresses() {
     assert_eq!(hub.backlog().events, 3);
     assert_eq!(hub.backlog().bytes, 3 * 15);
     assert!(!hub.poll_room(), "nothing was refused");
+    assert!(!hub.check_room());
     assert_eq!(hub.publish(&Message::new("6")), Err(PublishError::Full));
     assert_eq!(hub.publish(&Message::new("6")), Err(PublishError::Full));
     assert_eq!(hub.log().next_seq(), 6, "nothing published");
@@ -250,6 +251,7 @@ fn a_full_backlog_refuses_publishes_until_a_reader_progresses() {
     hub.handle_written(&mut sub, at(0));
     assert!(hub.poll_room());
     assert!(!hub.poll_room(), "once");
+    assert!(hub.check_room());
     publish_n(&mut hub, 6..=6);
     assert_eq!(drain(&mut hub, &mut sub), events(2..=6));
     // A byte bound works the same way.

@@ -155,6 +155,19 @@ impl<L: ReplayLog> SharedHub<L> {
         self.lock().publish_json(event, id, value)
     }
 
+    /// Completes once a publish would be accepted (the backlog is below
+    /// its limits): for a publisher that waits before it produces an event
+    /// at all, e.g. one appending to a shared log that feeds this hub.
+    pub async fn room(&self) {
+        loop {
+            let room = self.inner.room.listen();
+            if self.lock().check_room() {
+                return;
+            }
+            self.wait_for_room(room).await;
+        }
+    }
+
     /// Waits until room may have been made (`room` was made before the
     /// refused publish, so no signal is missed), releasing stalled
     /// subscribers on the way if the hub has a clock.
@@ -186,12 +199,15 @@ impl<L: ReplayLog> SharedHub<L> {
             listener: None,
             deadline: Deadline::default(),
             ended: false,
+            end_at: None,
         }
     }
 
     /// Ends every stream open now (their bodies end, their connections
-    /// close); clients reconnect and resume by their last event ID. For a
-    /// deploy, or to test clients. Later subscriptions are unaffected.
+    /// close) once each has written what was published before (a stream
+    /// whose socket refuses writes ends at once); clients reconnect and
+    /// resume by their last event ID. For a deploy, or to test clients.
+    /// Later subscriptions are unaffected.
     pub fn end_streams(&self) {
         self.inner.generation.fetch_add(1, Ordering::AcqRel);
         self.inner.published.notify(usize::MAX);
@@ -288,6 +304,8 @@ pub struct Subscription<L: ReplayLog = MemoryLog> {
     deadline: Deadline,
     /// `poll_bytes` has returned `Ready(None)`.
     ended: bool,
+    /// Once ended by the hub: the log's tail then (written before ending).
+    end_at: Option<u64>,
 }
 
 impl<L: ReplayLog> Subscription<L> {
@@ -356,7 +374,13 @@ impl<L: ReplayLog> Subscription<L> {
             return Poll::Ready(None);
         }
         loop {
-            if self.ended_by_hub() {
+            // Ended by the hub: what was published before is written first.
+            let end_at = self.ended_by_hub().then(|| {
+                *self
+                    .end_at
+                    .get_or_insert_with(|| self.hub.lock().log().next_seq())
+            });
+            if end_at.is_some_and(|end| self.sub.cursor() >= end) {
                 self.ended = true;
                 self.close_mailbox();
                 return Poll::Ready(None);
@@ -419,11 +443,18 @@ impl<L: ReplayLog> Subscription<L> {
             if self.ended_by_hub() {
                 return Poll::Ready(CloseReason::Finished);
             }
-            if let Poll::Ready(at) = self.deadline.poll(cx, timer, self.sub.poll_timeout()) {
-                self.hub.lock().handle_timeout(&mut self.sub, at);
-            }
+            let fired = match self.deadline.poll(cx, timer, self.sub.poll_timeout()) {
+                Poll::Ready(at) => {
+                    self.hub.lock().handle_timeout(&mut self.sub, at);
+                    true
+                }
+                Poll::Pending => false,
+            };
             if self.hub.lock().close_if_lagging(&mut self.sub) {
                 return Poll::Ready(CloseReason::Lagged);
+            }
+            if fired {
+                continue; // arm the sleep for the next deadline
             }
             let Some(listener) = &mut self.listener else {
                 self.listener = Some(self.hub.listen());
