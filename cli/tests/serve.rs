@@ -331,8 +331,10 @@ fn a_client_that_stops_reading_mid_event_is_dropped_once_it_lags() {
         "300",
     ]);
     let pid = server.child.id();
-    // A client that reads the response head, then nothing more.
-    let mut paused = TcpStream::connect(server.addr()).unwrap();
+    // A client that reads the response head, then nothing more (with a
+    // small receive buffer, as the kernel may let a few more bytes in now
+    // and then, and each counts as read: the lag window starts again).
+    let mut paused = small_window(server.addr());
     paused
         .write_all(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
@@ -351,7 +353,7 @@ fn a_client_that_stops_reading_mid_event_is_dropped_once_it_lags() {
     for d in ["2", "3", "4"] {
         server.send(d);
     }
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + Duration::from_secs(60);
     while open_fds(pid) >= open && Instant::now() < deadline {
         thread::sleep(Duration::from_millis(20));
     }
@@ -423,6 +425,16 @@ fn read_events_from(
     (got, closed)
 }
 
+/// A connection whose receive buffer is small (8 KiB): a client on a slow
+/// link, or one that does not read.
+fn small_window(addr: &str) -> TcpStream {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(8 << 10).unwrap();
+    let addr: std::net::SocketAddr = addr.parse().unwrap();
+    socket.connect(&addr.into()).unwrap();
+    socket.into()
+}
+
 /// Waits until `n` streams are open on the server (its fds).
 #[cfg(target_os = "linux")]
 fn wait_for_fds(pid: u32, at_least: usize) {
@@ -435,21 +447,18 @@ fn wait_for_fds(pid: u32, at_least: usize) {
 /// Issue 14's reproduction with one reader: 2,000 lines written at once
 /// into `sse serve`'s stdin (a pipe), twice the replay log (1,024), while a
 /// curl-like reader on a slow link (a small receive window, reading 8 KiB
-/// at a time) is connected. Lines of 1 KiB, so that the burst is more than
-/// the socket buffers hold: the reader must get all 2,000 lines, once
-/// each, in order, and its stream must stay open (it used to be closed as
-/// soon as the log evicted an event its full socket had not taken yet).
+/// at a time) is connected. Lines of 4 KiB, so that the burst (8 MiB) is
+/// more than the socket buffers hold (4 MiB at most here) and the log's 1
+/// MiB: the reader must get all 2,000 lines, once each, in order, and its
+/// stream must stay open (it used to be closed as soon as the log evicted
+/// an event its full socket had not taken yet).
 #[cfg(target_os = "linux")]
 #[test]
 fn a_burst_larger_than_the_log_reaches_a_slow_reader_whole() {
     let mut server = Server::start(&["--live-only"]);
     let pid = server.child.id();
     let idle = open_fds(pid);
-    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-    socket.set_recv_buffer_size(8 << 10).unwrap();
-    let addr: std::net::SocketAddr = server.addr().parse().unwrap();
-    socket.connect(&addr.into()).unwrap();
-    let mut tcp: TcpStream = socket.into();
+    let mut tcp = small_window(server.addr());
     tcp.write_all(b"GET /events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
         .unwrap();
     let reader = thread::spawn(move || {
@@ -462,7 +471,7 @@ fn a_burst_larger_than_the_log_reaches_a_slow_reader_whole() {
     });
     wait_for_fds(pid, idle + 1);
     thread::sleep(Duration::from_millis(100)); // the stream is open
-    let line = |i: u32| format!("{i:04}{}", "x".repeat(1020));
+    let line = |i: u32| format!("{i:04}{}", "x".repeat(4092));
     let burst: String = (1..=2000).map(|i| line(i) + "\n").collect();
     let stdin = server.stdin.as_mut().unwrap();
     stdin.write_all(burst.as_bytes()).unwrap();
