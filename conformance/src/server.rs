@@ -109,6 +109,16 @@ impl Publish {
     pub fn data_of(&self, i: u64) -> String {
         self.data_text().replace("{i}", &i.to_string())
     }
+
+    /// The message to publish, with `data` (from [`Publish::data_of`]).
+    pub fn message<'a>(&'a self, data: &'a str) -> Message<'a> {
+        Message {
+            id: self.id.as_deref(),
+            event: self.event.as_deref(),
+            data,
+            retry: None,
+        }
+    }
 }
 
 /// A subscriber's request.
@@ -168,6 +178,22 @@ pub struct Head {
     pub status: u16,
     /// Headers in order.
     pub headers: Vec<(String, String)>,
+}
+
+impl Head {
+    /// A head read off the wire: header names as the fixtures write them,
+    /// `Connection` (HTTP/1.1 framing, the adapter's) left out.
+    pub fn from_wire(head: &sse_core::http1::ResponseHead) -> Head {
+        Head {
+            status: head.status(),
+            headers: head
+                .headers()
+                .iter()
+                .filter(|(n, _)| !n.eq_ignore_ascii_case("connection"))
+                .map(|(n, v)| (canonical(n), String::from_utf8_lossy(v).into_owned()))
+                .collect(),
+        }
+    }
 }
 
 /// What a subscriber got since the last [`ServerUnderTest::take_output`].
@@ -298,15 +324,7 @@ impl CoreServer {
                 closed: Some("finished".into()),
             },
         );
-        Ok(Head {
-            status: head.status(),
-            headers: head
-                .headers()
-                .iter()
-                .filter(|(n, _)| !n.eq_ignore_ascii_case("connection"))
-                .map(|(n, v)| (canonical(n), String::from_utf8_lossy(v).into_owned()))
-                .collect(),
-        })
+        Ok(Head::from_wire(&head))
     }
 }
 
@@ -356,12 +374,7 @@ impl ServerUnderTest for CoreServer {
         // A burst: every event before any subscriber runs.
         for i in 1..=event.count() {
             let data = event.data_of(i);
-            let msg = Message {
-                id: event.id.as_deref(),
-                event: event.event.as_deref(),
-                data: &data,
-                retry: None,
-            };
+            let msg = event.message(&data);
             // Ok(false): refused, the backlog is full.
             let published_one = match (&event.to, &event.json) {
                 (Some(name), _) => {
@@ -488,7 +501,7 @@ pub fn settings(config: &CaseConfig) -> Result<(server::Config, LogLimits, Backl
 }
 
 /// `content-type` → `Content-Type`, as the fixtures write header names.
-pub(crate) fn canonical(name: &str) -> String {
+fn canonical(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     let mut upper = true;
     for c in name.chars() {

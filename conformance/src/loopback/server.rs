@@ -51,7 +51,7 @@ use sse_core::server::CloseReason;
 
 use super::clock::{VirtualClock, SCENARIO_LIMIT};
 use crate::server::{
-    canonical, settings, CaseConfig, Connect, CoreServer, Head, Output, Publish, ServerUnderTest,
+    settings, CaseConfig, Connect, CoreServer, Head, Output, Publish, ServerUnderTest,
 };
 
 /// How long a step may take to settle before the runner gives up on it
@@ -746,15 +746,7 @@ impl ServerUnderTest for LoopbackServer {
         }
         self.subs.insert(req.subscriber.clone(), sub);
         self.settle();
-        Ok(Head {
-            status: head.status(),
-            headers: head
-                .headers()
-                .iter()
-                .filter(|(n, _)| !n.eq_ignore_ascii_case("connection"))
-                .map(|(n, v)| (canonical(n), String::from_utf8_lossy(v).into_owned()))
-                .collect(),
-        })
+        Ok(Head::from_wire(&head))
     }
 
     fn publish(&mut self, event: &Publish) -> Result<u64, String> {
@@ -766,12 +758,7 @@ impl ServerUnderTest for LoopbackServer {
         let mut published = 0;
         for i in 1..=event.count() {
             let data = event.data_of(i);
-            let msg = Message {
-                id: event.id.as_deref(),
-                event: event.event.as_deref(),
-                data: &data,
-                retry: None,
-            };
+            let msg = event.message(&data);
             let done = match &event.to {
                 Some(to) => self.senders.send(to, &msg).map(|()| true),
                 None => self.kind.publish(&msg),
