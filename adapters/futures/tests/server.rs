@@ -809,3 +809,31 @@ fn a_burst_waits_for_a_reading_client_instead_of_dropping_it() {
     let want: Vec<String> = (1..=100).map(|i| i.to_string()).collect();
     assert_eq!(got, want);
 }
+
+/// `end_streams` ends a stream after what was published before it (a
+/// stream whose task had not run yet still gets it), not what comes after.
+#[test]
+fn ended_streams_write_what_was_published_before_the_end() {
+    let clock = VirtualClock::default();
+    let hub = SharedHub::default();
+    let mut body = hub
+        .subscribe(clock.now(), None, Config::default())
+        .into_body(clock.clone());
+    hub.try_publish(&Message::new("before")).unwrap();
+    hub.end_streams();
+    hub.try_publish(&Message::new("after")).unwrap();
+    assert_eq!(
+        try_next(&mut body),
+        Some(Some(Bytes::from_static(b"id: 1\ndata: before\n\n")))
+    );
+    assert_eq!(try_next(&mut body), Some(None));
+    assert_eq!(body.subscription().closed(), Some(CloseReason::Finished));
+    // A stream opened after the end is not affected.
+    let mut later = hub
+        .subscribe(clock.now(), Some("1"), Config::default())
+        .into_body(clock);
+    assert_eq!(
+        try_next(&mut later),
+        Some(Some(Bytes::from_static(b"id: 2\ndata: after\n\n")))
+    );
+}

@@ -3,6 +3,7 @@
 //! subscriber of it; [`Sender`]: sends to that one subscriber from anywhere
 //! (the core's [`Outbox`]).
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
@@ -22,6 +23,11 @@ use sse_core::Instant;
 
 use super::{Body, BodyReader, Deadline};
 use crate::runtime::Timer;
+
+/// How many [`SharedHub::end_streams`] calls are remembered: a stream
+/// older than that many ends at once, without writing what was published
+/// before.
+const ENDS_KEPT: usize = 16;
 
 /// A cloneable handle on a [`Hub`] (over any [`ReplayLog`], in memory by
 /// default): publish from any task or thread, subscribe from each
@@ -63,6 +69,9 @@ struct Inner<L> {
     room: Signal,
     /// Bumped by [`SharedHub::end_streams`].
     generation: AtomicU64,
+    /// The log's tail at the last few [`SharedHub::end_streams`], by the
+    /// generation they started: where the streams they ended end.
+    ends: Mutex<VecDeque<(u64, u64)>>,
     /// Lets a waiting publisher release stalled subscribers.
     timer: OnceLock<Arc<dyn Timer>>,
 }
@@ -84,6 +93,7 @@ impl<L: ReplayLog> SharedHub<L> {
                 published: Signal::new(),
                 room: Signal::new(),
                 generation: AtomicU64::new(0),
+                ends: Mutex::new(VecDeque::new()),
                 timer: OnceLock::new(),
             }),
         }
@@ -209,8 +219,26 @@ impl<L: ReplayLog> SharedHub<L> {
     /// resume by their last event ID. For a deploy, or to test clients.
     /// Later subscriptions are unaffected.
     pub fn end_streams(&self) {
-        self.inner.generation.fetch_add(1, Ordering::AcqRel);
+        {
+            let hub = self.lock();
+            let generation = self.inner.generation.fetch_add(1, Ordering::AcqRel) + 1;
+            let mut ends = lock(&self.inner.ends);
+            if ends.len() == ENDS_KEPT {
+                ends.pop_front();
+            }
+            ends.push_back((generation, hub.log().next_seq()));
+        }
         self.inner.published.notify(usize::MAX);
+    }
+
+    /// Where a stream subscribed in `generation` ends: the log's tail at
+    /// the first [`SharedHub::end_streams`] after it (0, at once, if that is
+    /// no longer known).
+    fn end_of(&self, generation: u64) -> u64 {
+        lock(&self.inner.ends)
+            .iter()
+            .find(|(g, _)| *g > generation)
+            .map_or(0, |(_, tail)| *tail)
     }
 
     /// Runs `f` on the hub itself (e.g. to read the replay log), then wakes
@@ -378,7 +406,7 @@ impl<L: ReplayLog> Subscription<L> {
             let end_at = self.ended_by_hub().then(|| {
                 *self
                     .end_at
-                    .get_or_insert_with(|| self.hub.lock().log().next_seq())
+                    .get_or_insert_with(|| self.hub.end_of(self.generation))
             });
             if end_at.is_some_and(|end| self.sub.cursor() >= end) {
                 self.ended = true;
