@@ -144,9 +144,9 @@ impl From<EncodeError> for PublishError {
 
 /// One subscriber of a [`Hub`]: its [`Stream`] and its cursor into the log.
 ///
-/// Its inline size is `size_of::<Subscriber>()`: 232 bytes on 64-bit
+/// Its inline size is `size_of::<Subscriber>()`: 248 bytes on 64-bit
 /// targets (checked by a test, printed by `cargo bench --bench hub`), plus
-/// a 48-byte slot in its hub. While idle it owns no events; its only heap
+/// a slot of at most 64 bytes in its hub. While idle it owns no events; its only heap
 /// memory is its [`ResponseHead`] (four header pairs, about 200 bytes) and
 /// a custom [`Notice::Event`](crate::server::Notice::Event) name if one is
 /// set (the default is static). So an idle subscriber costs about 500 bytes

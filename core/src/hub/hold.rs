@@ -470,3 +470,11 @@ impl Holds {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_slot_is_small() {
+        assert!(core::mem::size_of::<super::Slot>() <= 64);
+    }
+}
