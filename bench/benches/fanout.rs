@@ -28,9 +28,14 @@
 //!
 //! Options (after `--`): `--runs N` (default 2), `--adapters a,b`,
 //! `--subscribers n,m`, `--client-threads N` (default 2), `--burst N`,
-//! `--paced N`, `--interval-ms N` (override the plan for every count), and
+//! `--paced N`, `--interval-ms N` (override the plan for every count),
 //! `--blocking-stack BYTES` (sets `RUST_MIN_STACK` for the blocking server,
-//! whose connection threads are spawned with the default stack size).
+//! whose connection threads are spawned with the default stack size), and
+//! `--log-events N` / `--backlog-events N`: the hub's replay log (default:
+//! every event of the scenario, so nothing is ever held beyond it) and what
+//! it may hold beyond the log for subscribers not yet sent it (default
+//! 4,096): with a small log and backlog the burst's publisher waits for the
+//! subscribers (backpressure), which the default settings never engage.
 //!
 //! Besides RSS, the server counts its live heap bytes with a counting
 //! global allocator (one relaxed atomic add per allocation and free).
@@ -52,6 +57,7 @@ use sse_bench::fanout::{
 };
 use sse_core::encode::Message;
 use sse_core::endpoint::Endpoint;
+use sse_core::hub::{BacklogLimits, Hub};
 use sse_core::replay::LogLimits;
 
 /// Counts live heap bytes.
@@ -78,12 +84,15 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-/// Published events per scenario: a burst, then paced ones.
+/// Published events per scenario: a burst, then paced ones; the hub's
+/// log and backlog sizes (`0`: the defaults above).
 #[derive(Clone, Copy)]
 struct Plan {
     burst: u64,
     paced: u64,
     interval: Duration,
+    log_events: u64,
+    backlog_events: u64,
 }
 
 /// Burst: 1,000 events at 1,000 subscribers (1 M deliveries), 200 at
@@ -99,12 +108,16 @@ fn plan(subscribers: usize) -> Plan {
             burst: 200,
             paced: 50,
             interval: Duration::from_millis(100),
+            log_events: 0,
+            backlog_events: 0,
         }
     } else {
         Plan {
             burst: 1_000,
             paced: 100,
             interval: Duration::from_millis(10),
+            log_events: 0,
+            backlog_events: 0,
         }
     }
 }
@@ -129,6 +142,8 @@ struct Options {
     burst: Option<u64>,
     paced: Option<u64>,
     interval_ms: Option<u64>,
+    log_events: u64,
+    backlog_events: u64,
 }
 
 fn options(args: &[String]) -> Options {
@@ -141,6 +156,8 @@ fn options(args: &[String]) -> Options {
         burst: None,
         paced: None,
         interval_ms: None,
+        log_events: 0,
+        backlog_events: 0,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -160,6 +177,8 @@ fn options(args: &[String]) -> Options {
             "--burst" => o.burst = Some(number(value())),
             "--paced" => o.paced = Some(number(value())),
             "--interval-ms" => o.interval_ms = Some(number(value())),
+            "--log-events" => o.log_events = number(value()),
+            "--backlog-events" => o.backlog_events = number(value()),
             _ => {} // `cargo bench` passes `--bench`
         }
     }
@@ -210,6 +229,8 @@ fn driver(args: &[String]) {
                 if let Some(ms) = o.interval_ms {
                     plan.interval = Duration::from_millis(ms);
                 }
+                plan.log_events = o.log_events;
+                plan.backlog_events = o.backlog_events;
                 eprintln!("[fanout] run {run}: {adapter}, {subscribers} subscribers");
                 let mut cmd = Command::new(&exe);
                 cmd.args([
@@ -220,6 +241,8 @@ fn driver(args: &[String]) {
                     plan.burst.to_string(),
                     plan.paced.to_string(),
                     plan.interval.as_micros().to_string(),
+                    plan.log_events.to_string(),
+                    plan.backlog_events.to_string(),
                 ])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::inherit());
@@ -403,7 +426,7 @@ struct Server {
     connections: Box<dyn Fn() -> usize>,
 }
 
-fn start(adapter: &str, limits: LogLimits) -> Server {
+fn start(adapter: &str, limits: LogLimits, backlog: BacklogLimits) -> Server {
     let config = sse_core::server::Config {
         keep_alive: None,
         ..Default::default()
@@ -411,7 +434,7 @@ fn start(adapter: &str, limits: LogLimits) -> Server {
     match adapter {
         "smol" | "async-std" => {
             use sse_futures::server::{Service, SharedHub};
-            let hub = SharedHub::new(limits);
+            let hub = SharedHub::from_hub(Hub::new(limits).with_backlog(backlog));
             let service = Service::new(Endpoint::new("/events"), hub.clone()).config(config);
             let handle = if adapter == "smol" {
                 let l = smol::block_on(smol::net::TcpListener::bind("127.0.0.1:0")).unwrap();
@@ -433,7 +456,7 @@ fn start(adapter: &str, limits: LogLimits) -> Server {
             }
         }
         "blocking" => {
-            let hub = sse_blocking::Hub::new(limits);
+            let hub = sse_blocking::Hub::with_backlog(limits, backlog);
             let mut service = sse_blocking::Service::new(hub.clone(), "/events");
             service.config = config;
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -485,6 +508,8 @@ fn server_main(args: &[String]) {
         burst: n(3),
         paced: n(4),
         interval: Duration::from_micros(n(5)),
+        log_events: n(6),
+        backlog_events: n(7),
     };
     raise_fd_limit();
     log::set_logger(&Warnings).unwrap();
@@ -513,12 +538,24 @@ fn serve_scenario(
     plan: Plan,
     out: &mut Fields,
 ) -> Result<(), String> {
+    let log_events = match plan.log_events {
+        0 => plan.burst + plan.paced + 16,
+        n => n,
+    };
+    let backlog = BacklogLimits {
+        max_events: match plan.backlog_events {
+            0 => BacklogLimits::default().max_events,
+            n => n as usize,
+        },
+        max_bytes: 64 << 20,
+    };
     let server = start(
         adapter,
         LogLimits {
-            max_events: (plan.burst + plan.paced) as usize + 16,
+            max_events: log_events as usize,
             max_bytes: 64 << 20,
         },
+        backlog,
     );
     thread::sleep(Duration::from_millis(300));
     out.insert("rss_before".into(), proc_status("VmRSS").to_string());
