@@ -17,11 +17,11 @@
 //! use http_body_util::BodyExt;
 //!
 //! let service = Service::new(Endpoint::new("/events"), SharedHub::default());
-//! service.hub.publish(&Message::new("seen")).unwrap();
-//! service.hub.publish(&Message::new("missed")).unwrap();
+//! service.hub.try_publish(&Message::new("seen")).unwrap();
+//! service.hub.try_publish(&Message::new("missed")).unwrap();
 //! // A reconnecting EventSource whose last event ID is 1.
 //! let req = http::Request::get("/events?last_event_id=1").body(()).unwrap();
-//! let res = sse_http::respond(&req, &service, Clock);
+//! let res = futures_lite::future::block_on(sse_http::respond(&req, &service, Clock));
 //! assert_eq!(res.status(), 200);
 //! assert_eq!(res.headers()["content-type"], "text/event-stream");
 //! let mut body = res.into_body();
@@ -58,8 +58,11 @@ pub use request::{last_event_id, request_head};
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode};
+use std::future::Future;
+
 use sse_core::endpoint::Route;
 use sse_core::http1::{HeadStatus, ResponseParser};
+use sse_core::replay::{ReplayLog, EARLIEST};
 use sse_futures::server::{Body as _, HubBody, Service};
 use sse_futures::Timer;
 
@@ -67,53 +70,72 @@ pub use sse_core;
 pub use sse_futures;
 
 /// Answers `req` for `service`: the core's [`Endpoint`](sse_core::endpoint::Endpoint)
-/// routes it. The stream's path with `GET` subscribes to the service's hub
-/// after the request's last event ID ([`last_event_id`]), hands a
-/// [`Sender`](sse_futures::server::Sender) to its `on_stream` hook, and
-/// answers with the subscriber's head and a body streaming it (keep-alives
-/// on `timer`); `HEAD` gets the head alone. Every other answer (CORS
-/// preflight, 405, the fallback's page, 404) is complete, with its
-/// `Content-Length`.
+/// routes it. The stream's path with `GET` waits for the service's `admit`
+/// hook if it has one (a refusal is the endpoint's `unavailable` stream),
+/// subscribes to its hub after the request's last event ID
+/// ([`last_event_id`]; none means the retained history when the service
+/// says `history`), hands a [`Sender`](sse_futures::server::Sender) to its
+/// `on_stream` hook, and answers with the subscriber's head and a body
+/// streaming it (keep-alives on `timer`); `HEAD` gets the head alone. Every
+/// other answer (CORS preflight, 405, the fallback's page, 404) is
+/// complete, with its `Content-Length`. These are the decisions
+/// `sse_futures::server::serve_connection` makes on a raw socket.
 ///
-/// The request body is not read: a stream request has none.
-pub fn respond<T: Timer, X>(
+/// The request body is not read (a stream request has none), and the
+/// future does not hold the request: it is `Send` whatever the body is.
+pub fn respond<'a, T, X, L>(
     req: &Request<X>,
-    service: &Service,
+    service: &'a Service<L>,
     timer: T,
-) -> Response<Body<HubBody<T>>> {
+) -> impl Future<Output = Response<Body<HubBody<T, L>>>> + Send + 'a
+where
+    T: Timer,
+    L: ReplayLog + Send + 'static,
+{
     let head = request_head(req);
-    let endpoint = &service.endpoint;
-    let answer = match endpoint.route(&head) {
-        Route::Stream {
-            last_event_id,
-            head_only,
-        } => {
-            let mut sub = service.hub.subscribe(
-                timer.now(),
-                last_event_id.as_deref(),
-                service.config.clone(),
-            );
-            if let Some(on_stream) = &service.on_stream {
-                on_stream(&head, sub.sender());
+    async move {
+        let endpoint = &service.endpoint;
+        let answer = match endpoint.route(&head) {
+            Route::Stream {
+                last_event_id,
+                head_only,
+            } => {
+                if let Some(admit) = &service.admit {
+                    if let Err(reason) = admit(&head).await {
+                        log::warn!("stream not served now: {reason}");
+                        return complete(&endpoint.unavailable(&service.config, &reason));
+                    }
+                }
+                let last_event_id = match last_event_id {
+                    None if service.history => Some(EARLIEST.to_string()),
+                    id => id,
+                };
+                let config = service.config.clone();
+                let mut sub = service
+                    .hub
+                    .subscribe(timer.now(), last_event_id.as_deref(), config);
+                if let Some(on_stream) = &service.on_stream {
+                    on_stream(&head, sub.sender());
+                }
+                let body = sub.into_body(timer);
+                let head = body.response_head();
+                let mut res = Response::new(Body::empty());
+                *res.status_mut() = status(head.status);
+                set_headers(res.headers_mut(), endpoint.stream_headers(head));
+                if !head_only {
+                    *res.body_mut() = Body::stream(body);
+                }
+                return res;
             }
-            let body = sub.into_body(timer);
-            let head = body.response_head();
-            let mut res = Response::new(Body::empty());
-            *res.status_mut() = status(head.status);
-            set_headers(res.headers_mut(), endpoint.stream_headers(head));
-            if !head_only {
-                *res.body_mut() = Body::stream(body);
-            }
-            return res;
-        }
-        Route::Respond(answer) => answer,
-        Route::Elsewhere => service
-            .fallback
-            .as_ref()
-            .and_then(|f| f(&head))
-            .unwrap_or_else(|| endpoint.not_found()),
-    };
-    complete(&answer)
+            Route::Respond(answer) => answer,
+            Route::Elsewhere => service
+                .fallback
+                .as_ref()
+                .and_then(|f| f(&head))
+                .unwrap_or_else(|| endpoint.not_found()),
+        };
+        complete(&answer)
+    }
 }
 
 /// Answers with `body`: its head's status and headers (from the core's
@@ -128,9 +150,10 @@ pub fn response<B: sse_futures::server::Body>(body: B) -> Response<Body<B>> {
     res
 }
 
-/// A complete HTTP/1.1 answer from the core (status, headers, a
-/// `Content-Length` body) as a response. Hop-by-hop fields (`Connection`)
-/// are left to the server, which frames the answer for its protocol.
+/// A complete HTTP/1.1 answer from the core (status, headers, a body
+/// delimited by its `Content-Length` or by the end of the bytes) as a
+/// response. Hop-by-hop fields (`Connection`) are left to the server, which
+/// frames the answer for its protocol.
 fn complete<B>(answer: &Bytes) -> Response<Body<B>> {
     let mut parser = ResponseParser::new();
     let (head, used) = match parser.handle_bytes(answer) {

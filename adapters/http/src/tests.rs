@@ -81,9 +81,13 @@ fn a_stream_gets_the_core_head_and_resumes_after_the_last_event_id() {
         ..Config::default()
     });
     for data in ["a", "b", "c"] {
-        service.hub.publish(&Message::new(data)).unwrap();
+        service.hub.try_publish(&Message::new(data)).unwrap();
     }
-    let res = respond(&get("/events?last_event_id=1"), &service, Clock::default());
+    let res = block_on(respond(
+        &get("/events?last_event_id=1"),
+        &service,
+        Clock::default(),
+    ));
     assert_eq!(res.status(), StatusCode::OK);
     let h = res.headers();
     assert_eq!(h["content-type"], "text/event-stream");
@@ -102,13 +106,13 @@ fn a_stream_gets_the_core_head_and_resumes_after_the_last_event_id() {
         .header("Last-Event-ID", "2")
         .body(())
         .unwrap();
-    let mut body = respond(&req, &service, Clock::default()).into_body();
+    let mut body = block_on(respond(&req, &service, Clock::default())).into_body();
     assert_eq!(
         poll_now(&mut body).map(|b| b.map(text)),
         Poll::Ready(Some("retry: 500\nid: 3\ndata: c\n\n".into()))
     );
     assert!(poll_now(&mut body).is_pending(), "then live");
-    service.hub.publish(&Message::new("d")).unwrap();
+    service.hub.try_publish(&Message::new("d")).unwrap();
     assert_eq!(
         poll_now(&mut body).map(|b| b.map(text)),
         Poll::Ready(Some("id: 4\ndata: d\n\n".into()))
@@ -120,12 +124,12 @@ fn a_stream_gets_the_core_head_and_resumes_after_the_last_event_id() {
 #[test]
 fn a_burst_is_a_few_large_frames() {
     let service = service();
-    let mut body = respond(&get("/events"), &service, Clock::default()).into_body();
+    let mut body = block_on(respond(&get("/events"), &service, Clock::default())).into_body();
     assert!(poll_now(&mut body).is_pending());
     let mut want = String::new();
     for n in 1..=1000 {
         let data = format!("event number {n}");
-        service.hub.publish(&Message::new(&data)).unwrap();
+        service.hub.try_publish(&Message::new(&data)).unwrap();
         want += &format!("id: {n}\ndata: {data}\n\n");
     }
     let (mut got, mut frames) = (String::new(), 0);
@@ -172,7 +176,7 @@ fn keep_alive_comments_come_on_the_timer() {
         ..Config::default()
     });
     let clock = Clock::default();
-    let mut body = respond(&get("/events"), &service, clock.clone()).into_body();
+    let mut body = block_on(respond(&get("/events"), &service, clock.clone())).into_body();
     assert!(poll_now(&mut body).is_pending());
     clock.advance(Duration::from_secs(4));
     assert!(poll_now(&mut body).is_pending(), "not yet");
@@ -188,7 +192,7 @@ fn keep_alive_comments_come_on_the_timer() {
 fn head_gets_the_head_alone() {
     let service = service();
     let req = Request::head("/events").body(()).unwrap();
-    let res = respond(&req, &service, Clock::default());
+    let res = block_on(respond(&req, &service, Clock::default()));
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["content-type"], "text/event-stream");
     assert!(res.body().is_end_stream());
@@ -198,7 +202,7 @@ fn head_gets_the_head_alone() {
 fn other_methods_paths_and_preflight_are_the_endpoints_answers() {
     let mut service = service();
     let req = Request::post("/events").body(()).unwrap();
-    let res = respond(&req, &service, Clock::default());
+    let res = block_on(respond(&req, &service, Clock::default()));
     assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(res.headers()["allow"], "GET, HEAD");
     assert!(res.headers().get("connection").is_none());
@@ -206,7 +210,7 @@ fn other_methods_paths_and_preflight_are_the_endpoints_answers() {
     let body = block_on(res.into_body().collect()).unwrap().to_bytes();
     assert_eq!(body, "method not allowed\n");
 
-    let res = respond(&get("/nothing"), &service, Clock::default());
+    let res = block_on(respond(&get("/nothing"), &service, Clock::default()));
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
 
     service.endpoint.cors = Some("https://app.example".into());
@@ -215,7 +219,7 @@ fn other_methods_paths_and_preflight_are_the_endpoints_answers() {
         .uri("/events")
         .body(())
         .unwrap();
-    let res = respond(&req, &service, Clock::default());
+    let res = block_on(respond(&req, &service, Clock::default()));
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         res.headers()["access-control-allow-origin"],
@@ -223,7 +227,7 @@ fn other_methods_paths_and_preflight_are_the_endpoints_answers() {
     );
     assert!(res.body().is_end_stream());
     // The stream carries the CORS headers too.
-    let res = respond(&get("/events"), &service, Clock::default());
+    let res = block_on(respond(&get("/events"), &service, Clock::default()));
     assert_eq!(
         res.headers()["access-control-allow-origin"],
         "https://app.example"
@@ -241,13 +245,13 @@ fn the_fallback_answers_other_paths() {
             sse_core::endpoint::respond(200, &[("Content-Type", "text/html")], b"<p>page</p>")
         })
     });
-    let res = respond(&get("/"), &service, Clock::default());
+    let res = block_on(respond(&get("/"), &service, Clock::default()));
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["content-type"], "text/html");
     assert_eq!(res.body().size_hint().exact(), Some(11));
     let body = block_on(res.into_body().collect()).unwrap().to_bytes();
     assert_eq!(body, "<p>page</p>");
-    let res = respond(&get("/other"), &service, Clock::default());
+    let res = block_on(respond(&get("/other"), &service, Clock::default()));
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
 }
 
@@ -265,8 +269,8 @@ fn on_stream_gets_a_sender_to_that_subscriber_alone() {
             .body(())
             .unwrap()
     };
-    let mut alice = respond(&req("alice"), &service, Clock::default()).into_body();
-    let mut bob = respond(&req("bob"), &service, Clock::default()).into_body();
+    let mut alice = block_on(respond(&req("alice"), &service, Clock::default())).into_body();
+    let mut bob = block_on(respond(&req("bob"), &service, Clock::default())).into_body();
     let senders = senders.lock().unwrap();
     assert_eq!(senders[0].0, "alice");
     senders[0].1.send(&Message::new("hi alice")).unwrap();
@@ -332,7 +336,7 @@ fn an_http2_request_reads_as_the_core_expects() {
     assert_eq!(head.host(), Some("example.com:8443"));
     assert_eq!(head.last_event_id(), Some("9"));
     assert_eq!(last_event_id(&req).as_deref(), Some("9"));
-    let res = respond(&req, &service(), Clock::default());
+    let res = block_on(respond(&req, &service(), Clock::default()));
     assert_eq!(res.status(), StatusCode::OK);
 }
 
@@ -341,15 +345,42 @@ fn an_id_http_cannot_carry_is_left_out_of_the_head() {
     let service = service();
     service
         .hub
-        .publish(&Message::new("x").id("caf\u{e9}"))
+        .try_publish(&Message::new("x").id("caf\u{e9}"))
         .unwrap();
     let req = Request::get("/events")
         .header("Last-Event-ID", "caf\u{e9}".as_bytes())
         .body(())
         .unwrap();
-    let res = respond(&req, &service, Clock::default());
+    let res = block_on(respond(&req, &service, Clock::default()));
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.headers().get("last-event-id").is_none());
+}
+
+/// The service's `history` and `admit` settings decide as on a raw socket:
+/// no last event ID means the retained history, and a refused admission is
+/// the endpoint's `unavailable` stream (a 200 that ends at once, so the
+/// client retries), not a subscription.
+#[test]
+fn history_and_admission_as_the_raw_listener_decides() {
+    let mut service = service();
+    service.history = true;
+    service.hub.try_publish(&Message::new("old")).unwrap();
+    let mut body = block_on(respond(&get("/events"), &service, Clock::default())).into_body();
+    assert_eq!(
+        poll_now(&mut body).map(|b| b.map(text)),
+        Poll::Ready(Some("id: 1\ndata: old\n\n".into()))
+    );
+    service.admit = Some(Arc::new(|_| {
+        Box::pin(async { Err("log unreachable".to_string()) })
+    }));
+    let res = block_on(respond(&get("/events"), &service, Clock::default()));
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers().get("connection").is_none());
+    let body = block_on(res.into_body().collect()).unwrap().to_bytes();
+    assert!(
+        body.ends_with(b": unavailable: log unreachable\n"),
+        "{body:?}"
+    );
 }
 
 /// `Body` is what hyper's HTTP/2 server needs: `Send` for its spawned
@@ -357,6 +388,6 @@ fn an_id_http_cannot_carry_is_left_out_of_the_head() {
 #[test]
 fn bodies_are_send() {
     fn send<T: Send + 'static>(_: &T) {}
-    let res = respond(&get("/events"), &service(), Clock::default());
+    let res = block_on(respond(&get("/events"), &service(), Clock::default()));
     send(&res);
 }

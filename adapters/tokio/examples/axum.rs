@@ -70,7 +70,7 @@ impl Stats {
 
 async fn events(State(app): State<App>, req: Request) -> impl IntoResponse {
     app.stats.count(&req, true);
-    sse_tokio::sse_http::respond(&req, &app.service, sse_tokio::Timer::new())
+    sse_tokio::sse_http::respond(&req, &app.service, sse_tokio::Timer::new()).await
 }
 
 async fn page(State(app): State<App>, req: Request) -> impl IntoResponse {
@@ -95,7 +95,7 @@ async fn publish(State(app): State<App>, req: Request) -> Result<String, (Status
     let data = String::from_utf8_lossy(&data);
     let mut msg = Message::new(&data);
     msg.event = event.as_deref();
-    match app.service.hub.publish(&msg) {
+    match app.service.hub.publish(&msg).await {
         Ok(id) => Ok(format!("{id}\n")),
         Err(e) => Err((StatusCode::BAD_REQUEST, format!("{e}\n"))),
     }

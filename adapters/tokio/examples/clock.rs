@@ -52,7 +52,7 @@ async fn main() -> ExitCode {
             .unwrap_or_default()
             .as_secs();
         let data = format!("{secs}");
-        if let Err(e) = hub.publish(&Message::new(&data).event("tick")) {
+        if let Err(e) = hub.publish(&Message::new(&data).event("tick")).await {
             eprintln!("clock: {e}");
         }
     }

@@ -38,7 +38,7 @@ use sse_tokio::Timer;
 /// The response body of every route: whichever `sse_http::Body`, boxed.
 type AnyBody = UnsyncBoxBody<bytes::Bytes, Infallible>;
 
-fn route(req: Request<Incoming>, service: &Service) -> Response<AnyBody> {
+async fn route(req: Request<Incoming>, service: Service) -> Response<AnyBody> {
     match req.uri().path() {
         "/count" => {
             // Resume after the last number the client saw.
@@ -52,7 +52,9 @@ fn route(req: Request<Incoming>, service: &Service) -> Response<AnyBody> {
             let body = EventBody::new(numbers, Config::default(), Timer::new());
             sse_http::response(body).map(BodyExt::boxed_unsync)
         }
-        _ => sse_http::respond(&req, service, Timer::new()).map(BodyExt::boxed_unsync),
+        _ => sse_http::respond(&req, &service, Timer::new())
+            .await
+            .map(BodyExt::boxed_unsync),
     }
 }
 
@@ -83,7 +85,9 @@ async fn main() -> ExitCode {
         let mut ticks = tokio::time::interval(Duration::from_secs(1));
         for n in 1.. {
             ticks.tick().await;
-            let _ = hub.publish(&Message::new(&format!("tick {n}")).event("tick"));
+            let _ = hub
+                .publish(&Message::new(&format!("tick {n}")).event("tick"))
+                .await;
         }
     });
     loop {
@@ -93,8 +97,8 @@ async fn main() -> ExitCode {
         let service = service.clone();
         tokio::spawn(async move {
             let answer = service_fn(move |req| {
-                let res = route(req, &service);
-                async move { Ok::<_, Infallible>(res) }
+                let service = service.clone();
+                async move { Ok::<_, Infallible>(route(req, service).await) }
             });
             let builder = auto::Builder::new(TokioExecutor::new());
             if let Err(e) = builder.serve_connection(TokioIo::new(tcp), answer).await {

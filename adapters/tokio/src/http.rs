@@ -31,7 +31,6 @@
 
 use std::convert::Infallible;
 use std::error::Error;
-use std::future::{ready, Ready};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -68,20 +67,24 @@ pub struct App<T> {
     timer: T,
 }
 
-/// The hyper service for `service`, its streams' keep-alives on `timer`.
+/// The hyper service for `service`, its streams' keep-alives on `timer`
+/// (which also becomes the hub's clock, so that a waiting publish can let
+/// go of streams hyper stopped polling: see
+/// [`SharedHub::with_timer`](sse_futures::server::SharedHub::with_timer)).
 pub fn app<T: Timer + Clone>(service: impl Into<Arc<Service>>, timer: T) -> App<T> {
     let service = service.into();
+    let _ = service.hub.clone().with_timer(timer.clone());
     App { service, timer }
 }
 
-impl<T: Timer + Clone, X> hyper::service::Service<Request<X>> for App<T> {
+impl<T: Timer + Clone, X: Send + 'static> hyper::service::Service<Request<X>> for App<T> {
     type Response = Response<sse_http::Body<HubBody<T>>>;
     type Error = Infallible;
-    type Future = Ready<Result<Self::Response, Infallible>>;
+    type Future = BoxFuture<Result<Self::Response, Infallible>>;
 
     fn call(&self, req: Request<X>) -> Self::Future {
-        let timer = self.timer.clone();
-        ready(Ok(sse_http::respond(&req, &self.service, timer)))
+        let (service, timer) = (Arc::clone(&self.service), self.timer.clone());
+        Box::pin(async move { Ok(sse_http::respond(&req, &service, timer).await) })
     }
 }
 

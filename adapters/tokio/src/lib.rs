@@ -11,7 +11,7 @@
 //!     let service = Service::new(Endpoint::new("/events"), hub.clone());
 //!     // HTTP/1.1 and HTTP/2 (prior knowledge) on one port.
 //!     let server = sse_tokio::serve("127.0.0.1:8080", service).await?;
-//!     hub.publish(&Message::new("hello")).unwrap();
+//!     hub.publish(&Message::new("hello")).await.unwrap();
 //!     server.stopped().await; // until `server.shutdown()`
 //!     Ok(())
 //! }

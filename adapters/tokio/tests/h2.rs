@@ -90,7 +90,7 @@ async fn resume_by_last_event_id_over_http2_as_over_http1() {
         let streams = Streams::default();
         let (server, addr) = start(service(&hub, &streams)).await;
         for n in 1..=5 {
-            hub.publish(&Message::new(&format!("m{n}"))).unwrap();
+            hub.publish(&Message::new(&format!("m{n}"))).await.unwrap();
         }
         let tail = "id: 4\ndata: m4\n\nid: 5\ndata: m5\n\n";
 
@@ -112,7 +112,7 @@ async fn resume_by_last_event_id_over_http2_as_over_http1() {
         assert!(text.ends_with(&format!("\r\n\r\n{tail}")), "{text}");
 
         // Then all three stay live.
-        hub.publish(&Message::new("m6")).unwrap();
+        hub.publish(&Message::new("m6")).await.unwrap();
         let live = "id: 6\ndata: m6\n\n";
         assert_eq!(h2_read_until(&mut body, "m6").await, live);
         assert_eq!(h2_read_until(&mut by_query, "m6").await, live);

@@ -131,7 +131,7 @@ async fn tls_end_to_end_with_a_self_signed_certificate() {
     within(15, async {
         let (tls, der) = self_signed();
         let hub = SharedHub::default();
-        hub.publish(&Message::new("secret")).unwrap();
+        hub.publish(&Message::new("secret")).await.unwrap();
         let server = sse_tokio::serve_tls("127.0.0.1:0", tls, service(&hub, &Streams::default()))
             .await
             .unwrap();
@@ -241,7 +241,7 @@ async fn an_axum_handler_streams_the_hub() {
             State(service): State<sse_tokio::server::Service>,
             req: Request,
         ) -> impl axum::response::IntoResponse {
-            sse_tokio::sse_http::respond(&req, &service, sse_tokio::Timer::new())
+            sse_tokio::sse_http::respond(&req, &service, sse_tokio::Timer::new()).await
         }
         let app = axum::Router::new()
             .route("/events", get(events))
@@ -257,7 +257,7 @@ async fn an_axum_handler_streams_the_hub() {
         let conn = h2c(addr).await;
         let (status, mut body) = h2_get(&conn, "/events", &[]).await;
         assert_eq!(status, 200);
-        hub.publish(&Message::new("from axum")).unwrap();
+        hub.publish(&Message::new("from axum")).await.unwrap();
         assert_eq!(
             next_message(&mut es).await,
             ("from axum".into(), "1".into())

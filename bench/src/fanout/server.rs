@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use sse_core::encode::Message;
 use sse_core::endpoint::Endpoint;
+use sse_core::hub::{BacklogLimits, Hub};
 use sse_core::replay::LogLimits;
 
 use super::{
@@ -28,7 +29,8 @@ use super::{
 /// One scenario's numbers as the server process prints them (`key=value`).
 pub type Fields = BTreeMap<String, String>;
 
-/// Published events per scenario: a burst, then paced ones.
+/// Published events per scenario: a burst, then paced ones; and the hub's
+/// sizes.
 #[derive(Clone, Copy)]
 pub struct Plan {
     /// Events published back to back.
@@ -37,6 +39,13 @@ pub struct Plan {
     pub paced: u64,
     /// Time between paced events.
     pub interval: Duration,
+    /// Events the replay log keeps; `0`: every event of the scenario, so
+    /// nothing is ever held beyond the log (backpressure never engages).
+    pub log_events: u64,
+    /// Events the hub may hold beyond the log for subscribers not sent them
+    /// yet; `0`: the default (4,096). A small log and backlog make the
+    /// burst's publisher wait for the subscribers.
+    pub backlog_events: u64,
 }
 
 /// Burst: 1,000 events at 1,000 subscribers (1 M deliveries), 200 at
@@ -52,12 +61,16 @@ pub fn plan(subscribers: usize) -> Plan {
             burst: 200,
             paced: 50,
             interval: Duration::from_millis(100),
+            log_events: 0,
+            backlog_events: 0,
         }
     } else {
         Plan {
             burst: 1_000,
             paced: 100,
             interval: Duration::from_millis(10),
+            log_events: 0,
+            backlog_events: 0,
         }
     }
 }
@@ -96,7 +109,7 @@ struct Server {
     _runtime: Option<tokio::runtime::Runtime>,
 }
 
-fn start(adapter: &str, limits: LogLimits) -> Server {
+fn start(adapter: &str, limits: LogLimits, backlog: BacklogLimits) -> Server {
     let config = sse_core::server::Config {
         keep_alive: None,
         ..Default::default()
@@ -104,7 +117,7 @@ fn start(adapter: &str, limits: LogLimits) -> Server {
     match adapter {
         "smol" | "async-std" => {
             use sse_futures::server::{Service, SharedHub};
-            let hub = SharedHub::new(limits);
+            let hub = SharedHub::from_hub(Hub::new(limits).with_backlog(backlog));
             let service = Service::new(Endpoint::new("/events"), hub.clone()).config(config);
             let handle = if adapter == "smol" {
                 let l = smol::block_on(smol::net::TcpListener::bind("127.0.0.1:0")).unwrap();
@@ -118,14 +131,16 @@ fn start(adapter: &str, limits: LogLimits) -> Server {
             Server {
                 addr,
                 publish: Box::new(move |data| {
-                    hub.publish(&Message::new(data)).unwrap();
+                    // Waits while the hub holds all it may for subscribers
+                    // not sent it yet (backpressure).
+                    smol::block_on(hub.publish(&Message::new(data))).unwrap();
                 }),
                 connections: Box::new(move || handle.connections()),
                 _runtime: None,
             }
         }
         "blocking" => {
-            let hub = sse_blocking::Hub::new(limits);
+            let hub = sse_blocking::Hub::with_backlog(limits, backlog);
             let mut service = sse_blocking::Service::new(hub.clone(), "/events");
             service.config = config;
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -141,7 +156,11 @@ fn start(adapter: &str, limits: LogLimits) -> Server {
         }
         "tokio" | "tokio-hyper" => {
             use sse_tokio::server::{Service, SharedHub};
-            let hub = SharedHub::new(limits);
+            // The hub's clock lets a waiting publish release bodies that
+            // hyper stopped polling (tokio-hyper); the shared HTTP/1.1 code
+            // reports refused writes itself.
+            let hub = SharedHub::from_hub(Hub::new(limits).with_backlog(backlog))
+                .with_timer(sse_tokio::Timer::new());
             let service = Service::new(Endpoint::new("/events"), hub.clone()).config(config);
             let runtime = tokio_runtime();
             let handle = runtime.block_on(async {
@@ -156,7 +175,7 @@ fn start(adapter: &str, limits: LogLimits) -> Server {
             Server {
                 addr: handle.local_addr().unwrap(),
                 publish: Box::new(move |data| {
-                    hub.publish(&Message::new(data)).unwrap();
+                    futures_lite::future::block_on(hub.publish(&Message::new(data))).unwrap();
                 }),
                 connections: Box::new(move || handle.connections()),
                 _runtime: Some(runtime),
@@ -260,10 +279,13 @@ impl Clients {
 pub fn server_main(args: &[String], live_heap: Option<fn() -> isize>) {
     let n = |i: usize| args[i].parse::<u64>().unwrap();
     let (adapter, subs, threads) = (&args[0], n(1) as usize, &args[2]);
+    let optional = |i: usize| args.get(i).map_or(0, |a| a.parse::<u64>().unwrap());
     let plan = Plan {
         burst: n(3),
         paced: n(4),
         interval: Duration::from_micros(n(5)),
+        log_events: optional(8),
+        backlog_events: optional(9),
     };
     let setup = Setup {
         clients: PathBuf::from(&args[6]),
@@ -308,12 +330,24 @@ fn serve_scenario(
     setup: &Setup,
     out: &mut Fields,
 ) -> Result<(), String> {
+    let log_events = match plan.log_events {
+        0 => plan.burst + plan.paced + 16,
+        n => n,
+    };
+    let backlog = BacklogLimits {
+        max_events: match plan.backlog_events {
+            0 => BacklogLimits::default().max_events,
+            n => n as usize,
+        },
+        max_bytes: 64 << 20,
+    };
     let server = start(
         adapter,
         LogLimits {
-            max_events: (plan.burst + plan.paced) as usize + 16,
+            max_events: log_events as usize,
             max_bytes: 64 << 20,
         },
+        backlog,
     );
     thread::sleep(Duration::from_millis(300));
     out.insert("rss_before".into(), proc_status("VmRSS").to_string());
