@@ -25,7 +25,7 @@ pub mod server;
 #[cfg(feature = "tls")]
 pub mod tls;
 
-pub use client::{CloseHandle, EventSource};
+pub use client::{CloseHandle, CloseSignal, Deadline, EventSource};
 pub use decode::{DecodeError, EventReader, EventStream};
 pub use runtime::{BoxFuture, ConnectError, Connector, Timer};
 pub use sse_core;
