@@ -43,7 +43,7 @@ pub fn transport_error(error: &(dyn Error + 'static)) -> TransportError {
             dns |= r.is_dns();
         }
         if let Some(io) = e.downcast_ref::<io::Error>() {
-            return match TransportError::from(io) {
+            return match TransportError::from(innermost(io)) {
                 // While connecting, undecodable bytes are a TLS handshake
                 // that failed (rustls reports it as invalid data).
                 TransportError::Protocol if connect => TransportError::Tls,
@@ -63,6 +63,15 @@ pub fn transport_error(error: &(dyn Error + 'static)) -> TransportError {
         // "incomplete body" carry no I/O error.
         TransportError::Reset
     }
+}
+
+/// The deepest I/O error an I/O error wraps (hyper-util wraps rustls'
+/// `InvalidData` in an `Other`, whose `source` skips the inner one).
+fn innermost(mut io: &io::Error) -> &io::Error {
+    while let Some(inner) = io.get_ref().and_then(|e| e.downcast_ref::<io::Error>()) {
+        io = inner;
+    }
+    io
 }
 
 #[cfg(test)]
@@ -89,6 +98,13 @@ mod tests {
         let e = Wrapper(io::ErrorKind::ConnectionRefused.into());
         assert_eq!(transport_error(&e), TransportError::Refused);
         let e = io::Error::from(io::ErrorKind::BrokenPipe);
+        assert_eq!(transport_error(&e), TransportError::Reset);
+    }
+
+    #[test]
+    fn wrapped_io_errors_are_unwrapped() {
+        let inner = io::Error::new(io::ErrorKind::ConnectionReset, "inner");
+        let e = io::Error::other(inner);
         assert_eq!(transport_error(&e), TransportError::Reset);
     }
 
