@@ -200,7 +200,7 @@ fn main() {
         cpu_ns: Vec::new(),
     })
     .into_iter()
-    .filter(|c| only.as_ref().map_or(true, |o| c.name.contains(o.as_str())))
+    .filter(|c| only.as_ref().is_none_or(|o| c.name.contains(o.as_str())))
     .collect::<Vec<_>>();
     let load_before = load_average();
     for c in &contestants {
