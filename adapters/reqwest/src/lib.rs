@@ -56,7 +56,7 @@
 //!
 //! What reqwest brings: HTTP/2 (ALPN, or `http2_prior_knowledge`), proxies
 //! (`Proxy`, and `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY` by default), TLS
-//! with your roots (`tls_certs_only`, `add_root_certificate`), cookies,
+//! with your roots (`tls_certs_only`, `tls_certs_merge`), cookies,
 //! compression, default headers, middleware (implement [`Fetch`]).
 //! TLS is reqwest's: enable its features in your own `reqwest` dependency
 //! (`reqwest = "0.13"` has rustls with the system's roots); Cargo unifies
