@@ -55,6 +55,7 @@ use bytes::BufMut;
 use core::fmt;
 use core::net::IpAddr;
 
+use crate::client::TransportError;
 use crate::http1::{encode_request, EncodeError, HeadError, HeadStatus, Request, ResponseParser};
 use crate::url::{Url, UrlError};
 
@@ -194,6 +195,16 @@ impl NoProxy {
         out
     }
 
+    /// The list the environment gives (`no_proxy`, else `NO_PROXY`); `var`
+    /// reads one variable.
+    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> NoProxy {
+        let list = ["no_proxy", "NO_PROXY"]
+            .iter()
+            .filter_map(|n| var(n))
+            .find(|v| !v.trim().is_empty());
+        NoProxy::parse(&list.unwrap_or_default())
+    }
+
     /// Whether `url`'s host bypasses the proxies.
     pub fn matches(&self, url: &Url) -> bool {
         if self.all {
@@ -269,13 +280,14 @@ impl Proxies {
                 .filter_map(|n| var(n))
                 .find(|v| !v.trim().is_empty())
         };
+        let no_proxy = NoProxy::from_env(&var);
         let all = get(&["all_proxy", "ALL_PROXY"]);
         let http = get(&["http_proxy"]).or_else(|| all.clone());
         let https = get(&["https_proxy", "HTTPS_PROXY"]).or(all);
         Ok(Proxies {
             http: http.as_deref().map(Proxy::parse).transpose()?,
             https: https.as_deref().map(Proxy::parse).transpose()?,
-            no_proxy: NoProxy::parse(&get(&["no_proxy", "NO_PROXY"]).unwrap_or_default()),
+            no_proxy,
         })
     }
 
@@ -313,9 +325,9 @@ impl Proxies {
     }
 }
 
-/// Opening a tunnel through a proxy: the `CONNECT` request, then its
-/// answer. A `2xx` opens it; what follows the answer's head is the
-/// server's (TLS) bytes.
+/// Opening a tunnel through a proxy for TLS: the `CONNECT` request, then
+/// its answer. A `2xx` opens it. The client speaks first in TLS, so the
+/// proxy must send nothing after its answer until then.
 #[derive(Debug)]
 pub struct Tunnel {
     head: ResponseParser,
@@ -326,12 +338,8 @@ pub struct Tunnel {
 pub enum TunnelStatus {
     /// The answer's head is not complete yet: read more.
     Partial,
-    /// The tunnel is open; the first `used` bytes of the last input were
-    /// the proxy's answer, the rest belong to the tunnel.
-    Open {
-        /// Bytes of the last input that were the answer's head.
-        used: usize,
-    },
+    /// The tunnel is open: start TLS.
+    Open,
 }
 
 /// Why a tunnel did not open.
@@ -349,6 +357,23 @@ pub enum TunnelError {
     },
     /// The proxy's answer is not HTTP.
     Malformed(HeadError),
+    /// Bytes followed the answer before the client spoke.
+    UnexpectedBytes,
+    /// The proxy closed the connection before answering.
+    Closed,
+}
+
+impl TunnelError {
+    /// The class of failure the client machine is told about
+    /// ([`Client::handle_connect_failed`](crate::client::Client::handle_connect_failed)).
+    pub fn transport_error(&self) -> TransportError {
+        match self {
+            TunnelError::Request(_) => TransportError::Other,
+            TunnelError::Refused { .. } => TransportError::Refused,
+            TunnelError::Malformed(_) | TunnelError::UnexpectedBytes => TransportError::Protocol,
+            TunnelError::Closed => TransportError::Reset,
+        }
+    }
 }
 
 impl fmt::Display for TunnelError {
@@ -357,6 +382,8 @@ impl fmt::Display for TunnelError {
             TunnelError::Request(e) => write!(f, "cannot write the CONNECT request: {e}"),
             TunnelError::Refused { status } => write!(f, "proxy refused the tunnel: {status}"),
             TunnelError::Malformed(e) => write!(f, "malformed proxy answer: {e}"),
+            TunnelError::UnexpectedBytes => f.write_str("proxy sent bytes before the client spoke"),
+            TunnelError::Closed => f.write_str("proxy closed the connection before answering"),
         }
     }
 }
@@ -389,12 +416,17 @@ impl Tunnel {
         })
     }
 
-    /// Bytes read from the proxy.
+    /// Bytes read from the proxy; an empty read (the proxy closed) is
+    /// [`TunnelError::Closed`].
     pub fn handle_bytes(&mut self, input: &[u8]) -> Result<TunnelStatus, TunnelError> {
+        if input.is_empty() {
+            return Err(TunnelError::Closed);
+        }
         match self.head.handle_bytes(input) {
             Ok(HeadStatus::Partial) => Ok(TunnelStatus::Partial),
             Ok(HeadStatus::Complete(head, used)) => match head.status() {
-                200..=299 => Ok(TunnelStatus::Open { used }),
+                200..=299 if used == input.len() => Ok(TunnelStatus::Open),
+                200..=299 => Err(TunnelError::UnexpectedBytes),
                 status => Err(TunnelError::Refused { status }),
             },
             Err(e) => Err(TunnelError::Malformed(e)),

@@ -259,7 +259,8 @@ impl<C: Connector, T: Timer> EventSource<C, T> {
                 Action::Connect(request) => {
                     self.conn = Conn::None;
                     let mut bytes = BytesMut::new();
-                    match Exchange::start(&request, &mut bytes) {
+                    let via = self.connector.forward_proxy(&request.url);
+                    match Exchange::start_via(&request, via, &mut bytes) {
                         Ok(exchange) => {
                             log::debug!("{} {}: connecting", request.method, request.url);
                             self.conn = Conn::Connecting {

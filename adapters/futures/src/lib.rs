@@ -14,12 +14,15 @@
 //!   HTTP/1.1 connections ([`serve_connection`](server::serve_connection))
 //!   and an accept loop with graceful shutdown ([`server::serve`]).
 //! - `tls` (feature `tls`): rustls for clients and servers over any
-//!   `AsyncRead + AsyncWrite`, shared by the runtime adapters.
+//!   `AsyncRead + AsyncWrite`, and the connect sequence (direct, through a
+//!   forward proxy, or through a [`proxy::tunnel`]) shared by the runtime
+//!   adapters.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod client;
 pub mod decode;
+pub mod proxy;
 pub mod runtime;
 pub mod server;
 #[cfg(feature = "tls")]

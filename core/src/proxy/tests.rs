@@ -117,7 +117,9 @@ fn the_environment_is_read_like_curl() {
         Route::Forward(p) => alloc::format!("forward {}", p.url().authority()),
         Route::Tunnel(p) => alloc::format!("tunnel {}", p.url().authority()),
     };
-    let cases: &[(&[(&str, &str)], &str, &str)] = &[
+    // The variables set, then the route of an http and of an https URL.
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+    let cases: &[Case] = &[
         (&[], "direct", "direct"),
         (&[("http_proxy", "h:1")], "forward h:1", "direct"),
         // Upper-case HTTP_PROXY is ignored, as curl does (httpoxy).
@@ -184,27 +186,35 @@ fn a_tunnel_writes_connect_and_opens_on_2xx() {
         core::str::from_utf8(&out).unwrap(),
         "CONNECT api.test:443 HTTP/1.1\r\nHost: api.test:443\r\nProxy-Authorization: Basic dTpw\r\n\r\n"
     );
-    let answer = b"HTTP/1.1 200 Connection established\r\n\r\n\x16\x03";
+    let answer = b"HTTP/1.1 200 Connection established\r\n\r\n";
     // Any split gives the same answer.
-    for split in 0..answer.len() {
+    for split in 1..answer.len() {
         let mut t2 = Tunnel::start(&url("https://api.test/"), &proxy, &mut Vec::new()).unwrap();
-        let (status, fed, later) = match t2.handle_bytes(&answer[..split]).unwrap() {
-            TunnelStatus::Partial => (
-                t2.handle_bytes(&answer[split..]).unwrap(),
-                &answer[split..],
-                &[][..],
-            ),
-            open => (open, &answer[..split], &answer[split..]),
-        };
-        let TunnelStatus::Open { used } = status else {
-            panic!("{split}: {status:?}")
-        };
-        assert_eq!([&fed[used..], later].concat(), b"\x16\x03", "{split}");
+        assert_eq!(
+            t2.handle_bytes(&answer[..split]),
+            Ok(TunnelStatus::Partial),
+            "{split}"
+        );
+        assert_eq!(
+            t2.handle_bytes(&answer[split..]),
+            Ok(TunnelStatus::Open),
+            "{split}"
+        );
     }
+    // The client speaks first in TLS: bytes after the answer are wrong.
+    let mut t2 = Tunnel::start(&url("https://api.test/"), &proxy, &mut Vec::new()).unwrap();
+    let early = t2.handle_bytes(b"HTTP/1.1 200 OK\r\n\r\n\x16\x03");
+    assert_eq!(early, Err(TunnelError::UnexpectedBytes));
     assert_eq!(
-        t.handle_bytes(b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n"),
-        Err(TunnelError::Refused { status: 407 })
+        TunnelError::UnexpectedBytes.transport_error(),
+        TransportError::Protocol
     );
+    let mut t2 = Tunnel::start(&url("https://api.test/"), &proxy, &mut Vec::new()).unwrap();
+    assert_eq!(t2.handle_bytes(b""), Err(TunnelError::Closed));
+    let refused = t.handle_bytes(b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n");
+    assert_eq!(refused, Err(TunnelError::Refused { status: 407 }));
+    let kind = TunnelError::Refused { status: 407 }.transport_error();
+    assert_eq!(kind, TransportError::Refused);
     let mut t = Tunnel::start(&url("https://[::1]:8443/"), &proxy, &mut Vec::new()).unwrap();
     assert!(matches!(
         t.handle_bytes(b"SSH-2.0\r\n\r\n"),
