@@ -229,3 +229,42 @@ fn ipv6_targets_keep_their_brackets_in_connect() {
     Tunnel::start(&url("https://[::1]:8443/"), &proxy, &mut out).unwrap();
     assert!(out.starts_with(b"CONNECT [::1]:8443 HTTP/1.1\r\nHost: [::1]:8443\r\n"));
 }
+
+mod any_input {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Settings come from the environment and the command line: any
+        /// string is a proxy or a typed error, any list a `NoProxy`, never a
+        /// panic; a parsed proxy is always an http URL with a port.
+        #[test]
+        fn settings_never_panic(spec in ".{0,40}", list in ".{0,60}", host in "[a-z0-9.\\-]{1,20}") {
+            if let Ok(p) = Proxy::parse(&spec) {
+                prop_assert!(p.url().as_str().starts_with("http://"));
+            }
+            let no = NoProxy::parse(&list);
+            if let Ok(u) = Url::parse(&alloc::format!("http://{host}/")) {
+                let _ = no.matches(&u);
+            }
+        }
+
+        /// Whatever a proxy answers, in whatever pieces, the tunnel opens,
+        /// wants more, or fails with a typed error.
+        #[test]
+        fn any_answer_is_handled(answer in proptest::collection::vec(any::<u8>(), 0..200), cut in 0usize..200) {
+            let proxy = Proxy::parse("p:1").unwrap();
+            let mut t = Tunnel::start(&url("https://a.test/"), &proxy, &mut Vec::new()).unwrap();
+            let cut = cut.min(answer.len());
+            for piece in [&answer[..cut], &answer[cut..]] {
+                if piece.is_empty() {
+                    continue;
+                }
+                match t.handle_bytes(piece) {
+                    Ok(TunnelStatus::Partial) => {}
+                    Ok(TunnelStatus::Open) | Err(_) => break,
+                }
+            }
+        }
+    }
+}
