@@ -266,6 +266,18 @@ mod eventsource_client_018 {
             .build_with_transport(transport)
     }
 
+    /// The peer's first event from `url`.
+    async fn first_event(url: &str) -> eventsource_client::Event {
+        let mut stream = peer(url).stream();
+        loop {
+            match stream.next().await {
+                Some(Ok(SSE::Event(e))) => return e,
+                Some(Ok(_)) => {}
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
     #[tokio::test]
     async fn opens_a_204_and_keeps_reconnecting() {
         let server = serve(vec![(
@@ -306,14 +318,7 @@ mod eventsource_client_018 {
     async fn reads_events_from_a_body_that_is_not_an_event_stream() {
         let html = "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\ndata: x\n\n";
         let server = serve(vec![(html.into(), Then::Hold)]).await;
-        let mut stream = peer(&server.url).stream();
-        let event = loop {
-            match stream.next().await {
-                Some(Ok(SSE::Event(e))) => break e,
-                Some(Ok(_)) => {}
-                other => panic!("{other:?}"),
-            }
-        };
+        let event = first_event(&server.url).await;
         assert_eq!(event.data, "x");
 
         let mut es = ours(&server.url);
@@ -417,14 +422,7 @@ mod eventsource_client_018 {
     #[tokio::test]
     async fn accepts_a_retry_value_that_is_not_all_digits() {
         let server = serve(vec![answer("retry: +5\ndata: x\n\n", Then::Hold)]).await;
-        let mut stream = peer(&server.url).stream();
-        let event = loop {
-            match stream.next().await {
-                Some(Ok(SSE::Event(e))) => break e,
-                Some(Ok(_)) => {}
-                other => panic!("{other:?}"),
-            }
-        };
+        let event = first_event(&server.url).await;
         assert_eq!(event.retry, Some(5), "\"+5\" taken as 5 ms");
     }
 }

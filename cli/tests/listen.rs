@@ -239,8 +239,9 @@ fn bad_options_exit_2() {
     assert_eq!(out.status.code(), Some(2));
 }
 
-#[test]
-fn insecure_accepts_a_self_signed_server_and_the_default_refuses_it() {
+/// A TLS event stream server for `localhost` (a self-signed certificate
+/// made here) publishing a tick every 50 ms for 5 s, and its publisher.
+fn ticking_tls_server() -> (sse_blocking::ServerHandle, thread::JoinHandle<()>) {
     use std::sync::Arc;
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.key_pair.serialize_der().into());
@@ -260,13 +261,19 @@ fn insecure_accepts_a_self_signed_server_and_the_default_refuses_it() {
         Some(Arc::new(tls)),
     )
     .unwrap();
-    let url = format!("https://localhost:{}/events", server.local_addr().port());
     let publisher = thread::spawn(move || {
         for i in 0..100 {
             let _ = hub.publish(&sse_core::encode::Message::new(&format!("tick {i}")));
             thread::sleep(Duration::from_millis(50));
         }
     });
+    (server, publisher)
+}
+
+#[test]
+fn insecure_accepts_a_self_signed_server_and_the_default_refuses_it() {
+    let (server, publisher) = ticking_tls_server();
+    let url = format!("https://localhost:{}/events", server.local_addr().port());
     let out = listen(&[&url, "--insecure", "--max-events", "1"]);
     assert!(out.status.success(), "{out:?}");
     assert!(stdout(&out).starts_with("[message id="), "{out:?}");
@@ -395,33 +402,9 @@ fn no_proxy_and_upper_case_http_proxy_go_direct() {
 
 #[test]
 fn proxy_flag_tunnels_https_with_connect() {
-    use std::sync::Arc;
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
-    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.key_pair.serialize_der().into());
-    let tls = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(vec![cert.cert.der().clone()], key)
-    .unwrap();
-    let hub = sse_blocking::Hub::default();
-    let service = sse_blocking::Service::new(hub.clone(), "/events");
-    let server = sse_blocking::serve(
-        TcpListener::bind("127.0.0.1:0").unwrap(),
-        service,
-        Some(Arc::new(tls)),
-    )
-    .unwrap();
+    let (server, publisher) = ticking_tls_server();
     let port = server.local_addr().port();
     let url = format!("https://localhost:{port}/events");
-    let publisher = thread::spawn(move || {
-        for i in 0..100 {
-            let _ = hub.publish(&sse_core::encode::Message::new(&format!("tick {i}")));
-            thread::sleep(Duration::from_millis(50));
-        }
-    });
     let (proxy_url, relayed) = proxy();
     // The flag wins over the environment's proxy (which does not exist).
     let env = [("https_proxy", "http://127.0.0.1:9")];

@@ -226,8 +226,9 @@ fn shutdown_ends_every_connection_and_thread() {
     assert!(threads() <= before + 8);
 }
 
-#[test]
-fn tls_end_to_end_with_a_self_signed_certificate() {
+/// A TLS server for `localhost` with a self-signed certificate made here,
+/// its hub, and a client configuration that trusts only that certificate.
+fn tls_server() -> (ServerHandle, Hub, rustls::ClientConfig) {
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
     let der = cert.cert.der().clone();
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.key_pair.serialize_der().into());
@@ -252,6 +253,12 @@ fn tls_end_to_end_with_a_self_signed_certificate() {
         .unwrap()
         .with_root_certificates(roots)
         .with_no_client_auth();
+    (server, hub, client_tls)
+}
+
+#[test]
+fn tls_end_to_end_with_a_self_signed_certificate() {
+    let (server, hub, client_tls) = tls_server();
     let url = format!("https://localhost:{}/events", server.local_addr().port());
     let mut es = EventSource::with_parts(
         &url,
@@ -496,30 +503,7 @@ fn through_a_proxy_forward_for_http_and_tunnelled_for_https() {
     assert_eq!(next_data(&mut es), "forwarded");
     assert_eq!(relayed.try_recv().unwrap(), format!("GET {url} HTTP/1.1"));
 
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
-    let der = cert.cert.der().clone();
-    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.key_pair.serialize_der().into());
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let server_tls = rustls::ServerConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![der.clone()], key)
-        .unwrap();
-    let hub = Hub::new(LogLimits::default());
-    let server = serve(
-        TcpListener::bind("127.0.0.1:0").unwrap(),
-        Service::new(hub.clone(), "/events"),
-        Some(Arc::new(server_tls)),
-    )
-    .unwrap();
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(der).unwrap();
-    let client_tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let (server, hub, client_tls) = tls_server();
     let port = server.local_addr().port();
     let url = format!("https://localhost:{port}/events");
     let connector = TcpConnector::with_tls(client_tls).with_proxies(proxies());
