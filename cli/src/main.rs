@@ -9,6 +9,7 @@ mod conformance_all;
 mod conformance_client;
 mod conformance_parse;
 mod conformance_server;
+mod limits;
 mod listen;
 mod parse;
 mod publish;

@@ -1,127 +1,20 @@
 //! `sse listen` against scripted servers on 127.0.0.1, as a user runs it.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod peer;
+
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Command, Output};
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-/// A request as the server saw it: head lines and body.
-struct Seen {
-    head: Vec<String>,
-    body: String,
-}
-
-impl Seen {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.head.iter().find_map(|l| {
-            let (n, v) = l.split_once(':')?;
-            n.eq_ignore_ascii_case(name).then(|| v.trim())
-        })
-    }
-}
-
-fn read_request(stream: &TcpStream) -> Seen {
-    let mut reader = BufReader::new(stream);
-    let mut head = Vec::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            break;
-        }
-        let line = line.trim_end().to_string();
-        if line.is_empty() {
-            break;
-        }
-        head.push(line);
-    }
-    let mut seen = Seen {
-        head,
-        body: String::new(),
-    };
-    if let Some(n) = seen
-        .header("content-length")
-        .and_then(|v| v.parse::<usize>().ok())
-    {
-        let mut body = vec![0; n];
-        let _ = reader.read_exact(&mut body);
-        seen.body = String::from_utf8_lossy(&body).into_owned();
-    }
-    seen
-}
+use peer::{listen, listen_env, read_request, stdout, Peer, OK};
 
 /// Serves `responses` to successive connections (each written, then the
-/// connection closed); reports each request.
-fn server(responses: Vec<String>) -> (String, mpsc::Receiver<Seen>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        for response in responses {
-            let Ok((mut stream, _)) = listener.accept() else {
-                return;
-            };
-            let _ = tx.send(read_request(&stream));
-            let _ = stream.write_all(response.as_bytes());
-        }
-        // Later connections hang: accept them and keep them open.
-        let mut keep = Vec::new();
-        while let Ok((s, _)) = listener.accept() {
-            keep.push(s);
-        }
-    });
-    (format!("http://{addr}/events"), rx)
-}
-
-const OK: &str = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n";
-
-/// The proxy variables curl reads, cleared for every run so that the
-/// machine's own settings cannot change a test.
-const PROXY_VARS: [&str; 8] = [
-    "http_proxy",
-    "HTTP_PROXY",
-    "https_proxy",
-    "HTTPS_PROXY",
-    "all_proxy",
-    "ALL_PROXY",
-    "no_proxy",
-    "NO_PROXY",
-];
-
-/// Runs `sse listen` with a 20 s safety net.
-fn listen(args: &[&str]) -> Output {
-    listen_env(args, &[])
-}
-
-/// Runs `sse listen` with these proxy variables (and no others).
-fn listen_env(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_sse"));
-    for var in PROXY_VARS {
-        command.env_remove(var);
-    }
-    command.envs(env.iter().copied());
-    let mut child = command
-        .arg("listen")
-        .args(args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("sse runs");
-    for _ in 0..2000 {
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
-        thread::sleep(Duration::from_millis(10));
-    }
-    if child.try_wait().unwrap().is_none() {
-        let _ = child.kill();
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
+/// connection closed); later connections hang. The stream's URL.
+fn server(responses: Vec<String>) -> (String, Peer) {
+    let peer = Peer::scripted(responses);
+    (peer.url("/events"), peer)
 }
 
 #[test]
@@ -152,7 +45,7 @@ fn json_lines_reconnect_with_last_event_id_and_204_exits_0() {
             .into(),
     ];
     assert_eq!(stdout(&out).lines().collect::<Vec<_>>(), expected);
-    let requests: Vec<Seen> = seen.try_iter().collect();
+    let requests = seen.requests();
     assert_eq!(requests.len(), 3);
     assert_eq!(requests[0].head[0], "GET /events HTTP/1.1");
     assert_eq!(requests[0].header("authorization"), Some("Bearer t"));
@@ -201,7 +94,7 @@ fn post_with_body_is_one_shot() {
         lines.last().map(String::as_str),
         Some(r#"{"kind":"closed"}"#)
     );
-    let request = seen.recv_timeout(Duration::from_secs(5)).unwrap();
+    let request = seen.next_request(Duration::from_secs(5)).unwrap();
     assert_eq!(request.head[0], "POST /events HTTP/1.1");
     assert_eq!(request.body, "{\"prompt\":\"hi\"}");
 }
@@ -280,7 +173,7 @@ fn insecure_accepts_a_self_signed_server_and_the_default_refuses_it() {
 
     // Without --insecure the certificate is refused; the client keeps
     // retrying, so stop it after the first error line.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sse"))
+    let mut child = peer::sse()
         .args(["listen", &url, "--json", "--retry-ms", "50"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -311,12 +204,13 @@ fn proxy() -> (String, mpsc::Receiver<(String, Option<String>)>) {
         for client in listener.incoming().flatten() {
             let tx = tx.clone();
             thread::spawn(move || {
-                let seen = read_request(&client);
-                let line = seen.head.first().cloned().unwrap_or_default();
+                let Some(seen) = read_request(&client) else {
+                    return;
+                };
+                let line = seen.head[0].clone();
                 let auth = seen.header("proxy-authorization").map(String::from);
-                let _ = tx.send((line.clone(), auth));
-                let mut words = line.split(' ');
-                let (method, target) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+                let _ = tx.send((line, auth));
+                let (method, target) = (seen.method.as_str(), seen.target.as_str());
                 let mut client = client;
                 let upstream = if method == "CONNECT" {
                     let upstream = TcpStream::connect(target).unwrap();

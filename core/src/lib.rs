@@ -65,6 +65,7 @@
 //! ```
 #![no_std]
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 extern crate alloc;
@@ -90,3 +91,8 @@ pub mod url;
 pub use parse::{Event, Limits, Parser};
 pub use text::Utf8Bytes;
 pub use time::Instant;
+
+// The README's examples run as doctests, so the crate's front page stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

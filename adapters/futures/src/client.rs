@@ -161,7 +161,7 @@ impl Deadline {
             self.sleep = None;
             return false;
         };
-        if self.sleep.as_ref().map_or(true, |(at, _)| deadline < *at) {
+        if self.sleep.as_ref().is_none_or(|(at, _)| deadline < *at) {
             self.sleep = Some((deadline, timer.sleep_until(deadline)));
         }
         let Some((_, sleep)) = &mut self.sleep else {

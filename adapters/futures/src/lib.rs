@@ -18,6 +18,7 @@
 //!   forward proxy, or through a [`proxy::tunnel`]) shared by the runtime
 //!   adapters.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 pub mod client;
@@ -32,3 +33,8 @@ pub use client::{CloseHandle, CloseSignal, Deadline, EventSource};
 pub use decode::{DecodeError, EventReader, EventStream};
 pub use runtime::{BoxFuture, ConnectError, Connector, Timer};
 pub use sse_core;
+
+// The README's examples run as doctests, so the crate's front page stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -63,7 +63,7 @@ async fn main() -> ExitCode {
         Err(e) => return usage(&format!("{url}: {e}")),
     };
     let mut seen = 0;
-    while max_events.map_or(true, |max| seen < max) {
+    while max_events.is_none_or(|max| seen < max) {
         match events.next().await {
             Some(Notification::Message(m)) => {
                 println!("{}: {}", m.event.event_type, m.event.data);

@@ -107,3 +107,9 @@ pub use timer::TokioTimer;
 pub use reqwest;
 pub use sse_core;
 pub use sse_core::client::Config;
+
+// The README's example runs as a doctest, so the crate's front page stays
+// true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

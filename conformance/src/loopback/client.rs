@@ -41,17 +41,20 @@ use std::time::Duration;
 
 use sse_core::client::{Client, Config, Notification, ReadyState};
 use sse_core::http1::{
-    reason_phrase, BodyDecoder, BodyEvent, Framing, HeadStatus, RequestHead, RequestParser,
-    ResponseParser,
+    reason_phrase, BodyDecoder, BodyEvent, Framing as WireFraming, HeadStatus, RequestHead,
+    RequestParser, ResponseParser,
 };
 use sse_core::Instant;
 
 use super::clock::{ceil_ms, VirtualClock, SCENARIO_LIMIT, SETTLE_LIMIT};
 use super::wire::{reset, LoopConnector, Refusals, RuntimeConnector, Stats};
 use crate::client::{
-    core_config, decode_hex, flatten, state_name, ClientUnderTest, Observed, ObservedRequest,
-    Scenario, ServerStep, UserAction, UserStep,
+    core_config, decode_hex, flatten, state_name, ClientUnderTest, Framing, Observed,
+    ObservedRequest, Scenario, ServerStep, UserAction, UserStep,
 };
+
+/// The last chunk of a chunked body (no trailers).
+const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
 
 /// An adapter's client, driven one step at a time.
 pub trait Driver {
@@ -240,6 +243,10 @@ struct Conn {
     /// Its request is in `observed.requests`.
     recorded: bool,
     disconnect_seen: bool,
+    /// The response body is chunked.
+    chunked: bool,
+    /// The last chunk was sent (or a framed body was sent whole).
+    body_done: bool,
 }
 
 impl Conn {
@@ -283,6 +290,33 @@ impl Conn {
         Ok(true)
     }
 
+    /// Appends body bytes to `wire` as this response frames them.
+    fn frame(&self, wire: &mut Vec<u8>, bytes: &[u8]) {
+        if !self.chunked {
+            wire.extend_from_slice(bytes);
+        } else if !bytes.is_empty() {
+            wire.extend_from_slice(format!("{:x}\r\n", bytes.len()).as_bytes());
+            wire.extend_from_slice(bytes);
+            wire.extend_from_slice(b"\r\n");
+        }
+    }
+
+    /// One body step: one chunk of a chunked body.
+    fn write_body(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let mut wire = Vec::new();
+        self.frame(&mut wire, bytes);
+        self.write(&wire)
+    }
+
+    /// The last chunk of a chunked body, once.
+    fn end_body(&mut self) -> Result<(), String> {
+        if self.chunked && !self.body_done {
+            self.body_done = true;
+            return self.write(LAST_CHUNK);
+        }
+        Ok(())
+    }
+
     fn write(&mut self, bytes: &[u8]) -> Result<(), String> {
         let Some(tcp) = self.tcp.as_mut() else {
             return Ok(());
@@ -306,8 +340,9 @@ impl Conn {
 }
 
 /// What the server wrote on one connection as an HTTP client reads it:
-/// whether the response head is complete, and how many body bytes it
-/// carries once de-framed. An HTTP-level client's counters
+/// whether the response head is complete, how many body bytes it carries
+/// once de-framed, and whether its framing ended the body (the last chunk,
+/// or all of a `Content-Length`). An HTTP-level client's counters
 /// ([`Stats::http`]) are compared with these.
 #[derive(Debug)]
 struct Written {
@@ -315,6 +350,7 @@ struct Written {
     body: Option<BodyDecoder>,
     head: bool,
     body_len: u64,
+    body_end: bool,
 }
 
 impl Written {
@@ -324,6 +360,7 @@ impl Written {
             body: None,
             head: false,
             body_len: 0,
+            body_end: false,
         }
     }
 
@@ -333,21 +370,28 @@ impl Written {
                 return; // not complete yet, or a head the client fails at
             };
             self.head = true;
-            let framing = head.framing(false).unwrap_or(Framing::Empty);
+            let framing = head.framing(false).unwrap_or(WireFraming::Empty);
             self.body = Some(BodyDecoder::new(framing));
             bytes = bytes.get(used..).unwrap_or_default();
         }
         if let Some(body) = &mut self.body {
             body.handle_bytes(bytes);
-            while let Some(Ok(BodyEvent::Data(data))) = body.poll_body() {
-                self.body_len += data.len() as u64;
+            while let Some(Ok(event)) = body.poll_body() {
+                match event {
+                    BodyEvent::Data(data) => self.body_len += data.len() as u64,
+                    BodyEvent::End => self.body_end = true,
+                }
             }
         }
     }
 
+    /// Whether an HTTP-level client took all of it: the head, every body
+    /// byte, and the end its framing marked (the library reports that end
+    /// on its body stream, as it reports the close of an unframed body).
     fn read_by(&self, stats: &Stats) -> bool {
         (!self.head || stats.head.load(Ordering::Acquire))
             && stats.read.load(Ordering::Acquire) >= self.body_len
+            && (!self.body_end || stats.ended.load(Ordering::Acquire))
     }
 }
 
@@ -437,16 +481,38 @@ impl Run<'_> {
                     "HTTP/1.1 {} {}\r\n",
                     head.status,
                     reason_phrase(head.status)
-                );
+                )
+                .into_bytes();
                 for (name, value) in &head.headers {
-                    wire.push_str(&format!("{name}: {value}\r\n"));
+                    wire.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
                 }
-                wire.push_str("\r\n");
-                conn.write(wire.as_bytes())?;
+                match head.framing {
+                    Some(Framing::Length) => {
+                        let n = head.declared_length(&conn.steps)?;
+                        wire.extend_from_slice(format!("Content-Length: {n}\r\n").as_bytes());
+                    }
+                    Some(Framing::Chunked) => {
+                        wire.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
+                    }
+                    None => {}
+                }
+                wire.extend_from_slice(b"\r\n");
+                conn.chunked = head.framing == Some(Framing::Chunked);
+                // An inline body goes in the same write, complete.
+                if let Some(body) = &head.body {
+                    conn.frame(&mut wire, body.as_bytes());
+                    if conn.chunked {
+                        wire.extend_from_slice(LAST_CHUNK);
+                    }
+                    conn.body_done = head.framing.is_some();
+                }
+                conn.write(&wire)?;
             }
-            ServerStep::Body(text) => conn.write(text.as_bytes())?,
-            ServerStep::BodyHex(hex) => conn.write(&decode_hex(&hex)?)?,
+            ServerStep::Body(text) => conn.write_body(text.as_bytes())?,
+            ServerStep::BodyHex(hex) => conn.write_body(&decode_hex(&hex)?)?,
+            ServerStep::End => conn.end_body()?,
             ServerStep::Eof => {
+                conn.end_body()?;
                 if let Some(tcp) = &conn.tcp {
                     let _ = tcp.shutdown(std::net::Shutdown::Write);
                 }
@@ -554,6 +620,8 @@ impl Run<'_> {
                 ended: false,
                 recorded: false,
                 disconnect_seen: false,
+                chunked: false,
+                body_done: false,
             });
         }
         Ok(())
@@ -611,7 +679,9 @@ impl Run<'_> {
             let dropped = c.stats.dropped.load(Ordering::Acquire);
             let request = dropped || c.recorded;
             let bytes = dropped || c.all_read();
-            let end = dropped || !c.ended || c.stats.ended.load(Ordering::Acquire);
+            // After a body complete by its framing a client may stop
+            // reading: the close that follows is nothing it must see.
+            let end = dropped || !c.ended || c.body_done || c.stats.ended.load(Ordering::Acquire);
             request && bytes && end
         })
     }

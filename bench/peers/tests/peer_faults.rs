@@ -1,7 +1,8 @@
 //! The Rust client peers' known faults, each reproduced over loopback
 //! against the peer, next to what our client does with the same server
 //! (`sse-reqwest`, which runs the core machine every adapter shares).
-//! Listed in docs/INTEROP.md.
+//! Listed in docs/INTEROP.md. Run with
+//! `cargo test --manifest-path bench/peers/Cargo.toml --target-dir target`.
 //!
 //! Each server here is scripted per connection: the n-th connection gets
 //! the n-th answer (the last one repeats), written raw, then closed or

@@ -13,7 +13,9 @@
 //! run). Rounds alternate the order (forward, then backward); the table has
 //! the median of the rounds for events/s (wall clock) and CPU time per event
 //! (this process's CPU: the client alone, the server runs in the other
-//! process). System allocator. `cargo bench -p sse-bench --bench peers`
+//! process). System allocator.
+//!
+//! `cargo bench --manifest-path bench/peers/Cargo.toml --target-dir target`
 //! (`-- --rounds N`, default 9; `--only NAME` runs the contestants whose
 //! name contains NAME, for profiling).
 
