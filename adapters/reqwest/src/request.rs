@@ -117,7 +117,8 @@ pub(crate) fn from_reqwest(
 /// an error at construction instead of a failed connect on every attempt.
 pub(crate) fn check_headers(config: &Config) -> Result<(), BuildError> {
     for (name, value) in &config.headers {
-        if HeaderName::from_bytes(name.as_bytes()).is_err() || HeaderValue::from_str(value).is_err()
+        if HeaderName::from_bytes(name.as_bytes()).is_err()
+            || HeaderValue::from_bytes(value.as_bytes()).is_err()
         {
             return Err(BuildError::Header { name: name.clone() });
         }
@@ -135,7 +136,10 @@ pub(crate) fn to_reqwest(request: &Request, extras: &Extras) -> Result<reqwest::
     let headers = out.headers_mut();
     for (name, value) in &request.headers {
         let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| format!("{name}: {e}"))?;
-        let value = HeaderValue::from_str(value).map_err(|e| format!("{name}: {e}"))?;
+        // As bytes: UTF-8 beyond ASCII (a `Last-Event-ID` of `…`) is
+        // obs-text on the wire, which `from_str` refuses.
+        let value =
+            HeaderValue::from_bytes(value.as_bytes()).map_err(|e| format!("{name}: {e}"))?;
         headers.append(name, value);
     }
     *out.body_mut() = request.body.clone().map(reqwest::Body::from);
@@ -176,14 +180,14 @@ mod tests {
             .headers
             .push(("Authorization".into(), "Bearer k".into()));
         config.body = Some(Bytes::from_static(b"{\"q\":1}"));
-        config.last_event_id = "7".into();
+        config.last_event_id = "7…".into();
         let out = to_reqwest(&first_request(config), &Extras::default()).unwrap();
         assert_eq!(out.method(), reqwest::Method::POST);
         assert_eq!(out.url().as_str(), "http://example.test/s?q=1");
         let h = out.headers();
         assert_eq!(h["accept"], "text/event-stream");
         assert_eq!(h["cache-control"], "no-cache");
-        assert_eq!(h["last-event-id"], "7");
+        assert_eq!(h["last-event-id"].as_bytes(), "7…".as_bytes());
         assert_eq!(h["authorization"], "Bearer k");
         let body = out.body().and_then(|b| b.as_bytes()).unwrap();
         assert_eq!(body, b"{\"q\":1}");

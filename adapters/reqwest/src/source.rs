@@ -99,7 +99,7 @@ impl EventSource {
     /// let answer = sse_reqwest::EventSource::from_request(
     ///     client
     ///         .post("https://api.example.com/v1/chat")
-    ///         .bearer_auth("sk-…")
+    ///         .bearer_auth("sk-test")
     ///         .header("Content-Type", "application/json")
     ///         .body(r#"{"stream":true,"prompt":"hi"}"#),
     /// )?;
