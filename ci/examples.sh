@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Every adapter's example client against every adapter's example clock
-# server, on 127.0.0.1: each client must print two ticks and exit 0. Then
-# the tokio client against the axum example (two events published with
-# with POST /publish) and the hand-written hyper server.
+# server, on 127.0.0.1: each client must print two ticks and exit 0.
+# sse-reqwest has a client only. Then the tokio client against the axum
+# example (two events published with POST /publish) and the hand-written
+# hyper server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 adapters=(blocking smol async-std tokio)
-cargo build -q --examples -p sse-blocking -p sse-smol -p sse-async-std -p sse-tokio
+clients=("${adapters[@]}" reqwest)
+cargo build -q --examples -p sse-blocking -p sse-smol -p sse-async-std -p sse-tokio -p sse-reqwest
 bin=target/debug/examples
 fail=0
 for server in "${adapters[@]}"; do
@@ -15,7 +17,7 @@ for server in "${adapters[@]}"; do
   pid=$!
   for _ in $(seq 100); do grep -q '^listening on ' "$out" && break; sleep 0.05; done
   url=$(sed -n 's/^listening on //p' "$out" | head -1)
-  for client in "${adapters[@]}"; do
+  for client in "${clients[@]}"; do
     if got=$(timeout 15 "$bin/$client-client" "$url" --max-events 2 2>/dev/null) \
       && [ "$(printf '%s\n' "$got" | grep -c .)" -eq 2 ]; then
       echo "ok   $client client <- $server clock ($url)"

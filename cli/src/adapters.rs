@@ -6,6 +6,7 @@ use sse_conformance::loopback::client::{
     async_std_driver, blocking_driver, smol_driver, tokio_driver, LoopbackClient, MakeDriver,
 };
 use sse_conformance::loopback::parse::LoopbackParser;
+use sse_conformance::loopback::reqwest as reqwest_loop;
 use sse_conformance::parse::{CoreParser, ParserUnderTest};
 
 /// An implementation under test.
@@ -21,16 +22,20 @@ pub enum Adapter {
     Blocking,
     /// `sse-tokio`: the futures driver on tokio sockets; hyper serving.
     Tokio,
+    /// `sse-reqwest`: the client over a reqwest::Client on tokio (a client
+    /// only: no server suite).
+    Reqwest,
 }
 
 impl Adapter {
     /// Every implementation, in table order.
-    pub const ALL: [Adapter; 5] = [
+    pub const ALL: [Adapter; 6] = [
         Adapter::Core,
         Adapter::AsyncStd,
         Adapter::Smol,
         Adapter::Blocking,
         Adapter::Tokio,
+        Adapter::Reqwest,
     ];
 
     /// The name used on the command line and in tables.
@@ -41,7 +46,13 @@ impl Adapter {
             Adapter::Smol => "smol",
             Adapter::Blocking => "blocking",
             Adapter::Tokio => "tokio",
+            Adapter::Reqwest => "reqwest",
         }
+    }
+
+    /// Whether it has a server to check.
+    pub fn has_server(self) -> bool {
+        self != Adapter::Reqwest
     }
 
     fn driver(self) -> Option<MakeDriver> {
@@ -54,6 +65,7 @@ impl Adapter {
             // conformance/tests).
             Adapter::Blocking => Some(blocking_driver),
             Adapter::Tokio => Some(tokio_driver),
+            Adapter::Reqwest => Some(reqwest_loop::reqwest_driver),
         }
     }
 
@@ -61,6 +73,9 @@ impl Adapter {
     pub fn client(self) -> Box<dyn ClientUnderTest> {
         match self.driver() {
             None => Box::new(CoreClient),
+            Some(make) if self == Adapter::Reqwest => {
+                Box::new(LoopbackClient::new(make).skipping(reqwest_loop::skip))
+            }
             Some(make) => Box::new(LoopbackClient::new(make)),
         }
     }

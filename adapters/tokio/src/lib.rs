@@ -56,6 +56,7 @@ use std::io;
 use std::sync::Arc;
 
 use sse_core::client::Config;
+use sse_core::proxy::{Proxies, Proxy};
 use sse_core::url::{Url, UrlError};
 use sse_core::Instant;
 use sse_futures::server::{ServerHandle, Service};
@@ -106,11 +107,13 @@ impl sse_futures::Timer for Timer {
 }
 
 /// Opens connections with tokio: DNS, TCP, and TLS for `https` (Mozilla's
-/// roots unless [`Connector::with_tls`] says otherwise). Connect timeouts
+/// roots unless [`Connector::with_tls`] says otherwise), through HTTP
+/// proxies when [`Connector::with_proxies`] names them. Connect timeouts
 /// are the client machine's (`Config::connect_timeout`).
 #[derive(Clone, Debug, Default)]
 pub struct Connector {
     tls: ClientTls,
+    proxies: Arc<Proxies>,
 }
 
 impl Connector {
@@ -121,7 +124,15 @@ impl Connector {
 
     /// TLS with these settings: custom roots, a client certificate.
     pub fn with_tls(tls: ClientTls) -> Self {
-        Connector { tls }
+        let proxies = Arc::default();
+        Connector { tls, proxies }
+    }
+
+    /// The same connector, reaching URLs through `proxies` (e.g.
+    /// [`Proxies::from_env`], as curl reads the environment).
+    pub fn with_proxies(self, proxies: Proxies) -> Self {
+        let proxies = Arc::new(proxies);
+        Connector { proxies, ..self }
     }
 }
 
@@ -129,21 +140,22 @@ impl sse_futures::Connector for Connector {
     type Io = MaybeTls<Compat<TcpStream>>;
 
     fn connect(&self, url: &Url) -> BoxFuture<Result<Self::Io, ConnectError>> {
-        let (url, tls) = (url.clone(), self.tls.clone());
+        let (url, tls, proxies) = (url.clone(), self.tls.clone(), Arc::clone(&self.proxies));
         Box::pin(async move {
-            let host = url.host_unbracketed().to_string();
-            let resolve = async {
-                Ok(tokio::net::lookup_host((host.as_str(), url.port()))
-                    .await?
-                    .collect())
+            let resolve = |host: String, port| async move {
+                Ok(tokio::net::lookup_host((host, port)).await?.collect())
             };
-            sse_futures::tls::connect(&url, &tls, resolve, |addr| async move {
+            sse_futures::tls::connect(&url, &tls, &proxies, resolve, |addr| async move {
                 let tcp = TcpStream::connect(addr).await?;
                 tcp.set_nodelay(true)?;
                 Ok(tcp.compat())
             })
             .await
         })
+    }
+
+    fn forward_proxy(&self, url: &Url) -> Option<&Proxy> {
+        self.proxies.forward(url)
     }
 }
 
