@@ -2,88 +2,15 @@
 //! them: the pipe-to-browser path, resume after a dropped stream and after a
 //! restarted client, signals, JSON input, CORS.
 
+mod served;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-fn sse() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sse"))
-}
-
-/// A running `sse serve`; killed on drop.
-struct Server {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    url: String,
-}
-
-impl Server {
-    fn start(args: &[&str]) -> Server {
-        let mut child = sse()
-            .arg("serve")
-            .args(["--addr", "127.0.0.1:0"])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("sse runs");
-        let stdin = child.stdin.take();
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
-        let url = first
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("first line {first:?}"))
-            .to_string();
-        Server { child, stdin, url }
-    }
-
-    fn send(&mut self, line: &str) {
-        let stdin = self.stdin.as_mut().unwrap();
-        writeln!(stdin, "{line}").unwrap();
-        stdin.flush().unwrap();
-    }
-
-    fn addr(&self) -> &str {
-        self.url
-            .strip_prefix("http://")
-            .and_then(|s| s.split('/').next())
-            .unwrap()
-    }
-
-    fn signal(&self, name: &str) {
-        let ok = Command::new("kill")
-            .args([&format!("-{name}"), &self.child.id().to_string()])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok);
-    }
-
-    /// Waits (at most 10 s) for the process to exit; returns its status code.
-    fn wait(&mut self) -> Option<i32> {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code();
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-        None
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use served::{sse, Server};
 
 /// Runs `sse listen` to completion with a 20 s safety net.
 fn listen(args: &[&str]) -> Output {
