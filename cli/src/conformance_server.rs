@@ -21,7 +21,8 @@ pub fn run_one(case: &Case, adapter: Adapter) -> CaseResult {
 }
 
 /// Runs the subcommand.
-pub fn run(args: &crate::SuiteArgs) -> ExitCode {
+pub fn run(all: &crate::ExternalSuiteArgs) -> ExitCode {
+    let args = &all.suite;
     let dir = args.fixtures.clone().unwrap_or_else(fixture_dir);
     let cases = match load_cases(&dir) {
         Ok(cases) => cases,

@@ -12,7 +12,9 @@
 //! against the `sse-core` machine on a fake clock; an adapter can implement
 //! the trait by serving the same script from a loopback HTTP server.
 //! [`check`] compares what was observed with what was expected and
-//! [`run_scenario`] does both.
+//! [`run_scenario`] does both. [`check_within`] is the same comparison with
+//! a [`Tolerance`] on times, for implementations on a real clock (the
+//! subprocess protocol, [`crate::external::client`]).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
@@ -342,8 +344,43 @@ pub fn run_scenario(scenario: &Scenario, imp: &mut dyn ClientUnderTest) -> Scena
     }
 }
 
+/// How far an observed time may be from the expected one: `ms`
+/// milliseconds plus `percent` of the expected time (scenario ms).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tolerance {
+    /// Fixed slack in ms.
+    pub ms: u64,
+    /// Slack in percent of the expected time.
+    pub percent: u64,
+}
+
+impl Tolerance {
+    /// Times must be equal (a virtual clock).
+    pub const EXACT: Tolerance = Tolerance { ms: 0, percent: 0 };
+
+    /// The slack allowed around `expected`.
+    pub fn slack(&self, expected: u64) -> u64 {
+        self.ms + expected.saturating_mul(self.percent) / 100
+    }
+
+    /// Whether `got` is within the slack around `expected`.
+    pub fn accepts(&self, expected: u64, got: u64) -> bool {
+        expected.abs_diff(got) <= self.slack(expected)
+    }
+
+    fn vec_accepts(&self, expected: &[u64], got: &[u64]) -> bool {
+        expected.len() == got.len() && expected.iter().zip(got).all(|(e, g)| self.accepts(*e, *g))
+    }
+}
+
 /// Compares `observed` with the scenario's expectations.
 pub fn check(scenario: &Scenario, observed: &Observed) -> Vec<String> {
+    check_within(scenario, observed, Tolerance::EXACT)
+}
+
+/// Compares `observed` with the scenario's expectations, accepting times
+/// within `tolerance` of the expected ones.
+pub fn check_within(scenario: &Scenario, observed: &Observed, tolerance: Tolerance) -> Vec<String> {
     let expect = &scenario.expect;
     let mut failures = Vec::new();
 
@@ -351,7 +388,7 @@ pub fn check(scenario: &Scenario, observed: &Observed) -> Vec<String> {
     for i in 0..expect.requests.len().max(observed.requests.len()) {
         match (expect.requests.get(i), observed.requests.get(i)) {
             (Some(e), Some(o)) => {
-                let problems = request_mismatches(e, o);
+                let problems = request_mismatches(e, o, tolerance);
                 if !problems.is_empty() {
                     req_fail.push(format!("request #{}: {}", i + 1, problems.join("; ")));
                 }
@@ -380,7 +417,7 @@ pub fn check(scenario: &Scenario, observed: &Observed) -> Vec<String> {
     for i in 0..expect.notifications.len().max(observed.notifications.len()) {
         match (expect.notifications.get(i), observed.notifications.get(i)) {
             (Some(e), Some(o)) => {
-                let problems = notification_mismatches(e, o);
+                let problems = notification_mismatches(e, o, tolerance);
                 if !problems.is_empty() {
                     note_fail.push(format!(
                         "notification #{}: {} (got {})",
@@ -428,7 +465,7 @@ pub fn check(scenario: &Scenario, observed: &Observed) -> Vec<String> {
         }
     }
     if let Some(want) = &expect.disconnects_ms {
-        if *want != observed.disconnects_ms {
+        if !tolerance.vec_accepts(want, &observed.disconnects_ms) {
             failures.push(format!(
                 "disconnects: expected at {want:?} ms, got {:?}",
                 observed.disconnects_ms
@@ -444,10 +481,10 @@ pub fn check(scenario: &Scenario, observed: &Observed) -> Vec<String> {
     failures
 }
 
-fn request_mismatches(e: &ExpectRequest, o: &ObservedRequest) -> Vec<String> {
+fn request_mismatches(e: &ExpectRequest, o: &ObservedRequest, t: Tolerance) -> Vec<String> {
     let mut p = Vec::new();
     if let Some(at) = e.at_ms {
-        if at != o.at_ms {
+        if !t.accepts(at, o.at_ms) {
             p.push(format!("at {} ms, expected {at} ms", o.at_ms));
         }
     }
@@ -479,7 +516,11 @@ fn request_mismatches(e: &ExpectRequest, o: &ObservedRequest) -> Vec<String> {
     p
 }
 
-fn notification_mismatches(e: &ExpectNotification, o: &ObservedNotification) -> Vec<String> {
+fn notification_mismatches(
+    e: &ExpectNotification,
+    o: &ObservedNotification,
+    t: Tolerance,
+) -> Vec<String> {
     let mut p = Vec::new();
     if e.kind != o.kind {
         p.push(format!("expected {}", e.kind));
@@ -504,7 +545,7 @@ fn notification_mismatches(e: &ExpectNotification, o: &ObservedNotification) -> 
         o.error_body.as_deref(),
     );
     if let Some(at) = e.at_ms {
-        if at != o.at_ms {
+        if !t.accepts(at, o.at_ms) {
             p.push(format!("at_ms expected {at}"));
         }
     }

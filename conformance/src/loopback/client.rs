@@ -540,7 +540,7 @@ impl Run<'_> {
 /// (TLS is not played, so the wire cannot say), the `Host` header and the
 /// request target. A client that connects to one URL and asks for another
 /// shows here.
-fn wire_url(connected: &str, head: &RequestHead) -> String {
+pub(crate) fn wire_url(connected: &str, head: &RequestHead) -> String {
     let (scheme, rest) = connected.split_once("://").unwrap_or(("http", connected));
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);

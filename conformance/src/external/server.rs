@@ -1,0 +1,1 @@
+//! The server protocol (placeholder while the client side is built).
