@@ -32,15 +32,7 @@ pub fn run(all: &crate::ExternalSuiteArgs) -> ExitCode {
                 return ExitCode::from(2);
             }
         };
-        let caps: Vec<&str> = client.caps().names().collect();
-        println!(
-            "capabilities: {}",
-            if caps.is_empty() {
-                "none".into()
-            } else {
-                caps.join(", ")
-            }
-        );
+        crate::conformance_external::print_caps(client.caps());
         let results = scenarios
             .iter()
             .filter(|s| external.selected(&s.name))

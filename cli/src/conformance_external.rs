@@ -7,6 +7,7 @@
 
 use std::process::ExitCode;
 
+use sse_conformance::external::command::Caps;
 use sse_conformance::external::{Outcome, Report};
 
 /// Options of a suite run against an external program.
@@ -37,6 +38,17 @@ impl Args {
     pub fn selected(&self, name: &str) -> bool {
         self.only.is_empty() || self.only.iter().any(|o| o == name)
     }
+}
+
+/// Prints the program's capabilities, the first line of a report.
+pub fn print_caps(caps: &Caps) {
+    let names: Vec<&str> = caps.names().collect();
+    let shown = if names.is_empty() {
+        "none".to_string()
+    } else {
+        names.join(", ")
+    };
+    println!("capabilities: {shown}");
 }
 
 /// Prints a report line for each result as it comes and the summary;

@@ -282,7 +282,10 @@ const STDERR_TAIL: usize = 4096;
 /// A running program under test.
 pub struct Program {
     child: Child,
-    stdin: Option<ChildStdin>,
+    /// Lines for stdin, written by a thread of their own: a program that
+    /// stops reading its stdin (backpressure) must not stop the runner.
+    stdin: Option<mpsc::Sender<String>>,
+    stdin_error: Arc<Mutex<Option<String>>>,
     lines: Receiver<(Instant, String)>,
     stderr: Arc<Mutex<Vec<u8>>>,
     exit: Option<(Instant, ExitStatus)>,
@@ -340,8 +343,16 @@ impl Program {
                 t.drain(..excess);
             }
         });
+        let stdin_error = Arc::new(Mutex::new(None));
+        let stdin = child.stdin.take().map(|pipe| {
+            let (tx, rx) = mpsc::channel::<String>();
+            let error = Arc::clone(&stdin_error);
+            std::thread::spawn(move || write_lines(pipe, &rx, &error));
+            tx
+        });
         Ok(Program {
-            stdin: child.stdin.take(),
+            stdin,
+            stdin_error,
             child,
             lines,
             stderr,
@@ -358,13 +369,21 @@ impl Program {
         self.lines.recv_timeout(wait).ok()
     }
 
-    /// Writes one line to the program's stdin.
+    /// Queues one line for the program's stdin; the error of an earlier
+    /// write, if one failed.
     pub fn send_line(&mut self, line: &str) -> Result<(), String> {
-        let stdin = self.stdin.as_mut().ok_or("stdin is closed")?;
+        if let Some(e) = self
+            .stdin_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+        {
+            return Err(e);
+        }
+        let stdin = self.stdin.as_ref().ok_or("stdin is closed")?;
         stdin
-            .write_all(format!("{line}\n").as_bytes())
-            .and_then(|()| stdin.flush())
-            .map_err(|e| format!("cannot write to the program's stdin: {e}"))
+            .send(format!("{line}\n"))
+            .map_err(|_| "the program's stdin is closed".to_string())
     }
 
     /// When and how the program exited, if it did.
@@ -404,6 +423,17 @@ impl Program {
 impl Drop for Program {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// Writes queued lines to a program's stdin until the queue is dropped.
+fn write_lines(mut pipe: ChildStdin, lines: &Receiver<String>, error: &Mutex<Option<String>>) {
+    for line in lines {
+        if let Err(e) = pipe.write_all(line.as_bytes()).and_then(|()| pipe.flush()) {
+            *error.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(format!("cannot write to the program's stdin: {e}"));
+            return;
+        }
     }
 }
 

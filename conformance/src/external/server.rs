@@ -1,1 +1,0 @@
-//! The server protocol (placeholder while the client side is built).
