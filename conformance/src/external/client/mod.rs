@@ -25,6 +25,7 @@ mod session;
 use std::time::Duration;
 
 use serde_json::Value;
+use sse_core::client::Notification;
 
 use super::command::{Caps, Slot, Template};
 use super::{Outcome, Report};
@@ -285,12 +286,11 @@ fn judge(
     failures
 }
 
-/// The ready state after everything up to `t`: `connecting` at first,
-/// `open` after `open` or a message, `connecting` after an error with a
-/// reconnect, `closed` after one without, after `closed` and after a
-/// `close` action.
-fn state_at(notes: &[ObservedNotification], closes: &[u64], t: u64) -> &'static str {
-    let mut timeline: Vec<(u64, &'static str)> = notes
+/// The ready state at each change, from `connecting` at 0: `open` after
+/// `open` or a message, `connecting` after an error with a reconnect,
+/// `closed` after one without, after `closed` and after a `close` action.
+fn timeline(notes: &[ObservedNotification], closes: &[u64]) -> Vec<(u64, &'static str)> {
+    let mut changes: Vec<(u64, &'static str)> = notes
         .iter()
         .filter_map(|n| {
             let state = match n.kind.as_str() {
@@ -302,23 +302,34 @@ fn state_at(notes: &[ObservedNotification], closes: &[u64], t: u64) -> &'static 
             Some((n.at_ms, state))
         })
         .collect();
-    timeline.extend(closes.iter().map(|c| (*c, "closed")));
-    timeline.sort_by_key(|(at, _)| *at);
-    let mut state = "connecting";
-    for (at, s) in timeline {
-        if at > t {
+    changes.extend(closes.iter().map(|c| (*c, "closed")));
+    changes.sort_by_key(|(at, _)| *at);
+    let mut out = vec![(0, "connecting")];
+    for (at, state) in changes {
+        // Nothing reopens a closed stream here (reopen() is not played).
+        if out.last().is_some_and(|(_, s)| *s == "closed") {
             break;
         }
-        // Nothing reopens a closed stream here (reopen() is not played).
-        if state != "closed" {
-            state = s;
+        out.push((at, state));
+    }
+    out
+}
+
+/// The states held at some moment in `[lo, hi]`.
+fn states_between(timeline: &[(u64, &'static str)], lo: u64, hi: u64) -> Vec<&'static str> {
+    let mut held = Vec::new();
+    for (i, (at, state)) in timeline.iter().enumerate() {
+        let until = timeline.get(i + 1).map_or(u64::MAX, |(next, _)| *next);
+        // Held over [at, until).
+        if *at <= hi && until > lo {
+            held.push(*state);
         }
     }
-    state
+    held
 }
 
 /// The ready states at each check time and at the end, inferred from the
-/// notifications: a check passes when the state is the wanted one at some
+/// notifications: a check passes when the wanted state was held at some
 /// moment within the tolerance around its time.
 pub fn infer_states(
     notes: &[ObservedNotification],
@@ -327,21 +338,57 @@ pub fn infer_states(
     wanted: &[&str],
     tolerance: Tolerance,
 ) -> (Vec<String>, &'static str) {
+    let timeline = timeline(notes, closes);
     let states = checks
         .iter()
         .zip(wanted)
         .map(|(at, want)| {
             let slack = tolerance.slack(*at);
-            let around = [at.saturating_sub(slack), *at, at + slack];
-            let hit = around.iter().any(|t| state_at(notes, closes, *t) == *want);
-            if hit {
+            let held = states_between(&timeline, at.saturating_sub(slack), at + slack);
+            if held.contains(want) {
                 want.to_string()
             } else {
-                state_at(notes, closes, *at).to_string()
+                states_between(&timeline, *at, *at)
+                    .last()
+                    .copied()
+                    .unwrap_or("connecting")
+                    .to_string()
             }
         })
         .collect();
-    (states, state_at(notes, closes, u64::MAX))
+    let end = timeline.last().map_or("connecting", |(_, s)| *s);
+    (states, end)
+}
+
+/// A notification as one line of the protocol (the shape `sse listen
+/// --json` prints): `{"kind":"open"}`, `{"kind":"message","type",
+/// "data","id","origin"}`, `{"kind":"error","reconnecting","message"}`,
+/// `{"kind":"closed"}` or `{"kind":"parse_error","message"}`.
+pub fn notification_json(n: &Notification) -> Value {
+    match n {
+        Notification::Open => serde_json::json!({"kind": "open"}),
+        Notification::Message(m) => serde_json::json!({
+            "kind": "message",
+            "type": m.event.event_type.as_str(),
+            "data": m.event.data.as_str(),
+            "id": m.event.id.as_str(),
+            "origin": m.origin.as_str(),
+        }),
+        Notification::Error {
+            reconnecting,
+            error,
+        } => serde_json::json!({
+            "kind": "error",
+            "reconnecting": reconnecting,
+            "reason": crate::client::reason_name(error),
+            "message": error.to_string(),
+        }),
+        Notification::Closed => serde_json::json!({"kind": "closed"}),
+        Notification::ParseError(e) => {
+            serde_json::json!({"kind": "parse_error", "message": e.to_string()})
+        }
+        _ => serde_json::json!({"kind": "other"}),
+    }
 }
 
 /// One stdout line as a notification.
