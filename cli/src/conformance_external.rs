@@ -22,11 +22,11 @@ pub struct Args {
     /// (comma-separated or repeated), e.g. `reconnect,close`.
     #[arg(long, value_name = "LIST", requires = "cmd")]
     pub caps: Vec<String>,
-    /// Real time per scenario time: 0.05 plays a 3 s reconnection in 150 ms.
-    #[arg(long, value_name = "F", default_value_t = 0.05, requires = "cmd")]
+    /// Real time per scenario time: 0.1 plays a 3 s reconnection in 300 ms.
+    #[arg(long, value_name = "F", default_value_t = 0.1, requires = "cmd")]
     pub time_scale: f64,
     /// Real ms a time may be off (plus 5% of the expected time).
-    #[arg(long, value_name = "MS", default_value_t = 40, requires = "cmd")]
+    #[arg(long, value_name = "MS", default_value_t = 60, requires = "cmd")]
     pub tolerance_ms: u64,
     /// Run only the scenarios with these names (repeatable).
     #[arg(long, value_name = "NAME", requires = "cmd")]

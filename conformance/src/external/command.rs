@@ -281,6 +281,8 @@ const STDERR_TAIL: usize = 4096;
 
 /// A running program under test.
 pub struct Program {
+    /// Its `TMPDIR` (a browser's profile, say), removed after it.
+    _scratch: Scratch,
     child: Child,
     /// Lines for stdin, written by a thread of their own: a program that
     /// stops reading its stdin (backpressure) must not stop the runner.
@@ -295,6 +297,7 @@ impl Program {
     /// Starts `command_line` with `sh -c` in a process group of its own,
     /// with `env` added to its environment.
     pub fn start(command_line: &str, env: &[(&str, String)]) -> Result<Program, String> {
+        let scratch = Scratch::new()?;
         let mut command = Command::new("sh");
         command
             .arg("-c")
@@ -303,6 +306,7 @@ impl Program {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
+        command.env("TMPDIR", &scratch.0);
         for (name, value) in env {
             command.env(name, value);
         }
@@ -351,6 +355,7 @@ impl Program {
             tx
         });
         Ok(Program {
+            _scratch: scratch,
             stdin,
             stdin_error,
             child,
@@ -423,6 +428,34 @@ impl Program {
 impl Drop for Program {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// A directory of its own for a program's temporary files, removed when
+/// dropped (after the program was stopped: fields drop in order).
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    fn new() -> Result<Scratch, String> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("sse-conformance-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        Ok(Scratch(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        // A child that outlived its group (a browser's zygote) may still be
+        // writing for a moment.
+        for _ in 0..20 {
+            if std::fs::remove_dir_all(&self.0).is_ok() || !self.0.exists() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 

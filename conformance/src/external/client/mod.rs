@@ -3,7 +3,7 @@
 //! `sse conformance client --cmd 'PROGRAM {url}'` plays each scenario of
 //! `fixtures/client/` with a real HTTP/1.1 server on the loopback interface
 //! and the real clock, its times multiplied by [`Settings::time_scale`]
-//! (0.05 by default: the browsers' 3 s reconnection time becomes 150 ms).
+//! (0.1 by default: the browsers' 3 s reconnection time becomes 300 ms).
 //! The program is started with the scenario's URL and options (see
 //! [`super::command`] for the placeholders), prints one JSON object per
 //! line as `sse listen --json` does, and is stopped when the scenario ends.
@@ -106,8 +106,8 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            time_scale: 0.05,
-            tolerance_ms: 40,
+            time_scale: 0.1,
+            tolerance_ms: 60,
             tolerance_percent: 5,
             start_timeout: Duration::from_secs(30),
         }
@@ -198,9 +198,13 @@ fn judge(
     let tolerance = settings.tolerance();
     let mut failures = seen.problems.clone();
     let mut notifications = Vec::new();
+    let mut origins = Vec::new();
     for (i, (at, line)) in seen.lines.iter().enumerate() {
         match notification(line, *at) {
-            Ok(n) => notifications.push(n),
+            Ok((n, origin)) => {
+                notifications.push(n);
+                origins.push(origin);
+            }
             Err(e) => failures.push(format!("stdout line {}: {e}: {line:?}", i + 1)),
         }
     }
@@ -212,6 +216,9 @@ fn judge(
         }
         if o.map_or(true, |o| o.status.is_none()) {
             e.status = None;
+        }
+        if !origins.get(i).copied().unwrap_or(false) {
+            e.origin = None;
         }
     }
     let checks: Vec<u64> = expect
@@ -391,8 +398,8 @@ pub fn notification_json(n: &Notification) -> Value {
     }
 }
 
-/// One stdout line as a notification.
-fn notification(line: &str, at_ms: u64) -> Result<ObservedNotification, String> {
+/// One stdout line as a notification, and whether it gave an origin.
+fn notification(line: &str, at_ms: u64) -> Result<(ObservedNotification, bool), String> {
     let value: Value = serde_json::from_str(line).map_err(|e| format!("not JSON ({e})"))?;
     let text = |key: &str| -> Result<Option<String>, String> {
         match value.get(key) {
@@ -433,7 +440,7 @@ fn notification(line: &str, at_ms: u64) -> Result<ObservedNotification, String> 
         }
         other => return Err(format!("unknown kind {other:?}")),
     }
-    Ok(n)
+    Ok((n, value.get("origin").is_some_and(Value::is_string)))
 }
 
 #[cfg(test)]
@@ -451,16 +458,19 @@ mod tests {
 
     #[test]
     fn lines_become_notifications() {
-        let n = notification(
+        let (n, origin) = notification(
             r#"{"kind":"message","type":"t","data":"d","id":"7","origin":"http://o"}"#,
             5,
         )
         .unwrap();
+        assert!(origin);
         assert_eq!(
             n.message,
             Some(("t".into(), "d".into(), "7".into(), "http://o".into()))
         );
-        let n = notification(r#"{"kind":"error","reconnecting":false,"message":"x"}"#, 0).unwrap();
+        let (n, origin) =
+            notification(r#"{"kind":"error","reconnecting":false,"message":"x"}"#, 0).unwrap();
+        assert!(!origin);
         assert_eq!(n.reconnecting, Some(false));
         assert!(notification(r#"{"kind":"error"}"#, 0).is_err());
         assert!(notification(r#"{"kind":"wave"}"#, 0).is_err());

@@ -120,8 +120,8 @@ pub(super) fn skip_reason(s: &Scenario, caps: &Caps) -> Option<String> {
         }
     }
     // The runner sets the reconnection time of a program without `retry`
-    // with a `retry:` line at the start of each stream: a reconnect before
-    // any stream opened would wait the program's own default.
+    // with a `retry:` line at the start of the first stream: a reconnect
+    // before any stream opened would wait the program's own default.
     let first_open = s.expect.notifications.iter().position(|n| n.kind == "open");
     let early = s.expect.notifications.iter().position(reconnects);
     if early.is_some_and(|e| first_open.map_or(true, |o| e < o)) {
@@ -168,11 +168,22 @@ pub(super) fn plan(s: &Scenario, caps: &Caps, settings: &Settings) -> Result<Pla
         .reconnection_time_ms
         .unwrap_or(DEFAULT_RECONNECTION_MS);
     let scale = |ms: u64| scale_ms(ms, settings.time_scale);
+    // The initial reconnection time goes into the first stream only: a
+    // later `retry:` of ours would undo one the scenario's server sent.
+    let first_stream = s.server.iter().position(|steps| {
+        steps.iter().any(
+            |step| matches!(step, ServerStep::Head(h) if h.status == 200 && is_event_stream(h)),
+        )
+    });
     let inject = (!caps.has("retry")).then(|| scale(reconnection_ms));
     let scripts = s
         .server
         .iter()
-        .map(|steps| script(steps, &hosts, settings.time_scale, inject))
+        .enumerate()
+        .map(|(i, steps)| {
+            let inject = inject.filter(|_| Some(i) == first_stream);
+            script(steps, &hosts, settings.time_scale, inject)
+        })
         .collect::<Result<Vec<_>, String>>()?;
 
     let url = hosts.rewrite(&s.url, "http");

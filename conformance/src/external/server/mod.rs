@@ -67,7 +67,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            time_scale: 0.05,
+            time_scale: 0.1,
             quiet_ms: 50,
             wait: Duration::from_secs(5),
             start_timeout: Duration::from_secs(30),
