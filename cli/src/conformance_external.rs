@@ -68,8 +68,15 @@ pub fn finish(results: impl IntoIterator<Item = Report>, verbose: bool) -> ExitC
             Outcome::Failed(failures) => {
                 failed += 1;
                 let first = failures.first().map(String::as_str).unwrap_or_default();
+                let mut about = String::new();
+                if !report.refs.is_empty() {
+                    about.push_str(&format!(" [{}]", report.refs.join(", ")));
+                }
+                if let Some(ours) = &report.ours {
+                    about.push_str(&format!(" (ours: {ours})"));
+                }
                 println!(
-                    "FAIL {}: {}",
+                    "FAIL {}{about}: {}",
                     report.name,
                     first.lines().next().unwrap_or_default()
                 );

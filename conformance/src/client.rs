@@ -40,6 +40,9 @@ pub struct Scenario {
     /// Checklist rules and WPT tests it covers (`"F7"`, `"wpt format-field-id-2"`).
     #[serde(default)]
     pub refs: Vec<String>,
+    /// Why the expectation is this project's alone and not the spec's or a
+    /// browser's, if it is (reports mark such scenarios).
+    pub ours: Option<String>,
     /// The URL the client is created with.
     pub url: String,
     /// Client configuration.

@@ -166,12 +166,12 @@ impl Read for FaultyIo {
         if self.fault == "ignore-retry" {
             // `retry:` at a line start becomes `retrx:` (same length, so
             // any chunked framing around it still holds).
-            for i in 0..n {
-                let b = buf[i];
+            for byte in buf.iter_mut().take(n) {
+                let b = *byte;
                 if self.line_start || !self.partial.is_empty() {
                     self.partial.push(b);
                     if self.partial == b"retry" {
-                        buf[i] = b'x';
+                        *byte = b'x';
                         self.partial.clear();
                     } else if !b"retry".starts_with(&self.partial) {
                         self.partial.clear();
@@ -245,7 +245,7 @@ fn server(args: &[String]) -> Result<ExitCode, String> {
             let Ok((tcp, _)) = listener.accept().await else {
                 continue;
             };
-            let (service, timer, fault) = (service.clone(), timer.clone(), fault.clone());
+            let (service, fault) = (service.clone(), fault.clone());
             smol::spawn(async move {
                 let _ = tcp.set_nodelay(true);
                 if fault == "no-resume" {

@@ -41,6 +41,10 @@ pub enum Outcome {
 pub struct Report {
     /// The scenario's name.
     pub name: String,
+    /// The checklist rules it covers.
+    pub refs: Vec<String>,
+    /// Why its expectation is this project's alone, if it is.
+    pub ours: Option<String>,
     /// What became of it.
     pub outcome: Outcome,
 }

@@ -162,6 +162,8 @@ impl ExternalClient {
     pub fn run(&self, scenario: &Scenario) -> Report {
         let report = |outcome| Report {
             name: scenario.name.clone(),
+            refs: scenario.refs.clone(),
+            ours: scenario.ours.clone(),
             outcome,
         };
         if let Some(reason) = plan::skip_reason(scenario, &self.caps) {

@@ -110,6 +110,8 @@ impl ExternalServer {
     pub fn run(&self, case: &Case) -> Report {
         let report = |outcome| Report {
             name: case.name.clone(),
+            refs: case.refs.clone(),
+            ours: case.ours.clone(),
             outcome,
         };
         if let Some(reason) = skip_reason(case, &self.caps) {
