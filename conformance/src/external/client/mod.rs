@@ -8,13 +8,13 @@
 //! [`super::command`] for the placeholders), prints one JSON object per
 //! line as `sse listen --json` does, and is stopped when the scenario ends.
 //! What it printed and what reached the server become an
-//! [`Observed`](crate::client::Observed), which the scenario's own
+//! [`crate::client::Observed`], which the scenario's own
 //! comparison judges ([`crate::client::check_within`]) with times allowed
 //! to be off by [`Settings::tolerance_ms`] real ms plus
 //! [`Settings::tolerance_percent`] of the expected time.
 //!
-//! The pieces: [`plan`] decides whether a scenario can run and prepares it
-//! (listeners, rewritten URLs, scaled times); [`session`] runs it. Ready
+//! The pieces: `plan` decides whether a scenario can run and prepares it
+//! (listeners, rewritten URLs, scaled times); `session` runs it. Ready
 //! states are not printed by programs: they are inferred from the
 //! notifications (see [`infer_states`]). The full protocol, for shim
 //! authors, is in `fixtures/client/README.md`.

@@ -14,7 +14,7 @@
 //! After each step the runner waits until every subscriber got what the
 //! step expects (or [`Settings::wait`] passed), then a quiet while
 //! ([`Settings::quiet_ms`]) for anything unexpected, and compares what
-//! each subscriber's stream means ([`view`]): the same events (type,
+//! each subscriber's stream means (`view`): the same events (type,
 //! data, last event ID), the same `retry:` values, and a comment where a
 //! keep-alive is expected and none where none is. The response head is
 //! compared by meaning too: `Content-Type` by its MIME essence,
