@@ -10,6 +10,7 @@ mod conformance_client;
 mod conformance_external;
 mod conformance_parse;
 mod conformance_server;
+mod limits;
 mod listen;
 mod parse;
 mod publish;

@@ -8,7 +8,9 @@ use std::io::{self, BufWriter, Read, Write};
 use std::process::ExitCode;
 
 use sse_conformance::parse::{ExpectedEvent, Summary};
-use sse_core::parse::Parser;
+use sse_core::parse::{Limits, Parser};
+
+use crate::limits::LimitArgs;
 
 /// Options of `sse parse`.
 #[derive(clap::Args)]
@@ -16,11 +18,13 @@ pub struct Args {
     /// Feed the parser N bytes at a time (default: whatever each read returns).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     chunk_size: Option<u64>,
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 /// Runs `sse parse`.
 pub fn run(args: &Args) -> ExitCode {
-    match parse_stdin(args.chunk_size.map(|n| n as usize)) {
+    match parse_stdin(args.chunk_size.map(|n| n as usize), args.limits.limits()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
@@ -30,10 +34,10 @@ pub fn run(args: &Args) -> ExitCode {
     }
 }
 
-fn parse_stdin(chunk_size: Option<usize>) -> io::Result<()> {
+fn parse_stdin(chunk_size: Option<usize>, limits: Limits) -> io::Result<()> {
     let mut input = io::stdin().lock();
     let mut out = BufWriter::new(io::stdout().lock());
-    let mut parser = Parser::new();
+    let mut parser = Parser::with_limits(limits);
     let mut buf = vec![0; 64 * 1024];
     loop {
         let n = match input.read(&mut buf) {

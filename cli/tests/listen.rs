@@ -1,104 +1,20 @@
 //! `sse listen` against scripted servers on 127.0.0.1, as a user runs it.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Command, Output};
-use std::sync::mpsc;
+mod peer;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
-/// A request as the server saw it: head lines and body.
-struct Seen {
-    head: Vec<String>,
-    body: String,
-}
-
-impl Seen {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.head.iter().find_map(|l| {
-            let (n, v) = l.split_once(':')?;
-            n.eq_ignore_ascii_case(name).then(|| v.trim())
-        })
-    }
-}
-
-fn read_request(stream: &TcpStream) -> Seen {
-    let mut reader = BufReader::new(stream);
-    let mut head = Vec::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            break;
-        }
-        let line = line.trim_end().to_string();
-        if line.is_empty() {
-            break;
-        }
-        head.push(line);
-    }
-    let mut seen = Seen {
-        head,
-        body: String::new(),
-    };
-    if let Some(n) = seen
-        .header("content-length")
-        .and_then(|v| v.parse::<usize>().ok())
-    {
-        let mut body = vec![0; n];
-        let _ = reader.read_exact(&mut body);
-        seen.body = String::from_utf8_lossy(&body).into_owned();
-    }
-    seen
-}
+use peer::{listen, read_request, stdout, Peer, OK};
 
 /// Serves `responses` to successive connections (each written, then the
-/// connection closed); reports each request.
-fn server(responses: Vec<String>) -> (String, mpsc::Receiver<Seen>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        for response in responses {
-            let Ok((mut stream, _)) = listener.accept() else {
-                return;
-            };
-            let _ = tx.send(read_request(&stream));
-            let _ = stream.write_all(response.as_bytes());
-        }
-        // Later connections hang: accept them and keep them open.
-        let mut keep = Vec::new();
-        while let Ok((s, _)) = listener.accept() {
-            keep.push(s);
-        }
-    });
-    (format!("http://{addr}/events"), rx)
-}
-
-const OK: &str = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n";
-
-/// Runs `sse listen` with a 20 s safety net.
-fn listen(args: &[&str]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sse"))
-        .arg("listen")
-        .args(args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("sse runs");
-    for _ in 0..2000 {
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
-        thread::sleep(Duration::from_millis(10));
-    }
-    if child.try_wait().unwrap().is_none() {
-        let _ = child.kill();
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
+/// connection closed); later connections hang. The stream's URL.
+fn server(responses: Vec<String>) -> (String, Peer) {
+    let peer = Peer::scripted(responses);
+    (peer.url("/events"), peer)
 }
 
 #[test]
@@ -129,7 +45,7 @@ fn json_lines_reconnect_with_last_event_id_and_204_exits_0() {
             .into(),
     ];
     assert_eq!(stdout(&out).lines().collect::<Vec<_>>(), expected);
-    let requests: Vec<Seen> = seen.try_iter().collect();
+    let requests = seen.requests();
     assert_eq!(requests.len(), 3);
     assert_eq!(requests[0].head[0], "GET /events HTTP/1.1");
     assert_eq!(requests[0].header("authorization"), Some("Bearer t"));
@@ -178,7 +94,7 @@ fn post_with_body_is_one_shot() {
         lines.last().map(String::as_str),
         Some(r#"{"kind":"closed"}"#)
     );
-    let request = seen.recv_timeout(Duration::from_secs(5)).unwrap();
+    let request = seen.next_request(Duration::from_secs(5)).unwrap();
     assert_eq!(request.head[0], "POST /events HTTP/1.1");
     assert_eq!(request.body, "{\"prompt\":\"hi\"}");
 }

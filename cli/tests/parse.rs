@@ -50,13 +50,20 @@ fn parse_reports_limit_errors_on_stderr_and_carries_on() {
     let mut input = b"data: ".to_vec();
     input.extend(std::iter::repeat_n(b'x', 2 << 20));
     input.extend_from_slice(b"\n\ndata: after\n\n");
-    let (out, err, ok) = parse(&["--chunk-size", "65536"], &input);
+    let args = ["--chunk-size", "65536", "--max-line-bytes", "1048576"];
+    let (out, err, ok) = parse(&args, &input);
     assert!(ok);
-    assert!(err.contains("longer than"), "{err}");
+    assert!(err.contains("longer than 1048576 bytes"), "{err}");
     assert!(
         out.starts_with("{\"type\":\"message\",\"data\":\"after\""),
         "{out}"
     );
+    // By default a line may be as large as an event (16 MiB).
+    let (out, err, ok) = parse(&["--chunk-size", "65536"], &input);
+    assert!(ok && err.is_empty(), "{err}");
+    assert_eq!(out.lines().count(), 3, "two events and the summary");
+    let (_, err, _) = parse(&["--max-event-bytes", "1000"], &input);
+    assert!(err.contains("larger than 1000 bytes"), "{err}");
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! Two `sse serve --redis` instances on one Redis stream: a subscriber of A
 //! fails over to B with its last event ID and gets every remaining event
-//! exactly once, in order. Needs `redis-server` (backends/redis/install-redis.sh).
+//! exactly once, in order. Needs `redis-server`, which `ci/test.sh` installs.
 
 #[path = "../../backends/redis/tests/common/mod.rs"]
 mod common;

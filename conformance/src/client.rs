@@ -91,7 +91,8 @@ pub struct ScenarioConfig {
     pub retry_statuses: Vec<[u16; 2]>,
     /// `auto` (default), `always` or `never`.
     pub reconnect: Option<String>,
-    /// Subset of `errors`, `open_close`, `messages` (all if absent).
+    /// Subset of `errors`, `open_close`, `messages`, `comments` (all but
+    /// `comments` if absent).
     pub want: Option<Vec<String>>,
     /// Bytes of a failed response's body to keep.
     pub max_error_body: Option<usize>,
@@ -126,10 +127,27 @@ pub enum ServerStep {
     Body(String),
     /// Send body bytes given in hex (for invalid UTF-8).
     BodyHex(String),
-    /// End the body cleanly. Ends the attempt.
+    /// End a chunked body (its last chunk) and keep the connection open,
+    /// as a keep-alive server does after a complete response.
+    End,
+    /// End the body cleanly (the last chunk of a chunked body, then the
+    /// close). Ends the attempt.
     Eof,
     /// Break the connection. Ends the attempt.
     Reset,
+}
+
+/// How a response body is delimited on the wire.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Framing {
+    /// `Content-Length`: the body's length is sent with the head and the
+    /// body ends when that many bytes have arrived, whatever the
+    /// connection does next.
+    Length,
+    /// `Transfer-Encoding: chunked`: each body step is one chunk; the last
+    /// chunk (sent by `end` or `eof`) ends the body.
+    Chunked,
 }
 
 /// A response head.
@@ -141,6 +159,95 @@ pub struct Head {
     /// Header fields, in order.
     #[serde(default)]
     pub headers: Vec<(String, String)>,
+    /// How the body is delimited. Absent: as the headers say, the bytes as
+    /// written (a body without framing headers runs until the close).
+    #[serde(default)]
+    pub framing: Option<Framing>,
+    /// The whole body, sent in the same write as the head, as servers send
+    /// short responses (a redirect's or an error's page). With `framing`
+    /// the response is then complete: no body steps may follow.
+    #[serde(default)]
+    pub body: Option<String>,
+}
+
+impl Head {
+    /// The `Content-Length` a `length` framing declares: the inline body,
+    /// or the body steps in `rest` (the script after this head).
+    pub fn declared_length<'a>(
+        &self,
+        rest: impl IntoIterator<Item = &'a ServerStep>,
+    ) -> Result<usize, String> {
+        if let Some(body) = &self.body {
+            return Ok(body.len());
+        }
+        let mut total = 0;
+        for step in rest {
+            match step {
+                ServerStep::Body(text) => total += text.len(),
+                ServerStep::BodyHex(hex) => total += decode_hex(hex)?.len(),
+                ServerStep::WaitMs(_) => {}
+                _ => break,
+            }
+        }
+        Ok(total)
+    }
+
+    /// Whether the head's step sends the complete response (an inline body
+    /// with framing).
+    pub fn is_complete(&self) -> bool {
+        self.body.is_some() && self.framing.is_some()
+    }
+
+    /// The head's step on the wire: the status line, the headers, the
+    /// framing header and an inline body (framed, and complete when the
+    /// head has framing). `rest` is the script after the head.
+    pub fn wire<'a>(
+        &self,
+        rest: impl IntoIterator<Item = &'a ServerStep>,
+    ) -> Result<Vec<u8>, String> {
+        let mut wire = format!(
+            "HTTP/1.1 {} {}\r\n",
+            self.status,
+            sse_core::http1::reason_phrase(self.status)
+        )
+        .into_bytes();
+        for (name, value) in &self.headers {
+            wire.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+        }
+        match self.framing {
+            Some(Framing::Length) => {
+                let n = self.declared_length(rest)?;
+                wire.extend_from_slice(format!("Content-Length: {n}\r\n").as_bytes());
+            }
+            Some(Framing::Chunked) => wire.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
+            None => {}
+        }
+        wire.extend_from_slice(b"\r\n");
+        // An inline body goes in the same write, complete.
+        if let Some(body) = &self.body {
+            let chunked = self.framing == Some(Framing::Chunked);
+            frame_body(chunked, body.as_bytes(), &mut wire);
+            if chunked {
+                wire.extend_from_slice(LAST_CHUNK);
+            }
+        }
+        Ok(wire)
+    }
+}
+
+/// The last chunk of a chunked body.
+pub const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
+
+/// Appends one body step's `bytes` to `wire` as its response frames them:
+/// as they are, or as one chunk of a chunked body.
+pub fn frame_body(chunked: bool, bytes: &[u8], wire: &mut Vec<u8>) {
+    if !chunked {
+        wire.extend_from_slice(bytes);
+    } else if !bytes.is_empty() {
+        wire.extend_from_slice(format!("{:x}\r\n", bytes.len()).as_bytes());
+        wire.extend_from_slice(bytes);
+        wire.extend_from_slice(b"\r\n");
+    }
 }
 
 /// A user action or check at a given time.
@@ -233,6 +340,8 @@ pub struct ExpectNotification {
     pub content_type: Option<Option<String>>,
     /// Kept error body.
     pub error_body: Option<String>,
+    /// Comment text (everything after the colon).
+    pub text: Option<String>,
 }
 
 /// Distinguishes an absent field (`None`) from `null` (`Some(None)`).
@@ -297,6 +406,8 @@ pub struct ObservedNotification {
     pub content_type: Option<String>,
     /// Error body.
     pub error_body: Option<String>,
+    /// Comment text.
+    pub text: Option<String>,
 }
 
 /// An `EventSource` implementation that can play scenarios.
@@ -547,6 +658,7 @@ fn notification_mismatches(
         e.error_body.as_deref(),
         o.error_body.as_deref(),
     );
+    field("text", e.text.as_deref(), o.text.as_deref());
     if let Some(at) = e.at_ms {
         if !t.accepts(at, o.at_ms) {
             p.push(format!("at_ms expected {at}"));
@@ -600,6 +712,9 @@ fn show_notification(o: &ObservedNotification) -> String {
     }
     if let Some(b) = &o.error_body {
         let _ = write!(s, " body={b:?}");
+    }
+    if let Some(t) = &o.text {
+        let _ = write!(s, " text={t:?}");
     }
     s
 }
@@ -658,6 +773,7 @@ pub fn core_config(c: &ScenarioConfig) -> Result<Config, String> {
                 "errors" => Want::ERRORS,
                 "open_close" => Want::OPEN_CLOSE,
                 "messages" => Want::MESSAGES,
+                "comments" => Want::COMMENTS,
                 other => return Err(format!("unknown want flag {other:?}")),
             };
         }
@@ -711,6 +827,10 @@ pub(crate) fn flatten(n: Notification, at_ms: u64) -> ObservedNotification {
         Notification::Open => o.kind = "open".into(),
         Notification::Closed => o.kind = "closed".into(),
         Notification::ParseError(_) => o.kind = "parse_error".into(),
+        Notification::Comment(text) => {
+            o.kind = "comment".into();
+            o.text = Some(text.to_string());
+        }
         Notification::Message(m) => {
             o.kind = "message".into();
             o.message = Some((
@@ -754,7 +874,7 @@ pub(crate) fn flatten(n: Notification, at_ms: u64) -> ObservedNotification {
 
 pub(crate) fn decode_hex(s: &str) -> Result<Vec<u8>, String> {
     let s: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return Err(format!("odd-length hex {:?}", String::from_utf8_lossy(&s)));
     }
     s.chunks(2)
@@ -772,6 +892,13 @@ struct Conn {
     steps: VecDeque<ServerStep>,
     next_at: u64,
     connected: bool,
+    /// The body's framing, once the head was sent.
+    framing: Option<Framing>,
+    /// Bytes a `length` body still owes.
+    remaining: usize,
+    /// The body ended by its framing: the client was told, and the rest of
+    /// the script (a close, a reset) is nothing it reads.
+    body_done: bool,
 }
 
 /// The in-process simulation of one scenario.
@@ -825,6 +952,9 @@ impl<'a> Sim<'a> {
                         steps: steps.into(),
                         next_at: self.now,
                         connected: false,
+                        framing: None,
+                        remaining: 0,
+                        body_done: false,
                     });
                 }
                 Action::Disconnect => {
@@ -903,6 +1033,9 @@ impl<'a> Sim<'a> {
         let Some(conn) = self.conn.as_mut() else {
             return Ok(());
         };
+        // Everything a step sends reaches the client as one read would: no
+        // drain between the head, an inline body and the body's end (a
+        // driver hands them over in one go).
         match step {
             ServerStep::WaitMs(ms) => conn.next_at = self.now + ms,
             ServerStep::Refuse => {
@@ -911,24 +1044,71 @@ impl<'a> Sim<'a> {
                     .handle_connect_failed(now, TransportError::Refused);
             }
             ServerStep::Head(head) => {
+                conn.framing = head.framing;
+                if head.framing == Some(Framing::Length) {
+                    conn.remaining = head.declared_length(&conn.steps)?;
+                }
                 let headers = head
                     .headers
                     .iter()
                     .map(|(n, v)| (n.as_bytes(), v.as_bytes()));
                 self.client.handle_response_head(now, head.status, headers);
+                if let Some(body) = &head.body {
+                    if !body.is_empty() {
+                        self.client.handle_bytes(now, body.as_bytes());
+                    }
+                    conn.remaining = 0;
+                }
+                if head.is_complete()
+                    || head.framing == Some(Framing::Length) && conn.remaining == 0
+                {
+                    conn.body_done = true;
+                    self.client.handle_eof(now);
+                }
             }
-            ServerStep::Body(text) => self.client.handle_bytes(now, text.as_bytes()),
-            ServerStep::BodyHex(hex) => self.client.handle_bytes(now, &decode_hex(&hex)?),
-            ServerStep::Eof => {
-                self.conn = None;
+            ServerStep::Body(_) | ServerStep::BodyHex(_) if conn.body_done => {
+                return Err("a body step after the end of a framed body".into());
+            }
+            ServerStep::Body(text) => self.body_bytes(now, text.as_bytes()),
+            ServerStep::BodyHex(hex) => self.body_bytes(now, &decode_hex(&hex)?),
+            ServerStep::End => {
+                if conn.framing != Some(Framing::Chunked) || conn.body_done {
+                    return Err("`end` needs a streamed chunked body".into());
+                }
+                conn.body_done = true;
                 self.client.handle_eof(now);
             }
-            ServerStep::Reset => {
+            ServerStep::Eof => {
+                let told = conn.body_done;
                 self.conn = None;
-                self.client
-                    .handle_transport_error(now, TransportError::Reset);
+                if !told {
+                    self.client.handle_eof(now);
+                }
+            }
+            ServerStep::Reset => {
+                let told = conn.body_done;
+                self.conn = None;
+                if !told {
+                    self.client
+                        .handle_transport_error(now, TransportError::Reset);
+                }
             }
         }
         Ok(())
+    }
+
+    /// Body bytes, and the end of a `length` body they complete.
+    fn body_bytes(&mut self, now: Instant, bytes: &[u8]) {
+        self.client.handle_bytes(now, bytes);
+        let Some(conn) = self.conn.as_mut() else {
+            return;
+        };
+        if conn.framing == Some(Framing::Length) {
+            conn.remaining = conn.remaining.saturating_sub(bytes.len());
+            if conn.remaining == 0 {
+                conn.body_done = true;
+                self.client.handle_eof(now);
+            }
+        }
     }
 }

@@ -346,7 +346,7 @@ pub fn run(cases: &[Case], parser: &mut dyn ParserUnderTest) -> Report {
 }
 
 fn decode_hex(hex: &str) -> Result<Vec<u8>, String> {
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return Err("input_hex has an odd length".into());
     }
     (0..hex.len())

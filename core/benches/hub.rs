@@ -2,8 +2,8 @@
 //! subscribers. Prints markdown tables; asserts nothing about time.
 //!
 //! ```text
-//! cargo bench -p sse-core --bench hub
-//! cargo bench -p sse-core --bench hub -- --rounds 15
+//! cargo bench -p sse-sans-io --bench hub
+//! cargo bench -p sse-sans-io --bench hub -- --rounds 15
 //! ```
 //!
 //! The question is whether a publish costs more with more subscribers. A

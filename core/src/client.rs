@@ -44,9 +44,13 @@
 //!   or content type fails for good, unless [`Config::retry_statuses`] says to
 //!   retry it (honouring `Retry-After` in seconds).
 //! - 301, 302, 303, 307 and 308 are followed up to [`Config::max_redirects`];
-//!   303 (and 301/302 after a `POST`) continue as a `GET` without body.
-//!   Events carry the final URL's origin; reconnects start again at
-//!   [`Client::url`].
+//!   one more fails for good ([`ClientError::TooManyRedirects`]). 303 (and
+//!   301/302 after a `POST`) continue as a `GET` without body. The
+//!   redirect's own body and end are ignored — they are never taken for the
+//!   next connection's — and the [`Action::Connect`] to the new location
+//!   comes from [`Client::handle_timeout`], due at once (see "Which
+//!   connection an input is about" on [`Client`]). Events carry the final
+//!   URL's origin; reconnects start again at [`Client::url`].
 //! - The end of the body, a broken connection, a failed connect and the
 //!   connect and idle timeouts reconnect after the reconnection time (the
 //!   server's `retry:` or [`Config::reconnection_time`]), with optional

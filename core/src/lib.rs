@@ -62,6 +62,7 @@
 //! ```
 #![no_std]
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 extern crate alloc;
@@ -86,3 +87,8 @@ pub mod url;
 pub use parse::{Event, Limits, Parser};
 pub use text::Utf8Bytes;
 pub use time::Instant;
+
+// The README's examples run as doctests, so the crate's front page stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -92,8 +92,10 @@ const MESSAGE: Utf8Bytes = Utf8Bytes::from_static("message");
 
 /// Memory limits for one stream.
 ///
-/// The defaults are generous (1 MiB lines, 16 MiB events): they stop a broken
-/// or hostile peer from exhausting memory without getting in the way of large
+/// The defaults are generous and consistent (16 MiB for a line and for an
+/// event, so a single `data:` line may be as large as a whole event, as
+/// feature-flag and document streams send them): they stop a broken or
+/// hostile peer from exhausting memory without getting in the way of large
 /// JSON payloads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
@@ -107,7 +109,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_line_len: 1 << 20,
+            max_line_len: 16 << 20,
             max_event_size: 16 << 20,
         }
     }

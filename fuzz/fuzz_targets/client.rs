@@ -1,7 +1,9 @@
 //! Drives the EventSource client machine with arbitrary responses, body
 //! bytes, errors, user actions and time steps. Checks: no panic; the ready
 //! state agrees with the last notification; no Connect action before the
-//! reconnect deadline; a closed client stays silent; output per input is
+//! reconnect deadline; no Connect while the machine takes a transport
+//! input (the inputs after it could not be told from the old
+//! connection's); a closed client stays silent; output per input is
 //! bounded by that input (no unbounded growth).
 #![no_main]
 
@@ -93,6 +95,15 @@ fuzz_target!(|input: Input| {
 
     for op in input.ops {
         let mut size = 0usize;
+        let transport_input = matches!(
+            op,
+            Op::Connected
+                | Op::ConnectFailed
+                | Op::Head { .. }
+                | Op::Bytes(_)
+                | Op::Eof
+                | Op::TransportError
+        );
         match op {
             Op::Connected => client.handle_connected(now),
             Op::ConnectFailed => client.handle_connect_failed(now, TransportError::Refused),
@@ -144,6 +155,7 @@ fuzz_target!(|input: Input| {
         while let Some(action) = client.poll_action() {
             actions += 1;
             if let Action::Connect(request) = action {
+                assert!(!transport_input, "connect on a transport input");
                 if let Some(deadline) = reconnect_deadline.take() {
                     assert!(now >= deadline, "connect at {now:?} before {deadline:?}");
                 }

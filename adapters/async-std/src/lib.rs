@@ -27,6 +27,7 @@
 //! .unwrap();
 //! ```
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 use std::io;
@@ -240,3 +241,8 @@ fn spawn(task: BoxFuture<()>) {
     // Dropping the join handle detaches the task.
     drop(async_std::task::spawn(task));
 }
+
+// The README's examples run as doctests, so the crate's front page stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -35,6 +35,7 @@
 //! failures, subscribers dropped for lagging), this crate connections and
 //! connect failures at `debug`.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 pub mod client;
@@ -51,3 +52,8 @@ pub use listen::{serve, ServerHandle};
 pub use server::{serve_connection, Sender, Service};
 pub use sse_core;
 pub use transport::{ConnectError, Connector, TcpConnector, Transport};
+
+// The README's examples run as doctests, so the crate's front page stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

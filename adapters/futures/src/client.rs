@@ -300,7 +300,7 @@ impl<C: Connector, T: Timer> EventSource<C, T> {
         };
         // Re-arm only for an earlier deadline: a later one is handled when
         // the current sleep ends (the machine ignores early timeouts).
-        if self.sleep.as_ref().map_or(true, |(at, _)| deadline < *at) {
+        if self.sleep.as_ref().is_none_or(|(at, _)| deadline < *at) {
             self.sleep = Some((deadline, self.timer.sleep_until(deadline)));
         }
         let Some((_, sleep)) = &mut self.sleep else {

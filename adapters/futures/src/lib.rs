@@ -16,6 +16,7 @@
 //! - `tls` (feature `tls`): rustls for clients and servers over any
 //!   `AsyncRead + AsyncWrite`, shared by the runtime adapters.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 pub mod client;
@@ -29,3 +30,8 @@ pub use client::{CloseHandle, EventSource};
 pub use decode::{DecodeError, EventReader, EventStream};
 pub use runtime::{BoxFuture, ConnectError, Connector, Timer};
 pub use sse_core;
+
+// The README's examples run as doctests, so the crate's front page stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -32,7 +32,7 @@ fn main() -> ExitCode {
     };
     smol::block_on(async {
         let mut seen = 0;
-        while max_events.map_or(true, |max| seen < max) {
+        while max_events.is_none_or(|max| seen < max) {
             match events.next().await {
                 Some(Notification::Message(m)) => {
                     println!("{}: {}", m.event.event_type, m.event.data);

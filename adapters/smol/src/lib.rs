@@ -27,6 +27,7 @@
 //! .unwrap();
 //! ```
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 use std::io;
@@ -194,3 +195,8 @@ fn incoming(listener: TcpListener) -> impl Stream<Item = io::Result<TcpStream>> 
 fn spawn(task: BoxFuture<()>) {
     smol::spawn(task).detach();
 }
+
+// The README's examples run as doctests, so the crate's front page stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

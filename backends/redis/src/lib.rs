@@ -40,6 +40,7 @@
 //! ```
 
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod error;
 mod id;
@@ -57,3 +58,11 @@ pub use crate::tail::{Start, Tail};
 /// Re-exported so callers can build a [`RedisLog`] from a
 /// [`redis::ConnectionInfo`] or inspect a [`redis::RedisError`].
 pub use redis;
+/// Re-exported: subscribers, server configuration and `Instant` come from
+/// the core.
+pub use sse_core;
+
+// The README's examples run as doctests, so the crate's front page stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

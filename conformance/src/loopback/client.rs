@@ -40,14 +40,14 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use sse_core::client::{Config, Notification, ReadyState};
-use sse_core::http1::{reason_phrase, HeadStatus, RequestHead, RequestParser};
+use sse_core::http1::{HeadStatus, RequestHead, RequestParser};
 use sse_core::Instant;
 
 use super::clock::{ceil_ms, VirtualClock, SCENARIO_LIMIT, SETTLE_LIMIT};
 use super::wire::{reset, LoopConnector, Refusals, RuntimeConnector, Stats};
 use crate::client::{
-    core_config, decode_hex, flatten, state_name, ClientUnderTest, Observed, ObservedRequest,
-    Scenario, ServerStep, UserAction, UserStep,
+    core_config, decode_hex, flatten, frame_body, state_name, ClientUnderTest, Framing, Observed,
+    ObservedRequest, Scenario, ServerStep, UserAction, UserStep, LAST_CHUNK,
 };
 
 /// An adapter's client, driven one step at a time.
@@ -216,6 +216,10 @@ struct Conn {
     /// Its request is in `observed.requests`.
     recorded: bool,
     disconnect_seen: bool,
+    /// The response body is chunked.
+    chunked: bool,
+    /// The last chunk was sent (or a framed body was sent whole).
+    body_done: bool,
 }
 
 impl Conn {
@@ -257,6 +261,22 @@ impl Conn {
         }
         self.body.extend_from_slice(rest);
         Ok(true)
+    }
+
+    /// One body step: one chunk of a chunked body.
+    fn write_body(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let mut wire = Vec::new();
+        frame_body(self.chunked, bytes, &mut wire);
+        self.write(&wire)
+    }
+
+    /// The last chunk of a chunked body, once.
+    fn end_body(&mut self) -> Result<(), String> {
+        if self.chunked && !self.body_done {
+            self.body_done = true;
+            return self.write(LAST_CHUNK);
+        }
+        Ok(())
     }
 
     fn write(&mut self, bytes: &[u8]) -> Result<(), String> {
@@ -353,20 +373,16 @@ impl Run<'_> {
         match step {
             ServerStep::WaitMs(ms) => conn.next_at = now + ms,
             ServerStep::Head(head) => {
-                let mut wire = format!(
-                    "HTTP/1.1 {} {}\r\n",
-                    head.status,
-                    reason_phrase(head.status)
-                );
-                for (name, value) in &head.headers {
-                    wire.push_str(&format!("{name}: {value}\r\n"));
-                }
-                wire.push_str("\r\n");
-                conn.write(wire.as_bytes())?;
+                let wire = head.wire(&conn.steps)?;
+                conn.chunked = head.framing == Some(Framing::Chunked);
+                conn.body_done = head.is_complete();
+                conn.write(&wire)?;
             }
-            ServerStep::Body(text) => conn.write(text.as_bytes())?,
-            ServerStep::BodyHex(hex) => conn.write(&decode_hex(&hex)?)?,
+            ServerStep::Body(text) => conn.write_body(text.as_bytes())?,
+            ServerStep::BodyHex(hex) => conn.write_body(&decode_hex(&hex)?)?,
+            ServerStep::End => conn.end_body()?,
             ServerStep::Eof => {
+                conn.end_body()?;
                 if let Some(tcp) = &conn.tcp {
                     let _ = tcp.shutdown(std::net::Shutdown::Write);
                 }
@@ -473,6 +489,8 @@ impl Run<'_> {
                 ended: false,
                 recorded: false,
                 disconnect_seen: false,
+                chunked: false,
+                body_done: false,
             });
         }
         Ok(())
@@ -530,7 +548,9 @@ impl Run<'_> {
             let dropped = c.stats.dropped.load(Ordering::Acquire);
             let request = dropped || c.recorded;
             let bytes = dropped || c.stats.read.load(Ordering::Acquire) >= c.written;
-            let end = dropped || !c.ended || c.stats.ended.load(Ordering::Acquire);
+            // After a body complete by its framing a client may stop
+            // reading: the close that follows is nothing it must see.
+            let end = dropped || !c.ended || c.body_done || c.stats.ended.load(Ordering::Acquire);
             request && bytes && end
         })
     }

@@ -316,7 +316,7 @@ impl sse_blocking::Clock for VirtualClock {
 /// Rounds a deadline up to whole milliseconds, as the in-process runner does.
 pub fn ceil_ms(t: Instant) -> u64 {
     let ns = t.as_nanos();
-    ns / 1_000_000 + u64::from(ns % 1_000_000 != 0)
+    ns / 1_000_000 + u64::from(!ns.is_multiple_of(1_000_000))
 }
 
 /// How long the runner waits for loopback bytes to settle before it calls

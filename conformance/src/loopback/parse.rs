@@ -1,10 +1,11 @@
 //! Parse fixtures through an adapter's whole client path: each fixture's
 //! body is served over loopback as a `200 text/event-stream` response —
-//! whole, and in writes of 1 and 7 bytes — and the messages the adapter's
+//! whole and in writes of 1 byte until the close, and as a chunked body in
+//! chunks of 7 bytes — and the messages the adapter's
 //! `EventSource` dispatches, its last event ID and its reconnection time
 //! (when the body sets one) must be the fixture's.
 
-use crate::client::{ClientUnderTest, Expect, Head, Scenario, ScenarioConfig, ServerStep};
+use crate::client::{ClientUnderTest, Expect, Framing, Head, Scenario, ScenarioConfig, ServerStep};
 use crate::parse::{Case, ParserUnderTest};
 
 use super::client::{LoopbackClient, MakeDriver};
@@ -35,9 +36,13 @@ impl ParserUnderTest for LoopbackParser {
         let body = case.body()?;
         let expected = case.expected();
         for size in [body.len().max(1), 1, 7] {
+            // The 7-byte pieces go as chunks of a chunked body, as most
+            // servers stream; the others until the close.
             let mut steps = vec![ServerStep::Head(Head {
                 status: 200,
                 headers: vec![("Content-Type".into(), "text/event-stream".into())],
+                framing: (size == 7).then_some(Framing::Chunked),
+                body: None,
             })];
             steps.extend(body.chunks(size).map(|c| ServerStep::BodyHex(hex(c))));
             steps.push(ServerStep::Eof);

@@ -16,7 +16,9 @@ use crate::text::Utf8Bytes;
 /// returns, after the Go seed's `WantErrors | WantOpenClose | WantMessages`.
 ///
 /// Notifications that are not wanted are never queued. The state machine
-/// behaves the same either way.
+/// behaves the same either way. The default is what a browser's
+/// `EventSource` reports: errors, open/close and messages; comments are
+/// opt-in ([`Want::COMMENTS`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Want(u8);
 
@@ -31,15 +33,24 @@ impl Want {
     pub const OPEN_CLOSE: Want = Want(2);
     /// [`Notification::Message`](super::Notification::Message).
     pub const MESSAGES: Want = Want(4);
-    /// Everything (the default).
-    pub const ALL: Want = Want(7);
+    /// [`Notification::Comment`](super::Notification::Comment): the
+    /// stream's comment lines (keep-alives, server notes), in order with the
+    /// messages. Off by default. When on, the body is also split into lines
+    /// for the comments, which costs a second pass over it and up to one
+    /// more line of memory ([`Limits::max_line_len`]).
+    pub const COMMENTS: Want = Want(8);
+    /// Errors, open/close and messages: the default.
+    pub const STANDARD: Want = Want(7);
+    /// Every kind, comments included.
+    pub const ALL: Want = Want(15);
 
     /// Whether every flag of `other` is set in `self`.
     pub const fn contains(self, other: Want) -> bool {
         self.0 & other.0 == other.0
     }
 
-    /// The flags as bits (`ERRORS` = 1, `OPEN_CLOSE` = 2, `MESSAGES` = 4).
+    /// The flags as bits (`ERRORS` = 1, `OPEN_CLOSE` = 2, `MESSAGES` = 4,
+    /// `COMMENTS` = 8).
     pub const fn bits(self) -> u8 {
         self.0
     }
@@ -51,8 +62,9 @@ impl Want {
 }
 
 impl Default for Want {
+    /// [`Want::STANDARD`]: everything but comments.
     fn default() -> Self {
-        Want::ALL
+        Want::STANDARD
     }
 }
 
@@ -133,7 +145,8 @@ pub struct Config {
     pub retry_statuses: Vec<RangeInclusive<u16>>,
     /// Whether to reconnect after network errors and the end of the body.
     pub reconnect: Reconnect,
-    /// Which notifications to queue.
+    /// Which notifications to queue (default [`Want::STANDARD`]: all but
+    /// comments).
     pub want: Want,
     /// Parser memory limits.
     pub limits: Limits,
@@ -161,7 +174,7 @@ impl Default for Config {
             max_redirects: 10,
             retry_statuses: Vec::new(),
             reconnect: Reconnect::Auto,
-            want: Want::ALL,
+            want: Want::STANDARD,
             limits: Limits::default(),
             last_event_id: Utf8Bytes::default(),
             max_error_body: 0,

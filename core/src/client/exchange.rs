@@ -72,8 +72,9 @@ impl Exchange {
         })
     }
 
-    /// Whether the response is over (complete, or broken and reported):
-    /// the driver should stop reading this connection.
+    /// Whether the response is over (complete, broken and reported, or no
+    /// longer read by the machine: see [`Client::reads_response`]): the
+    /// driver should stop reading this connection.
     pub fn is_finished(&self) -> bool {
         self.finished
     }
@@ -90,6 +91,12 @@ impl Exchange {
                 Ok(HeadStatus::Complete(head, used)) => {
                     let framing = head.framing(false);
                     client.handle_response_head(now, head.status(), head.headers().iter());
+                    if !client.reads_response() {
+                        // A redirect being followed, a failure reported:
+                        // the rest of this response is nobody's input.
+                        self.finished = true;
+                        return;
+                    }
                     match framing {
                         Ok(framing) => self.body = Some(BodyDecoder::new(framing)),
                         Err(_) => return self.fail(client, now),
@@ -104,7 +111,14 @@ impl Exchange {
         let Some(body) = &mut self.body else { return };
         while let Some(piece) = body.decode_in_place(&mut rest) {
             match piece {
-                Ok(InPlace::Data(data)) => client.handle_bytes(now, data),
+                Ok(InPlace::Data(data)) => {
+                    client.handle_bytes(now, data);
+                    if !client.reads_response() {
+                        // E.g. a failure's body read up to its limit.
+                        self.finished = true;
+                        return;
+                    }
+                }
                 Ok(InPlace::End) => {
                     self.finished = true;
                     client.handle_eof(now);
@@ -137,7 +151,13 @@ impl Exchange {
         let Some(body) = &mut self.body else { return };
         while let Some(event) = body.poll_body() {
             match event {
-                Ok(BodyEvent::Data(bytes)) => client.handle_bytes(now, &bytes),
+                Ok(BodyEvent::Data(bytes)) => {
+                    client.handle_bytes(now, &bytes);
+                    if !client.reads_response() {
+                        self.finished = true;
+                        return;
+                    }
+                }
                 Ok(BodyEvent::End) => {
                     self.finished = true;
                     client.handle_eof(now);
@@ -265,6 +285,33 @@ mod tests {
                 });
             }
             assert_eq!(got, ["open", "a", "b", "stream ended"], "split {split}");
+        }
+    }
+
+    #[test]
+    fn a_redirects_body_never_reaches_the_next_connection() {
+        let redirects: [&[u8]; 3] = [
+            b"HTTP/1.1 307 Temporary Redirect\r\nLocation: /final\r\nContent-Length: 0\r\n\r\n",
+            b"HTTP/1.1 301 Moved\r\nLocation: /final\r\nContent-Length: 5\r\n\r\nmoved",
+            b"HTTP/1.1 302 Found\r\nLocation: /final\r\nTransfer-Encoding: chunked\r\n\r\n\
+              5\r\nmoved\r\n0\r\n\r\n",
+        ];
+        for wire in redirects {
+            for split in 0..=wire.len() {
+                let (mut c, req) = client();
+                let mut ex = Exchange::start(&req, &mut Vec::new()).unwrap();
+                ex.handle_bytes(&mut c, Instant::ZERO, &wire[..split]);
+                ex.handle_bytes(&mut c, Instant::ZERO, &wire[split..]);
+                ex.handle_eof(&mut c, Instant::ZERO);
+                assert!(ex.is_finished(), "split {split}");
+                assert_eq!(c.poll_notification(), None, "split {split}");
+                assert_eq!(c.poll_action(), None, "split {split}");
+                c.handle_timeout(Instant::ZERO);
+                let Some(Action::Connect(next)) = c.poll_action() else {
+                    panic!("no connect after split {split}")
+                };
+                assert_eq!(next.url.as_str(), "http://example.test:8080/final");
+            }
         }
     }
 

@@ -11,7 +11,7 @@ use super::config::{Config, Want};
 use super::notify::{Action, ClientError, MessageEvent, Notification, ReadyState, TransportError};
 use super::request::{Method, Request};
 use super::response::{is_event_stream, retry_after_secs};
-use crate::parse::Parser;
+use crate::parse::{Line, Parser, Tokenizer};
 use crate::text::Utf8Bytes;
 use crate::time::Instant;
 use crate::url::Url;
@@ -19,7 +19,8 @@ use crate::url::Url;
 /// The machine's timers, one slot each in [`Timers`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Timer {
-    /// Waiting out the reconnection time.
+    /// The next connect: after the reconnection time, or at once to follow
+    /// a redirect.
     Reconnect = 0,
     /// Waiting for a response head.
     Connect = 1,
@@ -66,6 +67,11 @@ enum Phase {
     Waiting,
     /// A request was sent; waiting for the response head.
     Requesting,
+    /// A redirect's head arrived: its connection and whatever it still
+    /// delivers (the redirect's body, its end) are over for the machine;
+    /// the connect to the new location is issued by the `Reconnect` timer,
+    /// due at once.
+    Following,
     /// Reading an event stream.
     Open,
     /// Reading the body of a failed response before reporting it.
@@ -92,6 +98,20 @@ struct Failure {
 /// [`Client::poll_timeout`]. After each input, drain the actions and
 /// notifications before the next input.
 ///
+/// # Which connection an input is about
+///
+/// The transport inputs (`handle_response_head`, `handle_bytes`,
+/// `handle_eof`, `handle_transport_error`) carry no connection identity:
+/// they are about the connection of the last [`Action::Connect`]. The
+/// machine keeps that unambiguous by issuing a `Connect` only from
+/// [`Client::handle_timeout`], [`Client::new`] or [`Client::reopen`], never
+/// while it takes a transport input. So whatever a driver still hands over
+/// from one read after the machine is done with a response — the body and
+/// end of a redirect it follows, the rest of a failed response — arrives
+/// before the next `Connect` and is ignored, and the driver drops the old
+/// connection when it acts on that `Connect`. [`Client::reads_response`]
+/// tells a driver when it may stop reading.
+///
 /// Inputs that make no sense in the current state (body bytes while waiting
 /// to reconnect, a response head while open, anything after
 /// [`Client::close`]) are ignored. Time never goes backwards inside: an
@@ -111,6 +131,9 @@ pub struct Client {
     redirects: u32,
     phase: Phase,
     parser: Parser,
+    /// With [`Want::COMMENTS`]: the same body split into lines, for the
+    /// comments (see `Client::feed_with_comments`).
+    comments: Option<Tokenizer>,
     origin: Utf8Bytes,
     timers: Timers,
     now: Instant,
@@ -142,6 +165,10 @@ impl Client {
                 parser.set_last_event_id(config.last_event_id.clone());
                 parser
             },
+            comments: config
+                .want
+                .contains(Want::COMMENTS)
+                .then(|| Tokenizer::new(config.limits.max_line_len)),
             origin: Utf8Bytes::default(),
             timers: Timers::default(),
             now,
@@ -181,7 +208,9 @@ impl Client {
     /// The ready state.
     pub fn ready_state(&self) -> ReadyState {
         match self.phase {
-            Phase::Waiting | Phase::Requesting | Phase::ErrorBody => ReadyState::Connecting,
+            Phase::Waiting | Phase::Requesting | Phase::Following | Phase::ErrorBody => {
+                ReadyState::Connecting
+            }
             Phase::Open => ReadyState::Open,
             Phase::Closed => ReadyState::Closed,
         }
@@ -216,6 +245,26 @@ impl Client {
             .map_or(self.config.reconnection_time, Duration::from_millis)
     }
 
+    /// Whether the machine still reads the current connection's response:
+    /// its head, or the body of a stream or of a failure it keeps
+    /// ([`Config::max_error_body`]). False once that response is over for
+    /// it — a redirect it follows, a failure reported, a stream ended —
+    /// until the next [`Action::Connect`].
+    ///
+    /// A driver may stop reading the connection when this is false (the
+    /// [`Exchange`](super::Exchange) does); bytes, ends and errors it feeds
+    /// anyway are ignored. Either way they never count for the next
+    /// connection: a `Connect` is only ever issued by
+    /// [`Client::handle_timeout`] or a user call, never while the machine
+    /// takes a transport input, so a driver that acts on the actions before
+    /// it runs the timers again has dropped the old connection by then.
+    pub fn reads_response(&self) -> bool {
+        matches!(
+            self.phase,
+            Phase::Requesting | Phase::Open | Phase::ErrorBody
+        )
+    }
+
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config
@@ -244,8 +293,11 @@ impl Client {
     /// values as bytes or strings, e.g. straight from `httparse`). Skip
     /// informational (1xx) responses before calling this.
     ///
-    /// A redirect queues a new [`Action::Connect`]; a 200 `text/event-stream`
-    /// opens the stream; anything else fails (or, with
+    /// A redirect is followed: the rest of this response (its body, its
+    /// end, a broken connection) is ignored, and the [`Action::Connect`] to
+    /// the new location comes from the next [`Client::handle_timeout`],
+    /// which [`Client::poll_timeout`] asks for at once. A 200
+    /// `text/event-stream` opens the stream; anything else fails (or, with
     /// [`Config::retry_statuses`], reconnects). With
     /// [`Config::max_error_body`], a failed response's body is read first.
     pub fn handle_response_head<I, N, V>(&mut self, now: Instant, status: u16, headers: I)
@@ -278,7 +330,7 @@ impl Client {
         }
         if status == 200 && content_type.as_deref().is_some_and(is_event_stream) {
             self.phase = Phase::Open;
-            self.parser.reset();
+            self.reset_stream();
             self.origin = Utf8Bytes::from(String::from(self.current.origin()));
             self.opened_at = Some(now);
             self.arm_idle(now);
@@ -331,8 +383,12 @@ impl Client {
                 if !bytes.is_empty() {
                     self.arm_idle(now);
                 }
-                self.parser.handle_bytes(bytes);
-                self.drain_parser();
+                if self.comments.is_some() {
+                    self.feed_with_comments(bytes);
+                } else {
+                    self.parser.handle_bytes(bytes);
+                    self.drain_parser();
+                }
             }
             Phase::ErrorBody => {
                 let limit = self.config.max_error_body;
@@ -371,7 +427,7 @@ impl Client {
                 self.in_flight = false;
                 self.finish_failure(now);
             }
-            Phase::Waiting | Phase::Closed => {}
+            Phase::Waiting | Phase::Following | Phase::Closed => {}
         }
     }
 
@@ -394,7 +450,7 @@ impl Client {
                 self.in_flight = false;
                 self.finish_failure(now);
             }
-            Phase::Waiting | Phase::Closed => {}
+            Phase::Waiting | Phase::Following | Phase::Closed => {}
         }
     }
 
@@ -418,6 +474,10 @@ impl Client {
                 }
                 (Timer::Idle, Phase::ErrorBody) => self.finish_failure(now),
                 (Timer::Reconnect, Phase::Waiting) => self.start_attempt(),
+                (Timer::Reconnect, Phase::Following) => {
+                    self.phase = Phase::Requesting;
+                    self.issue_connect();
+                }
                 _ => {}
             }
         }
@@ -463,9 +523,51 @@ impl Client {
             Notification::Open | Notification::Closed => Want::OPEN_CLOSE,
             Notification::Message(_) => Want::MESSAGES,
             Notification::Error { .. } | Notification::ParseError(_) => Want::ERRORS,
+            Notification::Comment(_) => Want::COMMENTS,
         };
         if self.config.want.contains(flag) {
             self.notifications.push_back(n);
+        }
+    }
+
+    /// A new stream (a new connection, or none): the parser keeps the last
+    /// event ID and `retry:`, the comment lines start over.
+    fn reset_stream(&mut self) {
+        self.parser.reset();
+        if let Some(lines) = &mut self.comments {
+            lines.reset();
+        }
+    }
+
+    /// Feeds body bytes to the parser and to the comment tokenizer in
+    /// pieces that each end at a line terminator (CR or LF), draining both
+    /// after each piece. A piece completes at most one line, which is either
+    /// a comment (from the tokenizer) or dispatches an event (from the
+    /// parser), so comments and messages come out in stream order. Both
+    /// split lines the same way whatever the chunking (a CR ending one piece
+    /// and an LF starting the next are one line end to both).
+    fn feed_with_comments(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            let end = memchr::memchr2(b'\n', b'\r', bytes).map_or(bytes.len(), |i| i + 1);
+            let (piece, rest) = bytes.split_at(end);
+            bytes = rest;
+            self.parser.handle_bytes(piece);
+            self.drain_parser();
+            let Some(lines) = &mut self.comments else {
+                return;
+            };
+            lines.handle_bytes(piece);
+            let mut found = None;
+            // Limit errors are the parser's to report; field and blank
+            // lines are its to interpret.
+            while let Some(line) = lines.poll_line() {
+                if let Ok(Line::Comment(text)) = line {
+                    found = Some(Utf8Bytes::from_bytes_lossy(text));
+                }
+            }
+            if let Some(text) = found {
+                self.notify(Notification::Comment(text));
+            }
         }
     }
 
@@ -578,7 +680,14 @@ impl Client {
             self.body_dropped = true;
         }
         self.current = target;
-        self.issue_connect();
+        // Not `issue_connect` here: the driver may still hand over the rest
+        // of this response (its body, its end) in the same read, and those
+        // inputs must not count for the next connection. Until the timer
+        // fires they are ignored; the driver acts on the `Connect` (dropping
+        // this connection) before it runs timers again.
+        self.phase = Phase::Following;
+        self.timers.stop_all();
+        self.timers.set(Timer::Reconnect, self.now);
     }
 
     /// A network-level problem or the end of the body: reconnect, or end a
@@ -613,7 +722,7 @@ impl Client {
 
     fn schedule_reconnect(&mut self, now: Instant, error: ClientError, at_least: Option<Duration>) {
         self.drop_transport();
-        self.parser.reset();
+        self.reset_stream();
         if self
             .opened_at
             .take()
@@ -656,7 +765,7 @@ impl Client {
 
     fn end(&mut self, notification: Notification) {
         self.drop_transport();
-        self.parser.reset();
+        self.reset_stream();
         self.phase = Phase::Closed;
         self.timers.stop_all();
         self.failure = None;

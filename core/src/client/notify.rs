@@ -27,7 +27,10 @@ pub enum ReadyState {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
     /// Drop the current connection, if any, and send this request on a new
-    /// one. Every later input refers to that new connection.
+    /// one. Every later input refers to that new connection. The machine
+    /// issues it only from a timer or a user call (never while it takes a
+    /// transport input), so acting on it before running the timers again is
+    /// enough to keep the old connection's inputs apart.
     Connect(Request),
     /// Drop the current connection (or the connection attempt). Report
     /// nothing more about it.
@@ -58,6 +61,11 @@ pub enum Notification {
     /// The stream broke a parser limit; the offending line or event was
     /// skipped and the stream goes on.
     ParseError(ParseError),
+    /// A comment line (one starting with `:`), only with
+    /// [`Want::COMMENTS`](super::Want::COMMENTS): everything after the
+    /// colon, unchanged (`": keep-alive"` gives `" keep-alive"`), invalid
+    /// UTF-8 replaced by U+FFFD. In stream order with the messages.
+    Comment(Utf8Bytes),
 }
 
 /// A dispatched event with where it came from.

@@ -143,10 +143,52 @@ fn redirect_drops_authorization_across_origins() {
     let mut c = client(config);
     connect(&mut c);
     c.handle_response_head(ms(1), 307, [("Location", "http://other.test/s")]);
+    c.handle_timeout(ms(1));
     let r = connect(&mut c);
     assert_eq!(r.header("authorization"), None);
     c.handle_response_head(ms(1), 307, [("Location", "http://example.test/back")]);
+    c.handle_timeout(ms(1));
     assert_eq!(connect(&mut c).header("authorization"), Some("Bearer x"));
+}
+
+#[test]
+fn a_redirects_body_and_end_are_not_the_next_connections() {
+    let mut c = client(Config::default());
+    connect(&mut c);
+    c.handle_response_head(ms(5), 307, [("Location", "/final")]);
+    assert!(!c.reads_response());
+    // What a driver still hands over from the same read: the redirect's
+    // body and its end (Content-Length reached, or the server's close).
+    c.handle_bytes(ms(5), b"<a href=/final>moved</a>");
+    c.handle_eof(ms(5));
+    c.handle_transport_error(ms(5), TransportError::Reset);
+    assert_eq!(c.poll_action(), None);
+    assert_eq!(notes(&mut c), []);
+    assert_eq!(c.ready_state(), ReadyState::Connecting);
+    // The new connection is asked for at once, by the timer.
+    assert_eq!(c.poll_timeout(), Some(ms(5)));
+    c.handle_timeout(ms(5));
+    let r = connect(&mut c);
+    assert_eq!(r.url.as_str(), "http://example.test/final");
+    assert!(c.reads_response());
+    c.handle_response_head(ms(6), 200, SSE);
+    c.handle_bytes(ms(6), b"data: a\n\n");
+    let n = notes(&mut c);
+    assert_eq!(n[0], Notification::Open);
+    assert!(matches!(&n[1], Notification::Message(m) if m.event.data == "a"));
+    assert_eq!(n.len(), 2);
+}
+
+#[test]
+fn close_while_following_a_redirect_disconnects() {
+    let mut c = client(Config::default());
+    connect(&mut c);
+    c.handle_response_head(ms(5), 302, [("Location", "/x")]);
+    c.close();
+    assert_eq!(c.poll_action(), Some(Action::Disconnect));
+    c.handle_timeout(ms(5));
+    assert_eq!(c.poll_action(), None);
+    assert_eq!(c.poll_timeout(), None);
 }
 
 #[test]
@@ -206,7 +248,7 @@ fn input() -> impl Strategy<Value = Input> {
         )
             .prop_map(|(s, t, l)| Input::Head(s, t, l)),
         prop::collection::vec(
-            prop::sample::select(b"data: xyz\nid:\0retry: 12\r\n".to_vec()),
+            prop::sample::select(b"data: xyz\nid:\0retry: 12\r\n:".to_vec()),
             0..40
         )
         .prop_map(Input::Bytes),
@@ -225,7 +267,7 @@ proptest! {
     /// state, no Connect action before the deadline that produced it, and
     /// a closed client stays silent until reopened.
     #[test]
-    fn machine_invariants(inputs in prop::collection::vec(input(), 0..60), backoff in any::<bool>(), post in any::<bool>()) {
+    fn machine_invariants(inputs in prop::collection::vec(input(), 0..60), backoff in any::<bool>(), post in any::<bool>(), comments in any::<bool>()) {
         let mut config = Config::default();
         config.idle_timeout = Some(Duration::from_millis(5000));
         config.connect_timeout = Some(Duration::from_millis(2000));
@@ -234,6 +276,7 @@ proptest! {
         config.max_redirects = 3;
         if backoff { config.backoff = Some(Backoff::default()); }
         if post { config.method = Method::Post; }
+        if comments { config.want = Want::ALL; }
         let mut now = ms(0);
         let mut c = client(config);
         let mut deadline: Option<Instant> = None;
@@ -260,11 +303,19 @@ proptest! {
                 Input::SetId(empty) => c.set_last_event_id(if *empty { "" } else { "x" }),
             }
             let closed_by_user = matches!(input, Input::Close);
+            // A transport input never yields a Connect: the inputs after it
+            // could not be told apart from the old connection's.
+            let transport_input = matches!(
+                input,
+                Input::Connected | Input::ConnectFailed | Input::Head(..) | Input::Bytes(_)
+                    | Input::Eof | Input::TransportError
+            );
             if matches!(input, Input::Reopen) {
                 deadline = None;
             }
             while let Some(a) = c.poll_action() {
                 if let Action::Connect(r) = a {
+                    prop_assert!(!transport_input, "connect on {:?}", input);
                     if let Some(d) = deadline.take() {
                         prop_assert!(now >= d, "connect at {:?} before {:?}", now, d);
                     }
@@ -327,4 +378,119 @@ fn close_is_final_until_reopen() {
     c.reopen(ms(5));
     assert!(matches!(c.poll_action(), Some(Action::Connect(_))));
     assert_eq!(c.ready_state(), ReadyState::Connecting);
+}
+
+#[test]
+fn a_single_line_as_large_as_an_event_is_delivered_by_default() {
+    let limits = crate::parse::Limits::default();
+    assert_eq!(limits.max_line_len, limits.max_event_size);
+    let mut c = client(Config::default());
+    connect(&mut c);
+    c.handle_response_head(ms(1), 200, SSE);
+    let data: Vec<u8> = (0..12 << 20).map(|i| b'a' + (i % 26) as u8).collect();
+    let mut wire = b"data: ".to_vec();
+    wire.extend_from_slice(&data);
+    wire.extend_from_slice(b"\n\n");
+    for piece in wire.chunks(64 << 10) {
+        c.handle_bytes(ms(1), piece);
+    }
+    let n = notes(&mut c);
+    assert_eq!(n.len(), 2, "{:?}", n.get(1));
+    assert!(matches!(&n[1], Notification::Message(m) if m.event.data.as_bytes() == data));
+}
+
+/// Messages and comments as one list of strings.
+fn messages_and_comments(n: &[Notification]) -> Vec<alloc::string::String> {
+    n.iter()
+        .filter_map(|n| match n {
+            Notification::Message(m) => Some(alloc::format!("message {}", m.event.data)),
+            Notification::Comment(c) => Some(alloc::format!("comment {c}")),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn comments_come_in_stream_order_when_wanted_whatever_the_chunking() {
+    let wire: &[u8] =
+        b"\xEF\xBB\xBF:first\ndata: a\r\n\r\n: c1\rdata: b\r\r:c2\n:\ndata: c\n:\xFFz\n\n";
+    let expected = [
+        "comment first",
+        "message a",
+        "comment  c1",
+        "message b",
+        "comment c2",
+        "comment ",
+        "comment \u{FFFD}z",
+        "message c",
+    ];
+    for split in 0..=wire.len() {
+        let mut config = Config::default();
+        config.want = Want::ALL;
+        let mut c = client(config);
+        connect(&mut c);
+        c.handle_response_head(ms(1), 200, SSE);
+        c.handle_bytes(ms(1), &wire[..split]);
+        c.handle_bytes(ms(1), &wire[split..]);
+        assert_eq!(
+            messages_and_comments(&notes(&mut c)),
+            expected,
+            "split {split}"
+        );
+    }
+    // Byte by byte.
+    let mut config = Config::default();
+    config.want = Want::ALL;
+    let mut c = client(config);
+    connect(&mut c);
+    c.handle_response_head(ms(1), 200, SSE);
+    for b in wire {
+        c.handle_bytes(ms(1), core::slice::from_ref(b));
+    }
+    assert_eq!(messages_and_comments(&notes(&mut c)), expected);
+}
+
+#[test]
+fn comments_are_off_by_default_and_start_over_per_connection() {
+    let mut c = client(Config::default());
+    connect(&mut c);
+    c.handle_response_head(ms(1), 200, SSE);
+    c.handle_bytes(ms(1), b":hi\ndata: a\n\n");
+    assert_eq!(messages_and_comments(&notes(&mut c)), ["message a"]);
+
+    let mut config = Config::default();
+    config.want = Want::MESSAGES | Want::COMMENTS;
+    config.reconnection_time = Duration::from_millis(10);
+    let mut c = client(config);
+    connect(&mut c);
+    c.handle_response_head(ms(1), 200, SSE);
+    // An unfinished comment when the connection ends is not a line.
+    c.handle_bytes(ms(1), b":one\n:unfini");
+    c.handle_eof(ms(2));
+    c.handle_timeout(ms(20));
+    connect(&mut c);
+    c.handle_response_head(ms(20), 200, SSE);
+    c.handle_bytes(ms(20), b"shed\n:two\n");
+    assert_eq!(
+        messages_and_comments(&notes(&mut c)),
+        ["comment one", "comment two"]
+    );
+}
+
+#[test]
+fn an_over_long_comment_is_reported_once() {
+    let mut config = Config::default();
+    config.want = Want::ALL;
+    config.limits.max_line_len = 8;
+    let mut c = client(config);
+    connect(&mut c);
+    c.handle_response_head(ms(1), 200, SSE);
+    c.handle_bytes(ms(1), b":0123456789\n:ok\ndata: a\n\n");
+    let n = notes(&mut c);
+    let errors = n
+        .iter()
+        .filter(|n| matches!(n, Notification::ParseError(_)))
+        .count();
+    assert_eq!(errors, 1, "{n:?}");
+    assert_eq!(messages_and_comments(&n), ["comment ok", "message a"]);
 }

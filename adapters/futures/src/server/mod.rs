@@ -98,7 +98,7 @@ impl Deadline {
             self.armed = None;
             return Poll::Pending;
         };
-        if self.armed.as_ref().map_or(true, |(at, _)| deadline < *at) {
+        if self.armed.as_ref().is_none_or(|(at, _)| deadline < *at) {
             self.armed = Some((deadline, timer.sleep_until(deadline)));
         }
         let Some((at, sleep)) = &mut self.armed else {

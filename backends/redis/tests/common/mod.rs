@@ -78,8 +78,8 @@ impl RedisServer {
         let mut child = match child {
             Ok(child) => child,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
-                "redis-server is not installed: run backends/redis/install-redis.sh \
-                 (installs the Debian package redis-server)"
+                "redis-server is not on PATH: run the tests with ci/test.sh (the README's \
+                 test command), which installs it first (backends/redis/install-redis.sh)"
             ),
             Err(e) => panic!("cannot run redis-server: {e}"),
         };

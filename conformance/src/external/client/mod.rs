@@ -72,6 +72,18 @@ pub const SLOTS: &[Slot] = &[
         cap: Some("max-redirects"),
     },
     Slot {
+        name: "reconnect_always",
+        cap: Some("reconnect-always"),
+    },
+    Slot {
+        name: "max_line_len",
+        cap: Some("max-line-len"),
+    },
+    Slot {
+        name: "comments",
+        cap: Some("comments"),
+    },
+    Slot {
         name: "event_type",
         cap: None,
     },
@@ -88,6 +100,9 @@ pub const CAPS: &[&str] = &[
     "idle-timeout",
     "connect-timeout",
     "max-redirects",
+    "reconnect-always",
+    "max-line-len",
+    "comments",
 ];
 
 /// How scenarios are played on the real clock.
@@ -393,6 +408,9 @@ pub fn notification_json(n: &Notification) -> Value {
             "message": error.to_string(),
         }),
         Notification::Closed => serde_json::json!({"kind": "closed"}),
+        Notification::Comment(text) => {
+            serde_json::json!({"kind": "comment", "text": text.as_str()})
+        }
         Notification::ParseError(e) => {
             serde_json::json!({"kind": "parse_error", "message": e.to_string()})
         }
@@ -418,6 +436,7 @@ fn notification(line: &str, at_ms: u64) -> Result<(ObservedNotification, bool), 
     };
     match kind.as_str() {
         "open" | "closed" | "parse_error" => {}
+        "comment" => n.text = Some(text("text")?.unwrap_or_default()),
         "message" => {
             let data = text("data")?.ok_or("a message without \"data\"")?;
             n.message = Some((

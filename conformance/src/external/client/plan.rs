@@ -9,7 +9,9 @@ use std::net::TcpListener;
 use sse_core::url::Url;
 
 use super::{Settings, CAPS};
-use crate::client::{ExpectNotification, Head, Scenario, ServerStep, UserAction};
+use crate::client::{
+    frame_body, ExpectNotification, Framing, Head, Scenario, ServerStep, UserAction, LAST_CHUNK,
+};
 use crate::external::command::{Caps, Values};
 
 /// One step of the server's answer, ready for the wire. Waits stay in
@@ -82,21 +84,26 @@ pub(super) fn skip_reason(s: &Scenario, caps: &Caps) -> Option<String> {
         (!c.retry_statuses.is_empty())
             .then(|| ours("statuses retried instead of failing"))
             .flatten(),
-        c.reconnect
-            .is_some()
-            .then(|| ours("a reconnect policy for other methods than GET"))
-            .flatten(),
-        c.want
-            .is_some()
-            .then(|| ours("choosing which notifications to get (the seed's WantFlag)"))
-            .flatten(),
+        match c.reconnect.as_deref() {
+            None | Some("auto") => None,
+            Some("always") => need(
+                "reconnect-always",
+                "reconnecting a stream of another method than GET",
+            ),
+            Some(_) => ours("a reconnect policy other than automatic or always"),
+        },
+        match &c.want {
+            None => None,
+            Some(want) if is_all_and_comments(want) => need("comments", "comment lines"),
+            Some(_) => ours("choosing which notifications to get (the seed's WantFlag)"),
+        },
         c.max_error_body
             .is_some()
             .then(|| ours("the body of a failed response kept in the error"))
             .flatten(),
         c.max_line_len
             .is_some()
-            .then(|| ours("parser limits and parse_error notifications"))
+            .then(|| need("max-line-len", "a line length limit"))
             .flatten(),
     ];
     if let Some(reason) = checks.into_iter().flatten().next() {
@@ -133,6 +140,12 @@ pub(super) fn skip_reason(s: &Scenario, caps: &Caps) -> Option<String> {
         }
     }
     None
+}
+
+/// Whether `want` asks for every notification and comments too.
+fn is_all_and_comments(want: &[String]) -> bool {
+    let set: BTreeSet<&str> = want.iter().map(String::as_str).collect();
+    set == BTreeSet::from(["errors", "open_close", "messages", "comments"])
 }
 
 /// Builds the plan of a scenario that can run.
@@ -213,6 +226,16 @@ pub(super) fn plan(s: &Scenario, caps: &Caps, settings: &Settings) -> Result<Pla
     if let Some(n) = c.max_redirects {
         values.insert("max_redirects", vec![n.to_string()]);
     }
+    if c.reconnect.as_deref() == Some("always") {
+        values.insert("reconnect_always", vec![String::new()]);
+    }
+    if let Some(n) = c.max_line_len {
+        values.insert("max_line_len", vec![n.to_string()]);
+    }
+    let comments = c.want.as_deref().is_some_and(is_all_and_comments);
+    if comments {
+        values.insert("comments", vec![String::new()]);
+    }
     let types = event_types(s);
     if !types.is_empty() {
         values.insert("event_type", types.clone());
@@ -228,6 +251,9 @@ pub(super) fn plan(s: &Scenario, caps: &Caps, settings: &Settings) -> Result<Pla
         "idle_timeout_ms": c.idle_timeout_ms.map(scale),
         "connect_timeout_ms": c.connect_timeout_ms.map(scale),
         "max_redirects": c.max_redirects,
+        "reconnect_always": c.reconnect.as_deref() == Some("always"),
+        "max_line_len": c.max_line_len,
+        "comments": comments,
         "event_types": types,
         "time_scale": settings.time_scale,
     })
@@ -367,68 +393,126 @@ fn event_types(s: &Scenario) -> Vec<String> {
     types.into_iter().collect()
 }
 
-/// One attempt's answer, on the wire.
+/// One attempt's answer, on the wire: `retry:` values scaled, the initial
+/// reconnection time put in first (`inject_retry`), `Location`s pointed at
+/// the local listeners, then framed as the loopback runner frames it
+/// ([`Head::wire`], [`frame_body`]).
 fn script(
     steps: &[ServerStep],
     hosts: &Hosts,
     scale: f64,
     inject_retry: Option<u64>,
 ) -> Result<Vec<Step>, String> {
+    let steps = prepare(steps, hosts, scale, inject_retry);
     let mut out = Vec::new();
-    let mut inject = None;
+    let (mut chunked, mut done) = (false, false);
+    let end_body = |chunked: bool, done: &mut bool, out: &mut Vec<Step>| {
+        if chunked && !*done {
+            *done = true;
+            out.push(Step::Write(LAST_CHUNK.to_vec()));
+        }
+    };
     for (i, step) in steps.iter().enumerate() {
         match step {
             ServerStep::WaitMs(ms) => out.push(Step::Wait(*ms)),
             ServerStep::Refuse | ServerStep::Reset => out.push(Step::Reset),
-            ServerStep::Eof => out.push(Step::Eof),
             ServerStep::Head(head) => {
-                let has_body = steps[i + 1..]
-                    .iter()
-                    .any(|s| matches!(s, ServerStep::Body(_) | ServerStep::BodyHex(_)));
-                out.push(Step::Write(head_bytes(head, hosts, has_body)));
-                if head.status == 200 && is_event_stream(head) {
-                    inject = inject_retry.map(|ms| format!("retry: {ms}\n").into_bytes());
-                    let chunked = header(head, "transfer-encoding").is_some();
-                    let next_is_body = matches!(
-                        steps.get(i + 1),
-                        Some(ServerStep::Body(_) | ServerStep::BodyHex(_))
-                    );
-                    if let Some(line) = inject.take_if(|_| chunked || !next_is_body) {
-                        let line = if chunked {
-                            let mut c = format!("{:x}\r\n", line.len()).into_bytes();
-                            c.extend_from_slice(&line);
-                            c.extend_from_slice(b"\r\n");
-                            c
-                        } else {
-                            line
-                        };
-                        out.push(Step::Write(line));
-                    }
-                }
+                out.push(Step::Write(head.wire(&steps[i + 1..])?));
+                chunked = head.framing == Some(Framing::Chunked);
+                done = head.is_complete();
             }
             ServerStep::Body(text) => {
-                let body = scale_retry_lines(text, scale).into_bytes();
-                out.push(Step::Write(with_injected(body, inject.take())));
+                let mut wire = Vec::new();
+                frame_body(chunked, text.as_bytes(), &mut wire);
+                out.push(Step::Write(wire));
             }
             ServerStep::BodyHex(hex) => {
-                let body = crate::client::decode_hex(hex)?;
-                out.push(Step::Write(with_injected(body, inject.take())));
+                let mut wire = Vec::new();
+                frame_body(chunked, &crate::client::decode_hex(hex)?, &mut wire);
+                out.push(Step::Write(wire));
+            }
+            ServerStep::End => end_body(chunked, &mut done, &mut out),
+            ServerStep::Eof => {
+                end_body(chunked, &mut done, &mut out);
+                out.push(Step::Eof);
             }
         }
     }
     Ok(out)
 }
 
-/// `body` with `line` put at its start, after a leading BOM (which must
-/// stay the first bytes of the stream).
-fn with_injected(body: Vec<u8>, line: Option<Vec<u8>>) -> Vec<u8> {
-    let Some(line) = line else { return body };
-    const BOM: &[u8] = b"\xEF\xBB\xBF";
-    let at = if body.starts_with(BOM) { BOM.len() } else { 0 };
-    let mut out = body[..at].to_vec();
-    out.extend_from_slice(&line);
-    out.extend_from_slice(&body[at..]);
+/// The scenario's steps as the real-clock run plays them (not framed yet).
+fn prepare(
+    steps: &[ServerStep],
+    hosts: &Hosts,
+    scale: f64,
+    inject_retry: Option<u64>,
+) -> Vec<ServerStep> {
+    let mut out: Vec<ServerStep> = Vec::with_capacity(steps.len() + 1);
+    let mut inject = None;
+    for (i, step) in steps.iter().enumerate() {
+        let rest = &steps[i + 1..];
+        match step {
+            ServerStep::Head(head) => {
+                let mut head = head.clone();
+                for (name, value) in &mut head.headers {
+                    if name.eq_ignore_ascii_case("location") {
+                        *value = hosts.rewrite(value, "http");
+                    }
+                }
+                head.body = head.body.map(|b| scale_retry_lines(&b, scale));
+                let body_follows = rest
+                    .iter()
+                    .any(|s| matches!(s, ServerStep::Body(_) | ServerStep::BodyHex(_)));
+                let framed = head.framing.is_some()
+                    || header(&head, "content-length").is_some()
+                    || header(&head, "transfer-encoding").is_some();
+                // A redirect's "no body", the HTTP/1.1 way: a library that
+                // reads a redirect's body before following it must not wait
+                // for an end that never comes.
+                if (300..400).contains(&head.status)
+                    && head.status != 304
+                    && !body_follows
+                    && head.body.is_none()
+                    && !framed
+                {
+                    head.headers.push(("Content-Length".into(), "0".into()));
+                }
+                if head.status == 200 && is_event_stream(&head) {
+                    inject = inject_retry.map(|ms| format!("retry: {ms}\n"));
+                    if let (Some(line), Some(body)) = (&inject, &mut head.body) {
+                        *body = with_injected(body, line);
+                        inject = None;
+                    }
+                }
+                out.push(ServerStep::Head(head));
+                // No body step right after the head: the line goes alone.
+                if !matches!(rest.first(), Some(ServerStep::Body(_))) {
+                    if let Some(line) = inject.take() {
+                        out.push(ServerStep::Body(line));
+                    }
+                }
+            }
+            ServerStep::Body(text) => {
+                let text = scale_retry_lines(text, scale);
+                out.push(ServerStep::Body(match inject.take() {
+                    Some(line) => with_injected(&text, &line),
+                    None => text,
+                }));
+            }
+            other => out.push(other.clone()),
+        }
+    }
     out
+}
+
+/// `body` with `line` put at its start, after a leading BOM (which must
+/// stay the first character of the stream).
+fn with_injected(body: &str, line: &str) -> String {
+    match body.strip_prefix('\u{feff}') {
+        Some(rest) => format!("\u{feff}{line}{rest}"),
+        None => format!("{line}{body}"),
+    }
 }
 
 fn header<'a>(head: &'a Head, name: &str) -> Option<&'a str> {
@@ -443,33 +527,6 @@ fn is_event_stream(head: &Head) -> bool {
         let essence = ct.split(';').next().unwrap_or_default().trim();
         essence.eq_ignore_ascii_case("text/event-stream")
     })
-}
-
-/// A response head as bytes: `Location` rewritten to the local listeners;
-/// a redirect without a body step gets `Content-Length: 0`, the HTTP/1.1
-/// way of saying it has none (an HTTP library that reads a redirect's body
-/// before following it would otherwise wait for a close that never comes).
-fn head_bytes(head: &Head, hosts: &Hosts, has_body: bool) -> Vec<u8> {
-    let mut wire = format!(
-        "HTTP/1.1 {} {}\r\n",
-        head.status,
-        sse_core::http1::reason_phrase(head.status)
-    );
-    for (name, value) in &head.headers {
-        let value = if name.eq_ignore_ascii_case("location") {
-            hosts.rewrite(value, "http")
-        } else {
-            value.clone()
-        };
-        wire.push_str(&format!("{name}: {value}\r\n"));
-    }
-    let framed =
-        header(head, "content-length").is_some() || header(head, "transfer-encoding").is_some();
-    if (300..400).contains(&head.status) && head.status != 304 && !has_body && !framed {
-        wire.push_str("Content-Length: 0\r\n");
-    }
-    wire.push_str("\r\n");
-    wire.into_bytes()
 }
 
 /// The authorities a scenario names, each served by its own listener on

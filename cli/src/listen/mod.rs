@@ -1,25 +1,33 @@
 //! `sse listen URL`: an `EventSource` on the command line.
 //!
 //! Prints every notification as it arrives — readable by default, one JSON
-//! object per line with `--json` — and reconnects as a browser does. The
-//! decisions (reconnect or not, `Last-Event-ID`, `retry:`) are the core
-//! client's; this file only turns options into a
-//! `sse_core::client::Config` and notifications into lines.
+//! object per line with `--json` (see [`output`]) — and reconnects as a
+//! browser does, with capped exponential backoff and jitter on top unless
+//! `--no-backoff`. The decisions (reconnect or not, redirects,
+//! `Last-Event-ID`, `retry:`, limits) are the core client's; this module
+//! only turns options into a `sse_core::client::Config` and notifications
+//! into lines.
+//!
+//! Output is buffered and flushed whenever the stream has nothing more to
+//! give without waiting (the socket read is drained), so each line still
+//! appears as soon as the read that carried it is handled.
 //!
 //! Exit status: 0 after `--max-events` messages, when the server says stop
 //! (204) or when a one-shot (`-X POST`) stream ends; 1 on a fatal failure
-//! (bad status, bad content type, …) with the reason on stderr; 2 for bad
-//! options.
+//! (bad status, bad content type, more than 10 redirects, …) with the
+//! reason on stderr (or as the last `--json` line); 2 for bad options.
 
-use std::io::{self, Write};
+mod output;
+
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use futures_lite::StreamExt;
-use serde_json::json;
-use sse_core::client::{ClientError, Config, Method, Notification};
+use futures_lite::{future, StreamExt};
+use sse_core::client::{Backoff, ClientError, Config, Method, Notification, Reconnect, Want};
 
+use crate::limits::LimitArgs;
 use crate::runtime;
+use output::Output;
 
 /// Options of `sse listen`.
 #[derive(clap::Args)]
@@ -27,7 +35,7 @@ pub struct Args {
     /// The stream's URL (http or https).
     url: String,
     /// Print one JSON object per line: {"kind":"open"}, {"kind":"message",…},
-    /// {"kind":"error",…}.
+    /// {"kind":"error",…}, {"kind":"comment",…} (with --comments).
     #[arg(long)]
     json: bool,
     /// Extra request header, `Name: value` (repeatable).
@@ -39,18 +47,37 @@ pub struct Args {
     /// Initial reconnection time in ms, until the server sends `retry:`.
     #[arg(long, value_name = "N")]
     retry_ms: Option<u64>,
+    /// Longest wait between reconnects in ms: consecutive failed
+    /// connections wait twice as long each time (from the reconnection
+    /// time, jittered) up to this [default: 60000].
+    #[arg(long, value_name = "N")]
+    backoff_max_ms: Option<u64>,
+    /// Reconnect after exactly the reconnection time every time, as a
+    /// browser does (no growth, no jitter).
+    #[arg(long, conflicts_with = "backoff_max_ms")]
+    no_backoff: bool,
     /// Exit 0 after N messages.
     #[arg(long, value_name = "N")]
     max_events: Option<u64>,
     /// Treat N ms without any bytes as a broken connection (and reconnect).
     #[arg(long, value_name = "N")]
     timeout_ms: Option<u64>,
-    /// Request method; anything but GET is a one-shot stream.
+    /// Request method; anything but GET is a one-shot stream unless
+    /// --reconnect.
     #[arg(short = 'X', long = "request", value_name = "METHOD")]
     method: Option<String>,
     /// Request body (e.g. a JSON prompt for an LLM API).
     #[arg(long, value_name = "BODY")]
     data: Option<String>,
+    /// Reconnect whatever the method: a POST (or other) stream is sent
+    /// again, body included, with Last-Event-ID, when it ends or breaks.
+    #[arg(long)]
+    reconnect: bool,
+    /// Show comment lines (`: keep-alive`) too, in order with the messages.
+    #[arg(long)]
+    comments: bool,
+    #[command(flatten)]
+    limits: LimitArgs,
     /// Accept any TLS certificate (self-signed test servers only).
     #[arg(long)]
     insecure: bool,
@@ -72,28 +99,30 @@ pub fn run(args: &Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut out = io::stdout().lock();
+    let mut out = Output::stdout(args.json);
     let mut seen = 0u64;
-    runtime::block_on(async {
+    let code = runtime::block_on(async {
         if args.max_events == Some(0) {
             return ExitCode::SUCCESS;
         }
-        while let Some(n) = events.next().await {
-            let line = if args.json {
-                json_line(&n)
-            } else {
-                readable_line(&n)
-            };
-            if let Some((to_stdout, line)) = line {
-                let written = if to_stdout {
-                    writeln!(out, "{line}").and_then(|()| out.flush())
-                } else {
-                    writeln!(io::stderr(), "{line}")
-                };
-                if written.is_err() {
-                    // A closed pipe (`| head`) is a normal way to stop.
-                    return ExitCode::SUCCESS;
+        loop {
+            let next = match future::poll_once(events.next()).await {
+                Some(next) => next,
+                None => {
+                    // Nothing more without waiting: hand the lines over
+                    // before waiting for the next read.
+                    if out.flush().is_err() {
+                        return ExitCode::SUCCESS;
+                    }
+                    events.next().await
                 }
+            };
+            let Some(n) = next else {
+                return ExitCode::SUCCESS;
+            };
+            if out.write(&n).is_err() {
+                // A closed pipe (`| head`) is a normal way to stop.
+                return ExitCode::SUCCESS;
             }
             match n {
                 Notification::Message(_) => {
@@ -117,8 +146,11 @@ pub fn run(args: &Args) -> ExitCode {
                 _ => {}
             }
         }
-        ExitCode::SUCCESS
-    })
+    });
+    // Whatever ended the run, the lines written so far go out (a closed
+    // pipe has nobody left to read them).
+    let _ = out.flush();
+    code
 }
 
 /// The client configuration the options ask for.
@@ -149,52 +181,29 @@ fn config(args: &Args) -> Result<Config, String> {
         config.reconnection_time = Duration::from_millis(ms);
     }
     config.idle_timeout = args.timeout_ms.map(Duration::from_millis);
+    if args.reconnect {
+        config.reconnect = Reconnect::Always;
+    }
+    if args.comments {
+        config.want |= Want::COMMENTS;
+    }
+    if !args.no_backoff {
+        let mut backoff = Backoff::default();
+        if let Some(ms) = args.backoff_max_ms {
+            backoff.max = Duration::from_millis(ms);
+        }
+        config.backoff = Some(backoff);
+        config.seed = seed();
+    }
+    config.limits = args.limits.limits();
     Ok(config)
 }
 
-/// `--json` output: every notification on stdout.
-fn json_line(n: &Notification) -> Option<(bool, String)> {
-    let value = match n {
-        Notification::Open => json!({"kind": "open"}),
-        Notification::Message(m) => json!({
-            "kind": "message",
-            "type": m.event.event_type.as_str(),
-            "data": m.event.data.as_str(),
-            "id": m.event.id.as_str(),
-            "origin": m.origin.as_str(),
-        }),
-        Notification::Error {
-            reconnecting,
-            error,
-        } => json!({"kind": "error", "reconnecting": reconnecting, "message": error.to_string()}),
-        Notification::Closed => json!({"kind": "closed"}),
-        Notification::ParseError(e) => json!({"kind": "parse_error", "message": e.to_string()}),
-        _ => return None,
-    };
-    Some((true, value.to_string()))
-}
-
-/// Readable output: messages on stdout (`[type id=…] data`, continuation
-/// lines indented), everything else on stderr.
-fn readable_line(n: &Notification) -> Option<(bool, String)> {
-    Some(match n {
-        Notification::Message(m) => {
-            let mut label = String::from(m.event.event_type.as_str());
-            if !m.event.id.is_empty() {
-                label.push_str(" id=");
-                label.push_str(m.event.id.as_str());
-            }
-            let data = m.event.data.as_str().replace('\n', "\n    ");
-            (true, format!("[{label}] {data}"))
-        }
-        Notification::Open => (false, "* open".into()),
-        Notification::Error {
-            reconnecting: true,
-            error,
-        } => (false, format!("* {error}; reconnecting")),
-        Notification::Error { .. } => return None,
-        Notification::Closed => (false, "* closed".into()),
-        Notification::ParseError(e) => (false, format!("* skipped: {e}")),
-        _ => return None,
-    })
+/// A jitter seed of this run (the time and the process ID), so that many
+/// `sse listen`s started together do not reconnect in step.
+fn seed() -> u64 {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    nanos ^ u64::from(std::process::id()).rotate_left(32)
 }
