@@ -659,11 +659,12 @@ mod tests {
     #[test]
     fn an_injected_retry_goes_after_the_bom() {
         assert_eq!(
-            with_injected(
-                b"\xEF\xBB\xBFdata: 1\n\n".to_vec(),
-                Some(b"retry: 9\n".to_vec())
-            ),
-            b"\xEF\xBB\xBFretry: 9\ndata: 1\n\n"
+            with_injected("\u{feff}data: 1\n\n", "retry: 9\n"),
+            "\u{feff}retry: 9\ndata: 1\n\n"
+        );
+        assert_eq!(
+            with_injected("data: 1\n\n", "retry: 9\n"),
+            "retry: 9\ndata: 1\n\n"
         );
     }
 }
