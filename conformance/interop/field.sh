@@ -68,7 +68,7 @@ if any reqwest-eventsource ld-eventsource-client axum-sse; then
 fi
 
 py=$venv/bin/python
-listen="$sse listen {url} --json [--retry-ms {retry_ms}] [--last-event-id {last_event_id}] [-H {header}] [-X {method}] [--data {body}] [--timeout-ms {idle_timeout_ms}]"
+listen="$sse listen {url} --json --no-backoff [--retry-ms {retry_ms}] [--last-event-id {last_event_id}] [-H {header}] [-X {method}] [--data {body}] [--reconnect{reconnect_always}] [--timeout-ms {idle_timeout_ms}] [--max-line-bytes {max_line_len}] [--comments{comments}]"
 serve="$sse serve --json --addr 127.0.0.1:0 [--retry-ms {retry_ms}] [--keep-alive-ms {keep_alive_ms}]"
 servers="[--keep-alive-ms {keep_alive_ms}] [--retry-ms {retry_ms}]"
 declare -A suite cmd caps
