@@ -276,6 +276,24 @@ impl Caps {
     }
 }
 
+/// Parses a program's command and capabilities for a protocol (its
+/// placeholders `slots`, its capability names `known`), and checks the
+/// time scale it will run at.
+pub fn program(
+    command: &str,
+    declared: &[String],
+    slots: &[Slot],
+    known: &[&str],
+    time_scale: f64,
+) -> Result<(Template, Caps), String> {
+    if !(time_scale > 0.0 && time_scale.is_finite()) {
+        return Err(format!("the time scale must be positive, not {time_scale}"));
+    }
+    let template = Template::parse(command, slots)?;
+    let caps = Caps::new(&template, slots, declared, known)?;
+    Ok((template, caps))
+}
+
 /// How much of the program's stderr is kept.
 const STDERR_TAIL: usize = 4096;
 

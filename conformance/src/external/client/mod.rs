@@ -27,7 +27,7 @@ use std::time::Duration;
 use serde_json::Value;
 use sse_core::client::Notification;
 
-use super::command::{Caps, Slot, Template};
+use super::command::{program, Caps, Slot, Template};
 use super::{Outcome, Report};
 use crate::client::{
     check_within, Observed, ObservedNotification, Scenario, Tolerance, UserAction,
@@ -150,17 +150,10 @@ impl ExternalClient {
     /// The program `command` (a template), with capabilities `declared`
     /// on top of those its placeholders imply.
     pub fn new(command: &str, declared: &[String], settings: Settings) -> Result<Self, String> {
-        if !(settings.time_scale > 0.0 && settings.time_scale.is_finite()) {
-            return Err(format!(
-                "the time scale must be positive, not {}",
-                settings.time_scale
-            ));
-        }
-        let template = Template::parse(command, SLOTS)?;
+        let (template, caps) = program(command, declared, SLOTS, CAPS, settings.time_scale)?;
         if !template.slots().contains("url") {
             return Err(format!("the command needs {{url}}: {command:?}"));
         }
-        let caps = Caps::new(&template, SLOTS, declared, CAPS)?;
         Ok(ExternalClient {
             template,
             caps,

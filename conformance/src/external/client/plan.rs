@@ -165,14 +165,16 @@ pub(super) fn plan(s: &Scenario, caps: &Caps, settings: &Settings) -> Result<Pla
         n.content_type = None;
         n.error_body = None;
     }
-    // A client may keep a redirect's finished connection for reuse: what
-    // it drops then is not a disconnect a server can see.
-    let redirects = s
-        .server
-        .iter()
-        .flatten()
-        .any(|step| matches!(step, ServerStep::Head(h) if (300..400).contains(&h.status)));
-    if redirects {
+    // A client may keep a connection whose response ended by its framing
+    // (a redirect's, a framed body's) for reuse: whether it drops it then
+    // is HTTP's business, not a disconnect a server can tell apart.
+    let reusable = s.server.iter().flatten().any(|step| {
+        matches!(step, ServerStep::Head(h) if (300..400).contains(&h.status)
+            || h.framing.is_some()
+            || header(h, "content-length").is_some()
+            || header(h, "transfer-encoding").is_some())
+    });
+    if reusable {
         expect.expect.disconnects_ms = None;
     }
 

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use sse_core::http1::{BodyDecoder, BodyEvent, HeadStatus, ResponseParser};
 use sse_core::url::Url;
 
-use super::command::{Caps, Program, Slot, Template, Values};
+use super::command::{program, Caps, Program, Slot, Template, Values};
 use super::{Outcome, Report};
 use crate::server::{Case, Connect, Publish, Step};
 use view::View;
@@ -86,14 +86,7 @@ impl ExternalServer {
     /// The program `command` (a template), with capabilities `declared`
     /// on top of those its placeholders imply.
     pub fn new(command: &str, declared: &[String], settings: Settings) -> Result<Self, String> {
-        if !(settings.time_scale > 0.0 && settings.time_scale.is_finite()) {
-            return Err(format!(
-                "the time scale must be positive, not {}",
-                settings.time_scale
-            ));
-        }
-        let template = Template::parse(command, SLOTS)?;
-        let caps = Caps::new(&template, SLOTS, declared, CAPS)?;
+        let (template, caps) = program(command, declared, SLOTS, CAPS, settings.time_scale)?;
         Ok(ExternalServer {
             template,
             caps,
