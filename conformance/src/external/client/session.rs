@@ -335,8 +335,12 @@ pub(super) fn run(plan: &Plan, command_line: &str, settings: &Settings) -> Resul
                 seen.lines.push((at(t, t0), line));
             }
         }
+        if seen.exit.is_some() {
+            break;
+        }
         if let Some((t, status)) = program.exited() {
-            // Take its last lines (until stdout closes) and stop.
+            // Take its last lines (until stdout closes), then go round once
+            // more to see the connections its exit closed, and stop.
             let until = Instant::now() + Duration::from_secs(1);
             while let Some(line) =
                 program.next_line(until.saturating_duration_since(Instant::now()))
@@ -347,7 +351,7 @@ pub(super) fn run(plan: &Plan, command_line: &str, settings: &Settings) -> Resul
                 seen.lines.push((at(t, t0), line));
             }
             seen.exit = Some((at(t, t0), status));
-            break;
+            continue;
         }
 
         // Sleep until something is due, 1 ms at most.
