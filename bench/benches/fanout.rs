@@ -28,91 +28,33 @@
 //!
 //! Options (after `--`): `--runs N` (default 2), `--adapters a,b`,
 //! `--subscribers n,m`, `--client-threads N` (default 2), `--burst N`,
-//! `--paced N`, `--interval-ms N` (override the plan for every count), and
-//! `--blocking-stack BYTES` (sets `RUST_MIN_STACK` for the blocking server,
+//! `--paced N`, `--interval-ms N` (override the plan for every count),
+//! `--log-events N` / `--backlog-events N` (the hub's replay log and what it
+//! may hold beyond it, see [`Plan`]: with small ones the burst's publisher
+//! waits for the subscribers, which the default settings never make it do),
+//! and `--blocking-stack BYTES` (sets `RUST_MIN_STACK` for the blocking server,
 //! whose connection threads are spawned with the default stack size).
 //!
-//! Besides RSS, the server counts its live heap bytes with a counting
-//! global allocator (one relaxed atomic add per allocation and free).
-#![allow(unsafe_code)] // the counting global allocator
+//! Every timed number comes from server processes on the system allocator
+//! (this binary). Live heap bytes per subscriber come from a separate run
+//! of the idle phase in the `heap` binary, which counts them with a
+//! counting global allocator (once per adapter and subscriber count, after
+//! the timed runs; `--no-heap` skips it). The server process's code is
+//! [`sse_bench::fanout::server`].
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::BufRead;
 use std::net::SocketAddr;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::atomic::{AtomicIsize, Ordering::Relaxed};
-use std::sync::mpsc::{self, Receiver};
+use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use sse_bench::fanout::{
-    load_average, machine_busy, monotonic_ns, open_fds, proc_status, process_cpu, raise_fd_limit,
-    Pool,
-};
-use sse_core::encode::Message;
-use sse_core::endpoint::Endpoint;
-use sse_core::replay::LogLimits;
-
-/// Counts live heap bytes.
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Relaxed);
-        System.alloc(layout)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Relaxed);
-        System.dealloc(ptr, layout)
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size as isize - layout.size() as isize, Relaxed);
-        System.realloc(ptr, layout, new_size)
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Published events per scenario: a burst, then paced ones.
-#[derive(Clone, Copy)]
-struct Plan {
-    burst: u64,
-    paced: u64,
-    interval: Duration,
-}
-
-/// Burst: 1,000 events at 1,000 subscribers (1 M deliveries), 200 at
-/// 10,000 (2 M). Paced: 100 k deliveries/s either way, 100 events 10 ms
-/// apart at 1,000 subscribers, 50 events 100 ms apart at 10,000. One event
-/// at a time costs the async servers a write per subscriber (a burst lets
-/// them write many events at once), about 2.5 µs of server CPU per delivery
-/// on this machine, so this rate leaves room on two shared cores and the
-/// latency is not queueing behind earlier events.
-fn plan(subscribers: usize) -> Plan {
-    if subscribers >= 5_000 {
-        Plan {
-            burst: 200,
-            paced: 50,
-            interval: Duration::from_millis(100),
-        }
-    } else {
-        Plan {
-            burst: 1_000,
-            paced: 100,
-            interval: Duration::from_millis(10),
-        }
-    }
-}
+use sse_bench::fanout::server::{plan, server_main, Fields, Plan};
+use sse_bench::fanout::{load_average, process_cpu, raise_fd_limit, Pool};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
-        Some("__server") => server_main(&args[1..]),
+        Some("__server") => server_main(&args[1..], None),
         Some("__clients") => clients_main(&args[1..]),
         _ => driver(&args),
     }
@@ -129,6 +71,9 @@ struct Options {
     burst: Option<u64>,
     paced: Option<u64>,
     interval_ms: Option<u64>,
+    log_events: u64,
+    backlog_events: u64,
+    heap: bool,
 }
 
 fn options(args: &[String]) -> Options {
@@ -141,6 +86,9 @@ fn options(args: &[String]) -> Options {
         burst: None,
         paced: None,
         interval_ms: None,
+        log_events: 0,
+        backlog_events: 0,
+        heap: true,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -160,14 +108,14 @@ fn options(args: &[String]) -> Options {
             "--burst" => o.burst = Some(number(value())),
             "--paced" => o.paced = Some(number(value())),
             "--interval-ms" => o.interval_ms = Some(number(value())),
+            "--log-events" => o.log_events = number(value()),
+            "--backlog-events" => o.backlog_events = number(value()),
+            "--no-heap" => o.heap = false,
             _ => {} // `cargo bench` passes `--bench`
         }
     }
     o
 }
-
-/// One scenario's numbers as the server process printed them (`key=value`).
-type Fields = BTreeMap<String, String>;
 
 struct Row {
     run: usize,
@@ -204,47 +152,11 @@ fn driver(args: &[String]) {
     for run in 1..=o.runs {
         for &subscribers in &o.subscribers {
             for adapter in &o.adapters {
-                let mut plan = plan(subscribers);
-                plan.burst = o.burst.unwrap_or(plan.burst);
-                plan.paced = o.paced.unwrap_or(plan.paced);
-                if let Some(ms) = o.interval_ms {
-                    plan.interval = Duration::from_millis(ms);
-                }
+                let plan = scenario_plan(&o, subscribers);
                 eprintln!("[fanout] run {run}: {adapter}, {subscribers} subscribers");
                 let mut cmd = Command::new(&exe);
-                cmd.args([
-                    "__server".to_string(),
-                    adapter.clone(),
-                    subscribers.to_string(),
-                    o.client_threads.to_string(),
-                    plan.burst.to_string(),
-                    plan.paced.to_string(),
-                    plan.interval.as_micros().to_string(),
-                ])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::inherit());
-                if adapter == "blocking" {
-                    if let Some(stack) = &o.blocking_stack {
-                        cmd.env("RUST_MIN_STACK", stack);
-                    }
-                }
-                let out = cmd.output().expect("start the server process");
-                let text = String::from_utf8_lossy(&out.stdout);
-                let mut fields: Fields = text
-                    .lines()
-                    .find_map(|l| l.strip_prefix("RESULT "))
-                    .unwrap_or_default()
-                    .split(' ')
-                    .filter_map(|kv| kv.split_once('='))
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect();
-                if !fields.contains_key("rate") && !fields.contains_key("error") {
-                    let e = format!("server process ended with {} and no result", out.status);
-                    fields.insert("error".into(), e.replace(' ', "_"));
-                }
-                if let Some(pid) = fields.get("client_pid") {
-                    wait_gone(pid);
-                }
+                cmd.arg("__server");
+                let fields = run_server(cmd, &o, adapter, subscribers, plan, "all");
                 rows.push(Row {
                     run,
                     adapter: adapter.clone(),
@@ -255,7 +167,89 @@ fn driver(args: &[String]) {
             }
         }
     }
-    print_tables(&rows, &o);
+    // Live heap, counted in a binary of its own: the idle phase only.
+    let mut heap = Vec::new();
+    for &subscribers in o.subscribers.iter().filter(|_| o.heap) {
+        for adapter in &o.adapters {
+            eprintln!("[fanout] heap: {adapter}, {subscribers} subscribers");
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_heap"));
+            cmd.arg("fanout-server");
+            let plan = scenario_plan(&o, subscribers);
+            let fields = run_server(cmd, &o, adapter, subscribers, plan, "idle");
+            heap.push(Row {
+                run: 0,
+                adapter: adapter.clone(),
+                subscribers,
+                plan,
+                fields,
+            });
+        }
+    }
+    print_tables(&rows, &heap, &o);
+}
+
+/// The plan for `subscribers`, with the command line's overrides.
+fn scenario_plan(o: &Options, subscribers: usize) -> Plan {
+    let mut plan = plan(subscribers);
+    plan.burst = o.burst.unwrap_or(plan.burst);
+    plan.paced = o.paced.unwrap_or(plan.paced);
+    if let Some(ms) = o.interval_ms {
+        plan.interval = Duration::from_millis(ms);
+    }
+    plan.log_events = o.log_events;
+    plan.backlog_events = o.backlog_events;
+    plan
+}
+
+/// Runs one server process (`cmd`, with its mode argument), which starts
+/// this binary as its subscribers; returns what it printed.
+fn run_server(
+    mut cmd: Command,
+    o: &Options,
+    adapter: &str,
+    subscribers: usize,
+    plan: Plan,
+    phases: &str,
+) -> Fields {
+    let exe = std::env::current_exe().unwrap();
+    cmd.args([
+        adapter.to_string(),
+        subscribers.to_string(),
+        o.client_threads.to_string(),
+        plan.burst.to_string(),
+        plan.paced.to_string(),
+        plan.interval.as_micros().to_string(),
+        exe.to_string_lossy().into_owned(),
+        phases.to_string(),
+        plan.log_events.to_string(),
+        plan.backlog_events.to_string(),
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::inherit());
+    if adapter == "blocking" {
+        if let Some(stack) = &o.blocking_stack {
+            cmd.env("RUST_MIN_STACK", stack);
+        }
+    }
+    let out = cmd.output().expect("start the server process");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut fields: Fields = text
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .unwrap_or_default()
+        .split(' ')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let done = if phases == "idle" { "fds" } else { "rate" };
+    if !fields.contains_key(done) && !fields.contains_key("error") {
+        let e = format!("server process ended with {} and no result", out.status);
+        fields.insert("error".into(), e.replace(' ', "_"));
+    }
+    if let Some(pid) = fields.get("client_pid") {
+        wait_gone(pid);
+    }
+    fields
 }
 
 /// Waits (at most 30 s) until process `pid` has exited, so the next
@@ -270,7 +264,7 @@ fn wait_gone(pid: &str) {
     }
 }
 
-fn print_tables(rows: &[Row], o: &Options) {
+fn print_tables(rows: &[Row], heap: &[Row], o: &Options) {
     let ms = |ns: f64| format!("{:.1} ms", ns / 1e6);
     let load = |r: &Row| {
         format!(
@@ -336,19 +330,26 @@ fn print_tables(rows: &[Row], o: &Options) {
     println!("\n### Memory per idle subscriber (server process only)\n");
     println!(
         "| run | server | subscribers | RSS before | RSS after | per idle subscriber | \
-         live heap per subscriber | threads | virtual | fds | idle CPU | connect time |"
+         live heap per subscriber (heap run) | threads | virtual | fds | idle CPU | connect time |"
     );
     println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in rows.iter().filter(|r| r.fields.contains_key("rss_after")) {
+        let live = heap
+            .iter()
+            .find(|h| h.adapter == r.adapter && h.subscribers == r.subscribers)
+            .filter(|h| h.fields.contains_key("heap_after"))
+            .map_or("—".to_string(), |h| {
+                let per = (h.f("heap_after") - h.f("heap_before")) / r.subscribers as f64;
+                format!("{:.2} KiB", per / 1024.0)
+            });
         println!(
-            "| {} | {} | {} | {:.1} MiB | {:.1} MiB | {:.2} KiB | {:.2} KiB | {} | {:.1} GiB | {} | {:.0}% | {:.1} s |",
+            "| {} | {} | {} | {:.1} MiB | {:.1} MiB | {:.2} KiB | {live} | {} | {:.1} GiB | {} | {:.0}% | {:.1} s |",
             r.run,
             r.adapter,
             r.subscribers,
             r.f("rss_before") / 1024.0,
             r.f("rss_after") / 1024.0,
             (r.f("rss_after") - r.f("rss_before")) / r.subscribers as f64,
-            (r.f("heap_after") - r.f("heap_before")) / 1024.0 / r.subscribers as f64,
             r.f("threads"),
             r.f("vm_after") / (1024.0 * 1024.0),
             r.f("fds"),
@@ -367,317 +368,6 @@ fn print_tables(rows: &[Row], o: &Options) {
                 "RUST_MIN_STACK={s}"
             ))
     );
-}
-
-// ---------------------------------------------------------------- server
-
-/// Counts the adapters' warnings (e.g. a failed `accept`) and keeps the
-/// first, so a failed scenario says why.
-struct Warnings;
-
-static WARNINGS: std::sync::Mutex<(usize, String)> = std::sync::Mutex::new((0, String::new()));
-
-impl log::Log for Warnings {
-    fn enabled(&self, meta: &log::Metadata<'_>) -> bool {
-        meta.level() <= log::Level::Warn
-    }
-
-    fn log(&self, record: &log::Record<'_>) {
-        if self.enabled(record.metadata()) {
-            let mut w = WARNINGS.lock().unwrap();
-            if w.0 == 0 {
-                w.1 = format!("{}: {}", record.target(), record.args());
-                eprintln!("[fanout]   first server warning: {}", w.1);
-            }
-            w.0 += 1;
-        }
-    }
-
-    fn flush(&self) {}
-}
-
-/// A running server of one adapter, behind the same three operations.
-struct Server {
-    addr: SocketAddr,
-    publish: Box<dyn Fn(&str)>,
-    connections: Box<dyn Fn() -> usize>,
-}
-
-fn start(adapter: &str, limits: LogLimits) -> Server {
-    let config = sse_core::server::Config {
-        keep_alive: None,
-        ..Default::default()
-    };
-    match adapter {
-        "smol" | "async-std" => {
-            use sse_futures::server::{Service, SharedHub};
-            let hub = SharedHub::new(limits);
-            let service = Service::new(Endpoint::new("/events"), hub.clone()).config(config);
-            let handle = if adapter == "smol" {
-                let l = smol::block_on(smol::net::TcpListener::bind("127.0.0.1:0")).unwrap();
-                sse_smol::serve_listener(l, service).unwrap()
-            } else {
-                let l = async_std::task::block_on(async_std::net::TcpListener::bind("127.0.0.1:0"))
-                    .unwrap();
-                sse_async_std::serve_listener(l, service).unwrap()
-            };
-            let addr = handle.local_addr().unwrap();
-            Server {
-                addr,
-                publish: Box::new(move |data| {
-                    hub.publish(&Message::new(data)).unwrap();
-                }),
-                connections: Box::new(move || handle.connections()),
-            }
-        }
-        "blocking" => {
-            let hub = sse_blocking::Hub::new(limits);
-            let mut service = sse_blocking::Service::new(hub.clone(), "/events");
-            service.config = config;
-            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            let handle = sse_blocking::serve(l, service, None).unwrap();
-            Server {
-                addr: handle.local_addr(),
-                publish: Box::new(move |data| {
-                    hub.publish(&Message::new(data)).unwrap();
-                }),
-                connections: Box::new(move || handle.connections()),
-            }
-        }
-        other => panic!("unknown adapter {other} (smol, async-std, blocking)"),
-    }
-}
-
-/// The subscribers process: its stdin, and its stdout as lines.
-struct Clients {
-    _child: Child,
-    stdin: ChildStdin,
-    lines: Receiver<String>,
-}
-
-impl Clients {
-    fn send(&mut self, line: &str) {
-        writeln!(self.stdin, "{line}")
-            .and_then(|()| self.stdin.flush())
-            .ok();
-    }
-
-    /// The next line split at spaces; its first word must be `what`.
-    fn expect(&self, what: &str, timeout: Duration) -> Result<Vec<String>, String> {
-        let line = self
-            .lines
-            .recv_timeout(timeout)
-            .map_err(|_| format!("subscribers: no {what} within {} s", timeout.as_secs()))?;
-        let words: Vec<String> = line.split(' ').map(String::from).collect();
-        if words[0] != what {
-            return Err(format!("subscribers: {line}"));
-        }
-        Ok(words)
-    }
-}
-
-fn server_main(args: &[String]) {
-    let n = |i: usize| args[i].parse::<u64>().unwrap();
-    let (adapter, subs, threads) = (&args[0], n(1) as usize, &args[2]);
-    let plan = Plan {
-        burst: n(3),
-        paced: n(4),
-        interval: Duration::from_micros(n(5)),
-    };
-    raise_fd_limit();
-    log::set_logger(&Warnings).unwrap();
-    log::set_max_level(log::LevelFilter::Warn);
-    let mut out = Fields::new();
-    out.insert("load".into(), load_average());
-    if let Err(e) = serve_scenario(adapter, subs, threads, plan, &mut out) {
-        eprintln!("[fanout] {adapter} {subs}: {e}");
-        out.insert("error".into(), e);
-    }
-    let line: Vec<String> = out
-        .iter()
-        .map(|(k, v)| format!("{k}={}", v.replace(' ', "_")))
-        .collect();
-    println!("RESULT {}", line.join(" "));
-    std::io::stdout().flush().ok();
-    // Exit at once: the kernel closes every connection, from this side, and
-    // the subscribers process sees its streams and its stdin end.
-    std::process::exit(0);
-}
-
-fn serve_scenario(
-    adapter: &str,
-    subs: usize,
-    threads: &str,
-    plan: Plan,
-    out: &mut Fields,
-) -> Result<(), String> {
-    let server = start(
-        adapter,
-        LogLimits {
-            max_events: (plan.burst + plan.paced) as usize + 16,
-            max_bytes: 64 << 20,
-        },
-    );
-    thread::sleep(Duration::from_millis(300));
-    out.insert("rss_before".into(), proc_status("VmRSS").to_string());
-    out.insert("heap_before".into(), LIVE.load(Relaxed).to_string());
-    let opened = Instant::now();
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "__clients",
-            &server.addr.to_string(),
-            &subs.to_string(),
-            threads,
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| format!("start subscribers: {e}"))?;
-    out.insert("client_pid".into(), child.id().to_string());
-    let (tx, lines) = mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(|l| l.ok()) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let stdin = child.stdin.take().unwrap();
-    let mut clients = Clients {
-        _child: child,
-        stdin,
-        lines,
-    };
-    let r = drive(&server, &mut clients, subs, plan, opened, out);
-    let w = WARNINGS.lock().unwrap();
-    if w.0 > 0 {
-        out.insert("warnings".into(), format!("{}× {}", w.0, w.1));
-    }
-    // The subscribers process is left to see this one exit (its streams
-    // end), so its side of every connection closes last.
-    drop(clients);
-    r
-}
-
-fn drive(
-    server: &Server,
-    clients: &mut Clients,
-    subs: usize,
-    plan: Plan,
-    opened: Instant,
-    out: &mut Fields,
-) -> Result<(), String> {
-    // While the streams open: the most connections and fds seen (a
-    // scenario that fails here says how far it got).
-    let (mut peak_conns, mut peak_fds) = (0, 0);
-    let ready = loop {
-        match clients.lines.recv_timeout(Duration::from_millis(500)) {
-            Ok(line) => break line,
-            Err(mpsc::RecvTimeoutError::Timeout) if opened.elapsed().as_secs() < 600 => {
-                peak_conns = peak_conns.max((server.connections)());
-                peak_fds = peak_fds.max(open_fds());
-                out.insert("peak_connections".into(), peak_conns.to_string());
-                out.insert("peak_fds".into(), peak_fds.to_string());
-            }
-            Err(_) => return Err("subscribers: not ready within 600 s".into()),
-        }
-    };
-    let mut put = |k: &str, v: String| out.insert(k.into(), v);
-    let ready: Vec<&str> = ready.split(' ').collect();
-    if ready[0] != "ready" {
-        return Err(format!("subscribers: {}", ready.join(" ")));
-    }
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while (server.connections)() < subs {
-        if Instant::now() > deadline {
-            return Err(format!("{} of {subs} connections", (server.connections)()));
-        }
-        thread::sleep(Duration::from_millis(10));
-    }
-    put(
-        "connect_s",
-        format!("{:.2}", opened.elapsed().as_secs_f64()),
-    );
-    // Idle: every stream open, nothing published yet.
-    thread::sleep(Duration::from_millis(500));
-    let (busy0, cpu0, clients0) = (machine_busy(), process_cpu(), ready[1].parse::<f64>());
-    let wall0 = Instant::now();
-    thread::sleep(Duration::from_secs(1));
-    let idle = (process_cpu() - cpu0).as_secs_f64() / wall0.elapsed().as_secs_f64();
-    put("idle_cpu", format!("{idle:.3}"));
-    put("rss_after", proc_status("VmRSS").to_string());
-    put("heap_after", LIVE.load(Relaxed).to_string());
-    put("vm_after", proc_status("VmSize").to_string());
-    put("threads", proc_status("Threads").to_string());
-    put("fds", open_fds().to_string());
-
-    let deliveries = |events: u64| (subs as u64 * events) as f64;
-    // Returns deliveries/s from the first publish to the last event read,
-    // server CPU per delivery, latency p50, p99, max, subscribers' CPU.
-    let mut phase = |events: u64, publish: &mut dyn FnMut()| {
-        clients.send(&format!("expect {events}"));
-        let ok = clients.expect("ok", Duration::from_secs(30))?;
-        let clients_cpu = ok[1].parse::<f64>().unwrap_or(0.0);
-        let cpu = process_cpu();
-        let start = monotonic_ns();
-        publish();
-        // done events last_ns closed errors p50 p99 max cpu
-        let done = clients.expect("done", Duration::from_secs(300))?;
-        let cpu = process_cpu() - cpu;
-        let n = |i: usize| done[i].parse::<f64>().unwrap_or(0.0);
-        if n(3) > 0.0 || n(4) > 0.0 {
-            return Err(format!(
-                "{} streams ended early, {} parse errors",
-                done[3], done[4]
-            ));
-        }
-        if n(1) != deliveries(events) {
-            return Err(format!("{} of {} events", done[1], deliveries(events)));
-        }
-        let rate = n(1) / ((n(2) - start as f64) / 1e9);
-        let cpu = cpu.as_nanos() as f64 / n(1);
-        let their_cpu = (n(8) - clients_cpu) / n(1);
-        Ok::<_, String>([rate, cpu, n(5), n(6), n(7), n(8), their_cpu])
-    };
-
-    let [rate, cpu, p50, p99, _, _, their_cpu] = phase(plan.burst, &mut || {
-        for _ in 0..plan.burst {
-            (server.publish)(&monotonic_ns().to_string());
-        }
-    })?;
-    eprintln!("[fanout]   burst {:.2} M deliveries/s", rate / 1e6);
-    put("rate", format!("{rate:.0}"));
-    put("burst_cpu", format!("{cpu:.1}"));
-    put("burst_clients_cpu", format!("{their_cpu:.1}"));
-    put("burst_p50", p50.to_string());
-    put("burst_p99", p99.to_string());
-
-    // Paced: one event every `interval`, on a fixed schedule.
-    let [rate, cpu, p50, p99, max, clients_cpu, _] = phase(plan.paced, &mut || {
-        let start = Instant::now();
-        for i in 0..plan.paced {
-            let at = start + plan.interval * i as u32;
-            thread::sleep(at.saturating_duration_since(Instant::now()));
-            (server.publish)(&monotonic_ns().to_string());
-        }
-    })?;
-    put("paced_rate", format!("{rate:.0}"));
-    put("paced_cpu", format!("{cpu:.1}"));
-    put("paced_p50", p50.to_string());
-    put("paced_p99", p99.to_string());
-    put("paced_max", max.to_string());
-
-    // What else ran on the machine from the idle phase on: its busy time
-    // minus this process's and the subscribers', as a share of all cores.
-    let cores = thread::available_parallelism().map_or(1, |n| n.get()) as f64;
-    let wall = wall0.elapsed().as_secs_f64();
-    let ours = (process_cpu() - cpu0).as_secs_f64() + (clients_cpu - clients0.unwrap_or(0.0)) / 1e9;
-    let other = ((machine_busy() - busy0).as_secs_f64() - ours) / (wall * cores);
-    put("other_cpu", format!("{:.3}", other.max(0.0)));
-    put("load_after", load_average());
-    Ok(())
 }
 
 // ---------------------------------------------------------- subscribers

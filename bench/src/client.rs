@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use sse_core::client::{ClientError, Config, Notification};
 
+use crate::parsers::Tally;
 use crate::CHUNK;
 
 /// Serves `body` as one close-delimited event stream response per
@@ -59,4 +60,25 @@ pub fn count<I: Iterator<Item = Notification>>(it: I) -> usize {
         }
     }
     n
+}
+
+/// Tallies messages (count, data, type and ID bytes) until the first end of
+/// stream; panics on any other error.
+pub fn tally<I: Iterator<Item = Notification>>(it: I) -> Tally {
+    let mut tally = Tally::default();
+    for note in it {
+        match note {
+            Notification::Message(m) => {
+                let e = &m.event;
+                tally.add(e.data.len(), e.event_type.len(), e.id.len());
+            }
+            Notification::Error {
+                error: ClientError::EndOfStream,
+                ..
+            } => break,
+            Notification::Error { error, .. } => panic!("{error}"),
+            _ => {}
+        }
+    }
+    tally
 }

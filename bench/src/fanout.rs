@@ -26,6 +26,8 @@ use rustix::process::{getrlimit, setrlimit, Resource};
 use rustix::time::{clock_gettime, ClockId};
 use sse_core::parse::Parser;
 
+pub mod server;
+
 /// Nanoseconds on `CLOCK_MONOTONIC`: comparable between processes on one
 /// machine (unlike `std::time::Instant`, whose value is opaque).
 pub fn monotonic_ns() -> u64 {

@@ -25,7 +25,9 @@
 //! - [`endpoint`]: the HTTP/1.1 front of a stream endpoint on a raw socket:
 //!   routing a request, the stream's response head, small answers.
 //! - [`hub`]: broadcast; publish encodes once into the [`replay`] log and
-//!   subscribers are cursors into it.
+//!   subscribers are cursors into it; the hub holds what a subscriber was
+//!   not sent yet (a burst never drops a reader), bounded, with
+//!   backpressure for publishers.
 //! - [`replay`]: the bounded log of encoded events behind the
 //!   [`replay::ReplayLog`] trait, and the typed [`replay::Resume`] outcome.
 //! - [`outbox`]: messages for one subscriber sent from outside its

@@ -34,7 +34,9 @@
 //! Input is copied once into an internal buffer; lines, field values and
 //! single-line event data are [`Bytes`] slices of that buffer. Once the buffer
 //! has warmed up, an event whose data is one `data:` line costs no heap
-//! allocation. Multi-line data is joined into a reused scratch buffer.
+//! allocation. Multi-line data is joined into a reused scratch buffer; once
+//! an event's data is being joined, the `data:` lines that follow are copied
+//! from the input straight into it, without going through the buffer.
 //!
 //! # Limits
 //!
@@ -75,8 +77,8 @@ mod line_ends;
 /// The UTF-8 byte order mark, stripped once at the start of a stream.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// Capacity reserved at a time for copies of event IDs.
-const ID_STORE_SIZE: usize = 1024;
+/// Capacity reserved at a time for copies of event IDs and types.
+const SMALL_STORE_SIZE: usize = 1024;
 
 /// The most the scratch buffer reserves ahead for joined data. If the
 /// application still holds the previous event, the reservation allocates, so
@@ -198,6 +200,8 @@ pub struct Tokenizer {
     ends: LineEnds,
     /// The CR and LF bytes of `buf`, marked as input arrives.
     buf_ends: LineEnds,
+    /// The CR and LF bytes of the input, for `direct_data_run`.
+    input_ends: LineEnds,
     /// Where the next line starts in `lines`.
     pos: usize,
     /// Where the line after the one found by `next_line` starts.
@@ -209,6 +213,9 @@ pub struct Tokenizer {
     buf: BytesMut,
     /// Length of the prefix of `buf` known to hold no CR or LF.
     scanned: usize,
+    /// Length of the prefix of `buf` known to be all ASCII (so valid UTF-8
+    /// without a validation pass).
+    ascii_len: usize,
     /// The stream start has not been checked for a BOM yet.
     bom_pending: bool,
     /// The last line of `lines` ended with CR: an LF at the start of `buf`
@@ -234,11 +241,13 @@ impl Tokenizer {
             lines: Bytes::new(),
             ends: LineEnds::default(),
             buf_ends: LineEnds::default(),
+            input_ends: LineEnds::default(),
             pos: 0,
             next: 0,
             valid: 0,
             buf: BytesMut::new(),
             scanned: 0,
+            ascii_len: 0,
             bom_pending: true,
             after_cr: false,
             skipping: false,
@@ -263,13 +272,21 @@ impl Tokenizer {
                 None => return,
             }
         }
+        if self.pos >= self.lines.len() {
+            // Done with: released before `reserve`, which can then reuse
+            // its memory instead of allocating.
+            self.release_lines();
+        }
         // Marking the line ends reads a piece from memory (overlapping the
         // reads with its own work); the copy then reads it from cache.
         // Piece by piece, so that a large input is not read from memory
         // twice.
         self.buf.reserve(input.len());
         for piece in input.chunks(line_ends::PIECE) {
-            self.buf_ends.push(self.buf.len(), piece);
+            let ascii = self.buf_ends.push(self.buf.len(), piece).ascii;
+            if ascii && self.ascii_len == self.buf.len() {
+                self.ascii_len += piece.len();
+            }
             self.buf.extend_from_slice(piece);
         }
     }
@@ -430,6 +447,10 @@ impl Tokenizer {
                 return self.wait();
             };
             self.lines = self.buf.split_to(last + 1).freeze();
+            if self.ascii_len > last {
+                self.valid = self.lines.len();
+            }
+            self.ascii_len = self.ascii_len.saturating_sub(last + 1);
             // The rest of `buf` holds no line end: its bitmap starts empty.
             core::mem::swap(&mut self.ends, &mut self.buf_ends);
             self.buf_ends.clear();
@@ -443,11 +464,28 @@ impl Tokenizer {
         self.buf.advance(n);
         self.buf_ends.advance(n);
         self.scanned = self.scanned.saturating_sub(n);
+        self.ascii_len = self.ascii_len.saturating_sub(n);
     }
 
     /// The value of the line found by `next_line`, from `start` on.
     fn value(&self, len: usize, start: usize) -> &[u8] {
         self.line(len).get(start..).unwrap_or_default()
+    }
+
+    /// Where the value of the line found by `next_line` lies in the region,
+    /// from `start` on.
+    #[inline]
+    fn span(&self, len: usize, start: usize) -> Span {
+        Span {
+            start: self.pos + start.min(len),
+            end: self.pos + len,
+        }
+    }
+
+    /// A handle to `span` of the current region.
+    #[inline]
+    fn slice(&self, span: Span) -> Bytes {
+        self.lines.slice(span.start..span.end)
     }
 
     /// The line found by `next_line`.
@@ -473,60 +511,114 @@ impl Tokenizer {
     /// Appends the values of the `data` lines that follow in the current
     /// region to `joined`, each followed by LF, and consumes them: the bulk
     /// path for events of many `data` lines, which skips the general
-    /// per-line dispatch. Stops at the first line that is not a `data:`
-    /// field, at a line over the length limit, at a value that would take
-    /// the data past `limit` bytes, at a line that is not valid UTF-8 and at
-    /// the end of the region, leaving those to the general path.
-    ///
-    /// A value and its terminator that fit in [`RUN_COPY`] bytes are copied
-    /// as one block of that fixed size, which compiles to a few vector moves
-    /// instead of a call to `memcpy`; the bytes copied past the terminator
-    /// are cut off again and the terminator is replaced with LF.
+    /// per-line dispatch (see [`DataRun`]). Stops, leaving the line to the
+    /// general path, at a line that is not valid UTF-8 too.
     fn append_data_run(&mut self, joined: &mut BytesMut, data_len: &mut usize, limit: usize) {
         self.validate_rest();
-        let (lines, ends, valid) = (&self.lines[..], &self.ends, self.valid);
-        let (mut pos, mut len_so_far, mut after_cr) = (self.pos, *data_len, false);
-        while let Some(rest) = lines.get(pos..) {
-            if !rest.starts_with(b"data:") {
-                break;
-            }
-            let Some(end) = ends.next(pos) else {
-                break;
+        let mut run = DataRun::new(joined, *data_len, limit, self.max_line_len);
+        self.pos = run.append(&self.lines, &self.ends, self.pos, self.valid);
+        *data_len = run.data_len;
+        self.after_cr |= run.after_cr;
+    }
+
+    /// The `data` lines at the start of `input`, appended to `joined` (each
+    /// value followed by LF) without going through the buffer: for a block
+    /// whose data is already being joined, most of a large event's input
+    /// is copied once, into the joined data, and never into the buffer.
+    /// An unfinished line held in the buffer is completed from `input`
+    /// first, if it is a `data` line. Returns how much of `input` it
+    /// consumed (the rest goes through [`Tokenizer::handle_bytes`]) and
+    /// whether what it appended is valid UTF-8.
+    ///
+    /// Only when the current region is used up, the buffer holds at most
+    /// one unfinished line, and the stream has started (BOM checked), is
+    /// not over and is not skipping a long line: otherwise it consumes
+    /// nothing. Stops at anything but a complete `data` line within the
+    /// limits, as [`DataRun`] does, leaving it to the general path.
+    fn direct_data_run(
+        &mut self,
+        input: &[u8],
+        joined: &mut BytesMut,
+        data_len: &mut usize,
+        limit: usize,
+    ) -> (usize, bool) {
+        if self.pos < self.lines.len()
+            || self.eof
+            || self.skipping
+            || self.bom_pending
+            || self.buf_ends.next(0).is_some()
+        {
+            return (0, true);
+        }
+        let at = joined.len();
+        let mut consumed = 0;
+        if self.after_cr && self.buf.is_empty() {
+            let Some(&first) = input.first() else {
+                return (0, true);
             };
-            let len = end - pos;
-            // The space is part of the line only if it comes before the end.
-            let start = 5 + usize::from(rest[5] == b' ');
-            let new_len = len_so_far + 1 + (len - start.min(len));
-            if len > self.max_line_len || new_len > limit || end > valid {
-                break;
+            consumed = usize::from(first == b'\n');
+            self.after_cr = false;
+        }
+        let mut run = DataRun::new(joined, *data_len, limit, self.max_line_len);
+        let mut ascii = true;
+        if !self.buf.is_empty() {
+            let Some(end) = memchr::memchr2(b'\r', b'\n', input) else {
+                return (0, true);
+            };
+            if !run.complete(&self.buf, &input[..=end]) {
+                return (0, true);
             }
-            let from = pos + start.min(len);
-            let copied = end + 1 - from;
-            let at = joined.len();
-            match lines.get(from..from + RUN_COPY) {
-                Some(block) if copied <= RUN_COPY => {
-                    joined.extend_from_slice(block);
-                    joined.truncate(at + copied);
-                }
-                _ => joined.extend_from_slice(&lines[from..=end]),
-            }
-            let terminator = lines[end];
-            if let Some(last) = joined.last_mut() {
-                *last = b'\n';
-            }
-            len_so_far = new_len;
-            pos = end + 1;
-            if terminator == b'\r' {
-                match lines.get(pos) {
-                    Some(b'\n') => pos += 1,
+            ascii = self.buf.is_ascii() && input[..end].is_ascii();
+            self.clear_buf();
+            consumed = end + 1;
+            if input[end] == b'\r' {
+                match input.get(consumed) {
+                    Some(b'\n') => consumed += 1,
                     Some(_) => {}
-                    None => after_cr = true,
+                    None => run.after_cr = true,
                 }
             }
         }
-        self.pos = pos;
-        *data_len = len_so_far;
-        self.after_cr |= after_cr;
+        if !input[consumed..].starts_with(b"data:") {
+            // Nothing (more) to append: the rest is for the general path,
+            // which marks it itself.
+            *data_len = run.data_len;
+            self.after_cr = run.after_cr;
+            return (
+                consumed,
+                ascii || simdutf8::basic::from_utf8(&run.joined[at..]).is_ok(),
+            );
+        }
+        // Marked piece by piece, so that a large input is read from memory
+        // once: by the marking, then by the copy from cache.
+        let input_ends = &mut self.input_ends;
+        input_ends.clear();
+        let mut marked = consumed;
+        // Nothing in the input can break a limit: no checks per line.
+        let unchecked =
+            run.data_len.saturating_add(input.len()) <= limit && input.len() <= self.max_line_len;
+        loop {
+            let piece_end = (marked + line_ends::PIECE).min(input.len());
+            let seen = input_ends.push(marked, &input[marked..piece_end]);
+            ascii &= seen.ascii;
+            marked = piece_end;
+            consumed = if unchecked && seen.no_cr {
+                run.append_lf(input, input_ends, consumed)
+            } else {
+                run.append(input, input_ends, consumed, usize::MAX)
+            };
+            let stopped_early = input.get(consumed..).is_some_and(|rest| {
+                input_ends.next(consumed).is_some() || !rest.starts_with(b"data:")
+            });
+            if stopped_early || marked == input.len() {
+                break;
+            }
+        }
+        *data_len = run.data_len;
+        self.after_cr = run.after_cr;
+        let appended = &run.joined[at..];
+        let valid = ascii || simdutf8::basic::from_utf8(appended).is_ok();
+        (consumed, valid)
     }
 
     /// Validates the rest of the region as UTF-8, up to its first invalid
@@ -549,9 +641,14 @@ impl Tokenizer {
             return true;
         }
         let from = self.valid.max(self.pos);
-        self.valid = match simdutf8::compat::from_utf8(&self.lines[from..]) {
-            Ok(_) => self.lines.len(),
-            Err(e) => from + e.valid_up_to(),
+        let rest = &self.lines[from..];
+        // The fast check first; where the input stops being valid only
+        // when it is not.
+        self.valid = if simdutf8::basic::from_utf8(rest).is_ok() {
+            self.lines.len()
+        } else {
+            from + simdutf8::compat::from_utf8(rest)
+                .map_or_else(|e| e.valid_up_to(), |_| rest.len())
         };
         end <= self.valid
     }
@@ -569,6 +666,7 @@ impl Tokenizer {
         self.buf.clear();
         self.buf_ends.clear();
         self.scanned = 0;
+        self.ascii_len = 0;
     }
 
     /// `None`, dropping an unterminated last line if the stream has ended.
@@ -586,6 +684,158 @@ impl Tokenizer {
         } else {
             ParseError::LineTooLong { limit }
         }
+    }
+}
+
+/// Appends runs of `data:` lines to a block's joined data, each value
+/// followed by LF: the bulk path for events of many `data` lines. It stops,
+/// leaving the line to the general per-line path, at the first line that
+/// is not a `data:` field, at a line over the length limit, at a value that
+/// would take the data past `limit` bytes and at the end of the marked
+/// input.
+///
+/// A value and its terminator that fit in [`RUN_COPY`] bytes are copied as
+/// one block of that fixed size, which compiles to a few vector moves
+/// instead of a call to `memcpy`; the bytes copied past the terminator are
+/// cut off again and the terminator is replaced with LF.
+struct DataRun<'a> {
+    joined: &'a mut BytesMut,
+    /// Length of the joined data (the values and the LFs between them).
+    data_len: usize,
+    limit: usize,
+    max_line_len: usize,
+    /// The last line appended ended with a CR at the end of the input: an
+    /// LF that starts the next input completes it.
+    after_cr: bool,
+}
+
+impl<'a> DataRun<'a> {
+    /// A run appending to `joined`, which holds `data_len` bytes of data.
+    fn new(joined: &'a mut BytesMut, data_len: usize, limit: usize, max_line_len: usize) -> Self {
+        DataRun {
+            joined,
+            data_len,
+            limit,
+            max_line_len,
+            after_cr: false,
+        }
+    }
+
+    /// Appends the `data` lines of `lines` from `pos` on, whose line ends
+    /// are marked in `ends`, up to `valid` (lines past it are left to the
+    /// general path); returns where it stopped.
+    fn append(&mut self, lines: &[u8], ends: &LineEnds, mut pos: usize, valid: usize) -> usize {
+        let mut len_so_far = self.data_len;
+        while let Some(rest) = lines.get(pos..) {
+            if !rest.starts_with(b"data:") {
+                break;
+            }
+            let Some(end) = ends.next(pos) else {
+                break;
+            };
+            let len = end - pos;
+            // The space is part of the line only if it comes before the end.
+            let start = 5 + usize::from(rest[5] == b' ');
+            let new_len = len_so_far + 1 + (len - start.min(len));
+            if len > self.max_line_len || new_len > self.limit || end > valid {
+                break;
+            }
+            let from = pos + start.min(len);
+            let copied = end + 1 - from;
+            let at = self.joined.len();
+            match lines.get(from..from + RUN_COPY) {
+                Some(block) if copied <= RUN_COPY => {
+                    self.joined.extend_from_slice(block);
+                    self.joined.truncate(at + copied);
+                }
+                _ => self.joined.extend_from_slice(&lines[from..=end]),
+            }
+            let terminator = lines[end];
+            if let Some(last) = self.joined.last_mut() {
+                *last = b'\n';
+            }
+            len_so_far = new_len;
+            pos = end + 1;
+            if terminator == b'\r' {
+                match lines.get(pos) {
+                    Some(b'\n') => pos += 1,
+                    Some(_) => {}
+                    None => self.after_cr = true,
+                }
+            }
+        }
+        self.data_len = len_so_far;
+        pos
+    }
+
+    /// [`DataRun::append`] for lines that end with LF and cannot break a
+    /// limit: no byte of `lines` from the line at `pos` to the last line
+    /// end marked in `ends` is CR, and adding every byte of `lines` to the
+    /// data would not reach a limit. Each value is copied with its LF, into
+    /// room made for the whole input at once (one length update, not one
+    /// per line).
+    fn append_lf(&mut self, lines: &[u8], ends: &LineEnds, mut pos: usize) -> usize {
+        const DATA: u64 = u64::from_le_bytes(*b"data:\0\0\0");
+        let base = self.joined.len();
+        self.joined.resize(base + (lines.len() - pos) + RUN_COPY, 0);
+        let out = &mut self.joined[base..];
+        let mut at = 0;
+        while let Some(head) = lines.get(pos..pos + 8) {
+            let head = u64::from_le_bytes(head.try_into().unwrap_or_default());
+            if head & 0xFF_FFFF_FFFF != DATA {
+                break;
+            }
+            let Some(end) = ends.next(pos) else {
+                break;
+            };
+            // Byte 5 is the space or the first byte of the value, or the
+            // line's LF: never a space then.
+            let start = pos + 5 + usize::from((head >> 40) as u8 == b' ');
+            let copied = end + 1 - start;
+            match (
+                lines.get(start..start + RUN_COPY),
+                out.get_mut(at..at + RUN_COPY),
+            ) {
+                (Some(from), Some(to)) if copied <= RUN_COPY => to.copy_from_slice(from),
+                _ => match (lines.get(start..=end), out.get_mut(at..at + copied)) {
+                    (Some(from), Some(to)) => to.copy_from_slice(from),
+                    _ => break,
+                },
+            }
+            at += copied;
+            pos = end + 1;
+        }
+        self.joined.truncate(base + at);
+        self.data_len += at;
+        pos
+    }
+
+    /// Appends the line made of `head` (an unfinished line, no line end)
+    /// and `tail` (the rest of it, ending with its terminator) if it is a
+    /// `data:` line within the limits; `false` (and nothing appended) if
+    /// not.
+    fn complete(&mut self, head: &[u8], tail: &[u8]) -> bool {
+        let len = head.len() + tail.len() - 1;
+        let byte = |i: usize| head.get(i).or_else(|| tail.get(i - head.len())).copied();
+        let is_data = (0..5).all(|i| byte(i) == Some(b"data:"[i]));
+        let start = 5 + usize::from(byte(5) == Some(b' '));
+        if !is_data || len > self.max_line_len {
+            return false;
+        }
+        let new_len = self.data_len + 1 + (len - start.min(len));
+        if new_len > self.limit {
+            return false;
+        }
+        let (head_from, tail_from) = match start.checked_sub(head.len()) {
+            None => (start, 0),
+            Some(skip) => (head.len(), skip),
+        };
+        self.joined.extend_from_slice(&head[head_from..]);
+        self.joined
+            .extend_from_slice(&tail[tail_from.min(tail.len() - 1)..tail.len() - 1]);
+        self.joined.put_u8(b'\n');
+        self.data_len = new_len;
+        true
     }
 }
 
@@ -669,15 +919,35 @@ fn classify(line: &[u8]) -> (Field, usize) {
     (field, value_start)
 }
 
+/// Where a value lies in the tokenizer's current region: `start..end`.
+/// A value of the block being read stays a span, with no handle, until the
+/// event is dispatched (then the event's fields are sliced from the region
+/// straight into place) or the region is released (then it is copied).
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    start: usize,
+    end: usize,
+}
+
+/// An `event` or `id` value of the block being read.
+#[derive(Debug)]
+enum Value {
+    /// In the current region; `valid` says whether it is valid UTF-8.
+    Span(Span, bool),
+    /// Copied out of a released region (valid UTF-8 or made so).
+    Kept(Utf8Bytes),
+}
+
 /// The data buffer of the block being read.
 #[derive(Debug)]
 enum Data {
     /// No `data` field yet.
     Empty,
-    /// Exactly one `data` field: its value, shared with the input.
-    One(Bytes),
-    /// Several: joined in the parser's scratch buffer, each value followed
-    /// by an LF (the last one is cut off at dispatch).
+    /// Exactly one `data` field, its value in the current region.
+    One(Span),
+    /// Several, or one whose region was released: joined in the parser's
+    /// scratch buffer, each value followed by an LF (the last one is cut
+    /// off at dispatch).
     Joined,
 }
 
@@ -699,17 +969,17 @@ pub struct Parser {
     /// it move back to the start of its memory for free, instead of copying
     /// the data it holds halfway through a large event.
     joined_hint: usize,
-    event_type: Option<Utf8Bytes>,
+    /// The block's event type buffer.
+    event_type: Option<Value>,
     /// Every `data` value of the block so far was valid UTF-8.
     data_valid: bool,
-    /// Storage for the IDs still held when their input region is released
-    /// (see `Parser::rehome_ids`).
-    id_store: BytesMut,
+    /// Storage for the IDs and event types still held when their input
+    /// region is released (see `Parser::rehome`).
+    small_store: BytesMut,
     /// The spec's "last event ID buffer", set by `id` fields, when it differs
-    /// from `last_event_id`; `None` when they are the same. Dispatch then
-    /// moves it instead of cloning it, which saves two reference-count
-    /// updates per event.
-    id_buffer: Option<Utf8Bytes>,
+    /// from `last_event_id`; `None` when they are the same, so an event
+    /// that does not change the ID costs no new handle.
+    id_buffer: Option<Value>,
     /// The spec's "last event ID string", committed at each dispatch.
     last_event_id: Utf8Bytes,
     retry: Option<u64>,
@@ -740,7 +1010,7 @@ impl Parser {
             joined_hint: 0,
             event_type: None,
             data_valid: true,
-            id_store: BytesMut::new(),
+            small_store: BytesMut::new(),
             id_buffer: None,
             last_event_id: Utf8Bytes::default(),
             retry: None,
@@ -751,7 +1021,22 @@ impl Parser {
 
     /// Appends bytes of the stream. Drain [`Parser::poll_event`] before the
     /// next call.
-    pub fn handle_bytes(&mut self, input: &[u8]) {
+    pub fn handle_bytes(&mut self, mut input: &[u8]) {
+        if !self.tokenizer.in_region() {
+            // The tokenizer releases the region it is done with: the values
+            // kept beyond it must not pin it.
+            self.rehome();
+            if matches!(self.data, Data::Joined) && !self.dropping {
+                let (used, valid) = self.tokenizer.direct_data_run(
+                    input,
+                    &mut self.scratch,
+                    &mut self.data_len,
+                    self.max_event_size,
+                );
+                self.data_valid &= valid;
+                input = &input[used..];
+            }
+        }
         self.tokenizer.handle_bytes(input);
     }
 
@@ -766,27 +1051,44 @@ impl Parser {
     /// reconnection time are kept, as the EventSource keeps them.
     pub fn reset(&mut self) {
         self.id_buffer = None;
-        self.rehome_ids();
+        self.rehome();
         self.tokenizer.reset();
         self.clear_block();
     }
 
-    /// Copies the last event ID (and the ID buffer) into the ID store if
-    /// they are slices of the tokenizer's current region, which is about to
-    /// be released: the parser keeps them for as long as the stream lasts,
-    /// and must not keep a whole input region alive for a few bytes (the
-    /// tokenizer could not reuse its memory). Once per region, so an ID
-    /// costs one slice per event instead of a copy.
+    /// Copies what the parser keeps beyond the tokenizer's current region,
+    /// which is about to be released, out of it: the last event ID and the
+    /// ID buffer (kept for as long as the stream lasts) and the event type
+    /// into the small store, the data of a block that has one `data` line
+    /// so far into the scratch buffer. A few bytes must not keep a whole
+    /// input region alive: the tokenizer could not reuse its memory. Once
+    /// per region, so these values cost one slice per event instead of a
+    /// copy.
     #[inline(never)]
-    fn rehome_ids(&mut self) {
+    fn rehome(&mut self) {
         let region = self.tokenizer.region();
-        for id in [Some(&mut self.last_event_id), self.id_buffer.as_mut()]
+        if within(region, self.last_event_id.as_bytes()) {
+            self.last_event_id = copy_small(&mut self.small_store, self.last_event_id.as_bytes());
+        }
+        for value in [self.id_buffer.as_mut(), self.event_type.as_mut()]
             .into_iter()
             .flatten()
         {
-            if within(region, id.as_bytes()) {
-                *id = copy_id(&mut self.id_store, id);
+            if let Value::Span(span, valid) = *value {
+                let bytes = &region[span.start..span.end];
+                *value = Value::Kept(if valid {
+                    copy_small(&mut self.small_store, bytes)
+                } else {
+                    Utf8Bytes::from_bytes_lossy(Bytes::copy_from_slice(bytes))
+                });
             }
+        }
+        if let Data::One(span) = self.data {
+            let value = &region[span.start..span.end];
+            self.scratch.reserve(value.len() + 1);
+            self.scratch.extend_from_slice(value);
+            self.scratch.put_u8(b'\n');
+            self.data = Data::Joined;
         }
     }
 
@@ -798,7 +1100,7 @@ impl Parser {
             } else {
                 // The current region is about to be released: the IDs kept
                 // beyond it must not pin it.
-                self.rehome_ids();
+                self.rehome();
                 self.tokenizer.next_region()
             };
             let len = match next {
@@ -832,22 +1134,27 @@ impl Parser {
                 }
                 Field::Event => {
                     let valid = self.tokenizer.is_valid_utf8(len);
-                    let value = self.tokenizer.take_line(len, value_start);
-                    self.event_type = Some(Utf8Bytes::from_parts(value, valid));
+                    let span = self.tokenizer.span(len, value_start);
+                    self.tokenizer.skip_line();
+                    self.event_type = Some(Value::Span(span, valid));
                 }
                 Field::Id => {
                     let valid = self.tokenizer.is_valid_utf8(len);
-                    let value = self.tokenizer.value(len, value_start);
-                    if value.contains(&0)
-                        || id_buffer_unchanged(&self.last_event_id, &mut self.id_buffer, value)
+                    let span = self.tokenizer.span(len, value_start);
+                    self.tokenizer.skip_line();
+                    let region = self.tokenizer.region();
+                    let value = &region[span.start..span.end];
+                    if !value.contains(&0)
+                        && !id_buffer_unchanged(
+                            region,
+                            &self.last_event_id,
+                            &mut self.id_buffer,
+                            value,
+                        )
                     {
-                        self.tokenizer.skip_line();
-                    } else {
-                        // A slice of the input for now; copied into the ID
-                        // store only if still held when the input region
-                        // is released (see `Parser::rehome_ids`).
-                        let value = self.tokenizer.take_line(len, value_start);
-                        self.id_buffer = Some(Utf8Bytes::from_parts(value, valid));
+                        // Copied only if still held when the input region
+                        // is released (see `Parser::rehome`).
+                        self.id_buffer = Some(Value::Span(span, valid));
                     }
                 }
                 Field::Retry => {
@@ -893,11 +1200,13 @@ impl Parser {
     fn data_line(&mut self, len: usize, value_start: usize, valid: bool) -> Option<ParseError> {
         self.data_valid &= valid;
         let limit = self.max_event_size;
+        let span = self.tokenizer.span(len, value_start);
+        let value_len = span.end - span.start;
         if let Data::Empty = self.data {
-            let value = self.tokenizer.take_line(len, value_start);
-            if value.len() <= limit {
-                self.data_len = value.len();
-                self.data = Data::One(value);
+            self.tokenizer.skip_line();
+            if value_len <= limit {
+                self.data_len = value_len;
+                self.data = Data::One(span);
                 return None;
             }
             self.drop_block();
@@ -905,16 +1214,17 @@ impl Parser {
         }
         if let Data::One(first) = core::mem::replace(&mut self.data, Data::Joined) {
             self.scratch.reserve(self.joined_hint);
-            self.scratch.extend_from_slice(&first);
+            self.scratch
+                .extend_from_slice(&self.tokenizer.region()[first.start..first.end]);
             self.scratch.put_u8(b'\n');
         }
-        let value = self.tokenizer.value(len, value_start);
-        let new_len = self.data_len + 1 + value.len();
+        let new_len = self.data_len + 1 + value_len;
         if new_len > limit {
             self.drop_block();
             return Some(ParseError::EventTooLarge { limit });
         }
-        self.scratch.extend_from_slice(value);
+        self.scratch
+            .extend_from_slice(&self.tokenizer.region()[span.start..span.end]);
         self.scratch.put_u8(b'\n');
         self.data_len = new_len;
         self.tokenizer.skip_line();
@@ -927,29 +1237,25 @@ impl Parser {
     /// if the block had data.
     fn dispatch(&mut self) -> Option<Result<Event, ParseError>> {
         if let Some(id) = self.id_buffer.take() {
-            self.last_event_id = id;
+            self.last_event_id = self.handle(id);
         }
-        let data = match core::mem::replace(&mut self.data, Data::Empty) {
-            Data::Empty => None,
-            Data::One(value) => Some(value),
-            Data::Joined => {
-                self.joined_hint = (self.data_len + 1).min(JOINED_HINT_MAX);
-                self.scratch.truncate(self.data_len);
-                Some(self.scratch.split().freeze())
-            }
-        };
+        let data = core::mem::replace(&mut self.data, Data::Empty);
         let event_type = self.event_type.take();
-        let dropping = core::mem::take(&mut self.dropping);
-        self.data_len = 0;
-        if dropping {
+        let data_len = core::mem::take(&mut self.data_len);
+        let data_valid = core::mem::replace(&mut self.data_valid, true);
+        if core::mem::take(&mut self.dropping) {
+            self.scratch.clear();
             return None;
         }
-        let data_valid = core::mem::replace(&mut self.data_valid, true);
-        let event_type = match event_type {
-            Some(t) if !t.is_empty() => t,
-            _ => MESSAGE,
+        let data = match data {
+            Data::Empty => return None,
+            Data::One(span) => Utf8Bytes::from_parts(self.tokenizer.slice(span), data_valid),
+            Data::Joined => {
+                self.joined_hint = (data_len + 1).min(JOINED_HINT_MAX);
+                self.scratch.truncate(data_len);
+                Utf8Bytes::from_parts(self.scratch.split().freeze(), data_valid)
+            }
         };
-        let data = Utf8Bytes::from_parts(data?, data_valid);
         if data.len() > self.max_event_size {
             // Each invalid byte became a 3-byte U+FFFD: the limit holds for
             // what the application receives, not only for what was read.
@@ -957,11 +1263,28 @@ impl Parser {
                 limit: self.max_event_size,
             }));
         }
+        let event_type = match event_type {
+            Some(Value::Span(span, _)) if span.start == span.end => MESSAGE,
+            Some(value) => match self.handle(value) {
+                t if t.is_empty() => MESSAGE,
+                t => t,
+            },
+            None => MESSAGE,
+        };
         Some(Ok(Event {
             event_type,
             data,
             id: self.last_event_id.clone(),
         }))
+    }
+
+    /// The handle for a value of the block: a slice of the current region,
+    /// or the copy already made.
+    fn handle(&self, value: Value) -> Utf8Bytes {
+        match value {
+            Value::Span(span, valid) => Utf8Bytes::from_parts(self.tokenizer.slice(span), valid),
+            Value::Kept(kept) => kept,
+        }
     }
 
     /// Marks the block as dropped and frees its data.
@@ -984,13 +1307,23 @@ impl Parser {
 /// Handles an `id` value that needs no new handle: one equal to the last
 /// event ID empties the ID buffer (`None` means "the same as the last event
 /// ID"), one equal to the ID buffer leaves it. `false` when `value` is new.
-fn id_buffer_unchanged(last: &Utf8Bytes, id_buffer: &mut Option<Utf8Bytes>, value: &[u8]) -> bool {
+/// Spans are in `region`.
+fn id_buffer_unchanged(
+    region: &[u8],
+    last: &Utf8Bytes,
+    id_buffer: &mut Option<Value>,
+    value: &[u8],
+) -> bool {
     // IDs that change usually differ in their last byte: check it first.
     if value.last() == last.as_bytes().last() && value == last.as_bytes() {
         *id_buffer = None;
         return true;
     }
-    id_buffer.as_ref().is_some_and(|id| value == id.as_bytes())
+    match id_buffer {
+        Some(Value::Span(span, _)) => value == &region[span.start..span.end],
+        Some(Value::Kept(id)) => value == id.as_bytes(),
+        None => false,
+    }
 }
 
 /// Whether the non-empty `bytes` lie in the memory of `region`.
@@ -999,17 +1332,16 @@ fn within(region: &[u8], bytes: &[u8]) -> bool {
     !bytes.is_empty() && at >= start && at < start + region.len()
 }
 
-/// A copy of `id` in the ID store, a small buffer of its own that is reused
-/// once the IDs handed out from it are dropped.
-fn copy_id(store: &mut BytesMut, id: &Utf8Bytes) -> Utf8Bytes {
-    let value = id.as_bytes();
-    if store.capacity() == 0 {
-        // Fresh buffers keep this as their minimum size when replaced.
-        *store = BytesMut::with_capacity(ID_STORE_SIZE.max(value.len()));
+/// A copy of `value` (valid UTF-8) in the small store, a buffer of its own
+/// that is reused once the values handed out from it are dropped.
+fn copy_small(store: &mut BytesMut, value: &[u8]) -> Utf8Bytes {
+    if store.capacity() < value.len() {
+        // Reuses the memory if no value handed out is held any more, else
+        // replaces it; a fresh buffer keeps this as its minimum size.
+        store.reserve(SMALL_STORE_SIZE.max(value.len()));
     }
-    store.reserve(value.len());
     store.put_slice(value);
-    // A copy of valid UTF-8 is valid UTF-8.
+    // Only valid UTF-8 is copied here.
     Utf8Bytes::from_parts(store.split().freeze(), true)
 }
 

@@ -62,7 +62,7 @@ fn feed(parser: &mut Parser, chunk: &[u8], rounds: usize) -> usize {
         parser.handle_bytes(chunk);
         while let Some(event) = parser.poll_event() {
             let event = event.expect("within limits");
-            assert_eq!(event.data.len(), 3);
+            assert!(event.data.len() >= 3);
             events += 1;
         }
     }
@@ -99,13 +99,48 @@ fn single_line_events_allocate_nothing_after_warm_up() {
 }
 
 #[test]
+fn single_line_events_in_socket_sized_reads_allocate_nothing_after_warm_up() {
+    // Reads of 16 KiB (and of an odd size, so that every split point
+    // occurs): a read can end anywhere, e.g. between an event's `data`
+    // line and its blank line, while the parser holds the value, or after
+    // an `event` line.
+    let stream: Vec<u8> = (0..20_000)
+        .flat_map(|i| {
+            let name = if i % 3 == 0 { "event: tick\n" } else { "" };
+            format!("{name}data: {{\"token\":{i}}}\n\n").into_bytes()
+        })
+        .collect();
+    for read in [16 * 1024, 1000] {
+        let mut parser = Parser::new();
+        let feed = |parser: &mut Parser| {
+            let mut events = 0;
+            for chunk in stream.chunks(read) {
+                events += feed(parser, chunk, 1);
+            }
+            events
+        };
+        feed(&mut parser);
+        let before = allocs();
+        let events = feed(&mut parser);
+        let allocs = allocs() - before;
+        assert_eq!(events, 20_000);
+        assert_eq!(
+            allocs, 0,
+            "{allocs} allocations for {events} single-line events in {read}-byte reads"
+        );
+    }
+}
+
+#[test]
 fn events_with_ids_allocate_a_bounded_amortized_amount() {
     let mut parser = Parser::new();
     // Every event carries its own id. Ids are slices of the input while it
     // is parsed; the parser keeps the current id after the input is gone, so
     // the one still held when an input region is released is copied into a
-    // small reused store, replaced (one allocation) about once per KiB of
-    // such copies. Measured: 18 allocations for 20,000 events.
+    // small store, which reuses its memory once the copy it held before is
+    // dropped, and is replaced (one allocation) when it is full while a
+    // value handed out from it is still held. Measured: 0 allocations for
+    // 20,000 events (18 before the store reused its memory when full).
     let chunk: &[u8] = b"id: 1\ndata: abc\n\nid: 2\ndata: def\n\n";
     feed(&mut parser, chunk, 100);
     let before = allocs();

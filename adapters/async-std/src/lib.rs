@@ -20,7 +20,7 @@
 //!     let hub = SharedHub::default();
 //!     let service = Service::new(Endpoint::new("/events"), hub.clone());
 //!     let server = sse_async_std::serve("127.0.0.1:8080", service).await?;
-//!     hub.publish(&Message::new("hello")).unwrap();
+//!     hub.publish(&Message::new("hello")).await.unwrap();
 //!     server.stopped().await; // until `server.shutdown()`
 //!     std::io::Result::Ok(())
 //! })
@@ -40,6 +40,7 @@ use async_std::net::{TcpListener, TcpStream, ToSocketAddrs};
 use async_std::stream::Stream;
 use futures_lite::{stream, AsyncRead, AsyncWrite};
 use sse_core::client::Config;
+use sse_core::replay::ReplayLog;
 use sse_core::url::{Url, UrlError};
 use sse_core::Instant;
 use sse_futures::server::{ServerHandle, Service};
@@ -153,13 +154,19 @@ pub fn open_with(url: &str, config: Config, connector: Connector) -> Result<Even
 }
 
 /// Binds `addr` and serves `service` there; see [`serve_listener`].
-pub async fn serve(addr: impl ToSocketAddrs, service: Service) -> io::Result<ServerHandle> {
+pub async fn serve<L: ReplayLog + Send + 'static>(
+    addr: impl ToSocketAddrs,
+    service: Service<L>,
+) -> io::Result<ServerHandle> {
     serve_listener(TcpListener::bind(addr).await?, service)
 }
 
 /// Serves `service` on `listener`, an async-std task per connection. The handle
 /// knows the bound address and shuts the server down.
-pub fn serve_listener(listener: TcpListener, service: Service) -> io::Result<ServerHandle> {
+pub fn serve_listener<L: ReplayLog + Send + 'static>(
+    listener: TcpListener,
+    service: Service<L>,
+) -> io::Result<ServerHandle> {
     let addr = listener.local_addr()?;
     log::info!("serving {} on http://{addr}", service.endpoint.path);
     let handle = server::serve(incoming(listener), spawn, service, Timer::new());
@@ -167,20 +174,20 @@ pub fn serve_listener(listener: TcpListener, service: Service) -> io::Result<Ser
 }
 
 /// Binds `addr` and serves `service` over TLS; see [`serve_tls_listener`].
-pub async fn serve_tls(
+pub async fn serve_tls<L: ReplayLog + Send + 'static>(
     addr: impl ToSocketAddrs,
     tls: Arc<rustls::ServerConfig>,
-    service: Service,
+    service: Service<L>,
 ) -> io::Result<ServerHandle> {
     serve_tls_listener(TcpListener::bind(addr).await?, tls, service)
 }
 
 /// Serves `service` on `listener` over TLS with `tls` (e.g. from
 /// [`tls::server_config`]); each handshake runs in its connection's task.
-pub fn serve_tls_listener(
+pub fn serve_tls_listener<L: ReplayLog + Send + 'static>(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
-    service: Service,
+    service: Service<L>,
 ) -> io::Result<ServerHandle> {
     let addr = listener.local_addr()?;
     log::info!("serving {} on https://{addr}", service.endpoint.path);

@@ -1,35 +1,28 @@
 //! Where the lines of the input end, found for a whole chunk in one pass.
 //!
 //! Finding each line end with its own `memchr2` call costs a call, a vector
-//! set-up and a partial first block per line, which dominates short lines.
-//! Instead, the tokenizer marks every CR and LF of its input in a bitmap once,
-//! in a loop the compiler turns into 16-byte vector compares (SSE2 on any
-//! x86-64, NEON on aarch64), and then finds a line end with a load, a shift
-//! and a `trailing_zeros`.
+//! set-up, a partial first block and a mispredicted loop exit per line,
+//! which dominates short lines. Instead, the tokenizer marks every CR and LF
+//! of its input in a bitmap once, 64 bytes at a time, and then finds a line
+//! end with a load, a shift and a `trailing_zeros`.
 //!
-//! Without `unsafe` there is no `movemask` to turn a vector of compare
-//! results into bits, so each 64-byte block is reduced in two steps that use
-//! only lane-wise vector operations: its eight 8-byte words are ORed
-//! together after giving the matches of word `j` the weight `1 << j`, which
-//! leaves the block's mask transposed (bit `8 * i + j` says whether byte `i`
-//! of word `j` is a line end), and an 8×8 bit-matrix transpose of three
-//! delta swaps, run over all the masks of a piece at once, puts the bits in
-//! order.
+//! The 64-byte block masks come from [`block_mask`], which has two
+//! implementations:
+//!
+//! - on x86 and x86-64 (SSE2, part of every x86-64 target): four 16-byte
+//!   compares and `movemask`, through `safe_arch`'s safe wrappers (the core
+//!   itself forbids `unsafe`);
+//! - elsewhere, plain loops the compiler vectorises lane-wise (NEON on
+//!   aarch64): each 64-byte block's eight 8-byte words are ORed together
+//!   after giving the matches of word `j` the weight `1 << j`, which leaves
+//!   the block's mask transposed (bit `8 * i + j` says whether byte `i` of
+//!   word `j` is a line end), and an 8×8 bit-matrix transpose of three delta
+//!   swaps puts the bits in order.
+//!
+//! The same pass tells whether the bytes were all ASCII, so that most input
+//! needs no separate UTF-8 validation.
 
 use alloc::vec::Vec;
-
-/// `1 << (j / 8)` for each byte `j` of a 64-byte block: the bytes of word
-/// `j / 8` of the block get bit `j / 8`, so ORing the block's eight words
-/// keeps every match (see [`transposed_mask`]).
-const WORD_BITS: [u8; 64] = {
-    let mut w = [0u8; 64];
-    let mut j = 0;
-    while j < 64 {
-        w[j] = 1 << (j / 8);
-        j += 1;
-    }
-    w
-};
 
 /// The tokenizer marks its input and then copies it into its buffer in
 /// pieces of this many bytes: one piece for a typical socket read, small
@@ -49,13 +42,14 @@ pub(super) struct LineEnds {
 }
 
 impl LineEnds {
-    /// Marks the line ends of `input`, appended to the buffer at `at`.
+    /// Marks the line ends of `input`, appended to the buffer at `at`, and
+    /// says what else the pass saw.
     ///
     /// The bytes that share a bitmap word with bytes already marked (or that
     /// do not fill a word at the end) are marked one partial block at a
     /// time; the words in between are computed in place, whole, so no mask
     /// has to be shifted into position.
-    pub(super) fn push(&mut self, at: usize, input: &[u8]) {
+    pub(super) fn push(&mut self, at: usize, input: &[u8]) -> Seen {
         let start = self.origin + at;
         let needed = (start + input.len()).div_ceil(64) + 1;
         if self.words.len() < needed {
@@ -68,9 +62,12 @@ impl LineEnds {
             (64 - offset).min(input.len())
         };
         let (head, body) = input.split_at(head_len);
+        let mut seen = Seen::NOTHING;
         if !head.is_empty() {
+            let (mask, head_seen) = partial_mask(head);
+            seen = seen.and(head_seen);
             if let Some(w) = self.words.get_mut(start / 64) {
-                *w |= partial_mask(head) << offset;
+                *w |= mask << offset;
             }
         }
         let first = (start + head_len) / 64;
@@ -79,18 +76,15 @@ impl LineEnds {
         let full = blocks.len();
         let words = self.words.get_mut(first..).unwrap_or_default();
         // The words after the buffer's end are zero: they are set, not ORed.
-        for (w, block) in words.iter_mut().zip(blocks) {
-            *w = transposed_mask(block);
-        }
-        // A loop of its own, so that it runs on two words at a time.
-        for w in words.iter_mut().take(full) {
-            *w = transpose(*w);
-        }
+        seen = seen.and(block_masks(body, words));
         if !tail.is_empty() {
+            let (mask, tail_seen) = partial_mask(tail);
+            seen = seen.and(tail_seen);
             if let Some(w) = words.get_mut(full) {
-                *w |= partial_mask(tail);
+                *w |= mask;
             }
         }
+        seen
     }
 
     /// The buffer dropped `n` bytes from its front.
@@ -150,43 +144,176 @@ impl LineEnds {
     }
 }
 
-/// The line-end bits of fewer than 64 bytes, bit `i` for byte `i`.
-fn partial_mask(bytes: &[u8]) -> u64 {
+/// What a marking pass saw besides the line ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Seen {
+    /// Every byte was ASCII (so the bytes are valid UTF-8).
+    pub(super) ascii: bool,
+    /// No byte was CR: every line end is an LF.
+    pub(super) no_cr: bool,
+}
+
+impl Seen {
+    /// What an empty pass sees.
+    pub(super) const NOTHING: Seen = Seen {
+        ascii: true,
+        no_cr: true,
+    };
+
+    /// What two passes saw together.
+    pub(super) fn and(self, other: Seen) -> Seen {
+        Seen {
+            ascii: self.ascii & other.ascii,
+            no_cr: self.no_cr & other.no_cr,
+        }
+    }
+}
+
+/// The line-end bits of fewer than 64 bytes, bit `i` for byte `i`, and
+/// what else they hold.
+fn partial_mask(bytes: &[u8]) -> (u64, Seen) {
     let mut block = [0u8; 64];
     let n = bytes.len().min(64);
     block[..n].copy_from_slice(&bytes[..n]);
-    transpose(transposed_mask(&block))
+    let mut word = [0u64];
+    let seen = block_masks(&block, &mut word);
+    (word[0], seen)
 }
 
-fn is_line_end(b: u8) -> bool {
-    (b == b'\n') | (b == b'\r')
-}
+#[cfg(all(
+    any(target_arch = "x86", target_arch = "x86_64"),
+    target_feature = "sse2"
+))]
+use sse2::block_masks;
 
-/// The line-end bits of one 64-byte block, transposed: bit `8 * i + j` is
-/// set when byte `i` of the block's word `j` (byte `8 * j + i` of the block)
-/// is CR or LF. Written so that it vectorises: compare all 64 bytes at
-/// once, keep each match's word bit, and OR the eight words together; no
-/// step moves data across vector lanes but the last one.
-fn transposed_mask(block: &[u8]) -> u64 {
-    let mut weighted = [0u8; 64];
-    for ((w, &b), &bit) in weighted.iter_mut().zip(block).zip(&WORD_BITS) {
-        *w = if is_line_end(b) { bit } else { 0 };
+#[cfg(not(all(
+    any(target_arch = "x86", target_arch = "x86_64"),
+    target_feature = "sse2"
+)))]
+use portable::block_masks;
+
+/// `movemask` on x86 and x86-64.
+#[cfg(all(
+    any(target_arch = "x86", target_arch = "x86_64"),
+    target_feature = "sse2"
+))]
+mod sse2 {
+    use super::Seen;
+    use safe_arch::{
+        bitor_m128i, cmp_eq_mask_i8_m128i, load_unaligned_m128i, m128i, move_mask_i8_m128i,
+        set_splat_i8_m128i,
+    };
+
+    /// Writes the line-end mask of each whole 64-byte block of `bytes` to
+    /// the matching word of `words` (bit `i` for byte `i`; as many blocks
+    /// as there are words); says what else those blocks hold.
+    #[inline]
+    pub(super) fn block_masks(bytes: &[u8], words: &mut [u64]) -> Seen {
+        let (lf, cr) = (
+            set_splat_i8_m128i(b'\n' as i8),
+            set_splat_i8_m128i(b'\r' as i8),
+        );
+        let (mut high, mut crs) = (m128i::default(), m128i::default());
+        for (w, block) in words.iter_mut().zip(bytes.chunks_exact(64)) {
+            let mut mask = 0u64;
+            for (k, lane) in block.chunks_exact(16).enumerate() {
+                let Ok(lane) = <&[u8; 16]>::try_from(lane) else {
+                    continue;
+                };
+                let v = load_unaligned_m128i(lane);
+                high = bitor_m128i(high, v);
+                let is_cr = cmp_eq_mask_i8_m128i(v, cr);
+                crs = bitor_m128i(crs, is_cr);
+                let ends = bitor_m128i(cmp_eq_mask_i8_m128i(v, lf), is_cr);
+                mask |= u64::from(move_mask_i8_m128i(ends) as u16) << (16 * k);
+            }
+            *w = mask;
+        }
+        Seen {
+            ascii: move_mask_i8_m128i(high) == 0,
+            no_cr: move_mask_i8_m128i(crs) == 0,
+        }
     }
-    weighted.chunks_exact(8).fold(0, |mask, word| {
-        mask | u64::from_le_bytes(word.try_into().unwrap_or_default())
-    })
 }
 
-/// Transposes the 8×8 bit matrix held in `x` (bit `8 * row + column`), with
-/// three delta swaps: it turns a [`transposed_mask`] into the block's mask,
-/// bit `i` for byte `i`.
-fn transpose(mut x: u64) -> u64 {
-    let t = (x ^ (x >> 7)) & 0x00AA_00AA_00AA_00AA;
-    x ^= t ^ (t << 7);
-    let t = (x ^ (x >> 14)) & 0x0000_CCCC_0000_CCCC;
-    x ^= t ^ (t << 14);
-    let t = (x ^ (x >> 28)) & 0x0000_0000_F0F0_F0F0;
-    x ^ t ^ (t << 28)
+/// Lane-wise loops the compiler vectorises, for other targets (and tested
+/// against the x86 version everywhere).
+#[cfg(any(
+    test,
+    not(all(
+        any(target_arch = "x86", target_arch = "x86_64"),
+        target_feature = "sse2"
+    ))
+))]
+mod portable {
+    use super::Seen;
+
+    /// `1 << (j / 8)` for each byte `j` of a 64-byte block: the bytes of
+    /// word `j / 8` of the block get bit `j / 8`, so ORing the block's eight
+    /// words keeps every match (see [`transposed_mask`]).
+    const WORD_BITS: [u8; 64] = {
+        let mut w = [0u8; 64];
+        let mut j = 0;
+        while j < 64 {
+            w[j] = 1 << (j / 8);
+            j += 1;
+        }
+        w
+    };
+
+    /// Writes the line-end mask of each whole 64-byte block of `bytes` to
+    /// the matching word of `words` (bit `i` for byte `i`; as many blocks
+    /// as there are words); says what else those blocks hold.
+    #[inline]
+    pub(super) fn block_masks(bytes: &[u8], words: &mut [u64]) -> Seen {
+        let (mut high, mut crs) = (0u8, false);
+        let mut n = 0;
+        for (w, block) in words.iter_mut().zip(bytes.chunks_exact(64)) {
+            high |= block.iter().fold(0, |h, &b| h | b);
+            crs |= block.iter().fold(false, |c, &b| c | (b == b'\r'));
+            *w = transposed_mask(block);
+            n += 1;
+        }
+        // A loop of its own, so that it runs on two words at a time.
+        for w in words.iter_mut().take(n) {
+            *w = transpose(*w);
+        }
+        Seen {
+            ascii: high < 0x80,
+            no_cr: !crs,
+        }
+    }
+
+    fn is_line_end(b: u8) -> bool {
+        (b == b'\n') | (b == b'\r')
+    }
+
+    /// The line-end bits of one 64-byte block, transposed: bit `8 * i + j`
+    /// is set when byte `i` of the block's word `j` (byte `8 * j + i` of the
+    /// block) is CR or LF. Written so that it vectorises: compare all 64
+    /// bytes at once, keep each match's word bit, and OR the eight words
+    /// together; no step moves data across vector lanes but the last one.
+    pub(super) fn transposed_mask(block: &[u8]) -> u64 {
+        let mut weighted = [0u8; 64];
+        for ((w, &b), &bit) in weighted.iter_mut().zip(block).zip(&WORD_BITS) {
+            *w = if is_line_end(b) { bit } else { 0 };
+        }
+        weighted.chunks_exact(8).fold(0, |mask, word| {
+            mask | u64::from_le_bytes(word.try_into().unwrap_or_default())
+        })
+    }
+
+    /// Transposes the 8×8 bit matrix held in `x` (bit `8 * row + column`),
+    /// with three delta swaps: it turns a [`transposed_mask`] into the
+    /// block's mask, bit `i` for byte `i`.
+    pub(super) fn transpose(mut x: u64) -> u64 {
+        let t = (x ^ (x >> 7)) & 0x00AA_00AA_00AA_00AA;
+        x ^= t ^ (t << 7);
+        let t = (x ^ (x >> 14)) & 0x0000_CCCC_0000_CCCC;
+        x ^= t ^ (t << 14);
+        let t = (x ^ (x >> 28)) & 0x0000_0000_F0F0_F0F0;
+        x ^ t ^ (t << 28)
+    }
 }
 
 #[cfg(test)]
@@ -272,6 +399,7 @@ mod tests {
 
     #[test]
     fn transposed_masks_transpose_back_to_byte_order() {
+        use portable::{transpose, transposed_mask};
         for i in 0..64 {
             let mut block = [b'x'; 64];
             block[i] = b'\n';
@@ -280,7 +408,35 @@ mod tests {
             assert_eq!(transpose(t), 1 << i, "byte {i}");
             assert_eq!(transpose(transpose(t)), t);
         }
-        assert_eq!(partial_mask(b"a\rb\n"), 0b1010);
+        let seen = |ascii, no_cr| Seen { ascii, no_cr };
+        assert_eq!(partial_mask(b"a\rb\n"), (0b1010, seen(true, false)));
+        assert_eq!(partial_mask(b"\xC3\xA9\n"), (0b100, seen(false, true)));
+    }
+
+    proptest! {
+        #[test]
+        fn block_masks_are_the_line_ends_and_what_else_was_seen(
+            bytes in prop::collection::vec(
+                prop_oneof![Just(b'\n'), Just(b'\r'), any::<u8>(), 0u8..0x80], 0..300),
+        ) {
+            let blocks = bytes.len() / 64;
+            let mut want = vec![0u64; blocks];
+            for (i, &b) in bytes[..blocks * 64].iter().enumerate() {
+                if b == b'\n' || b == b'\r' {
+                    want[i / 64] |= 1 << (i % 64);
+                }
+            }
+            let seen = Seen {
+                ascii: bytes[..blocks * 64].is_ascii(),
+                no_cr: !bytes[..blocks * 64].contains(&b'\r'),
+            };
+            let mut got = vec![0u64; blocks];
+            prop_assert_eq!(block_masks(&bytes, &mut got), seen);
+            prop_assert_eq!(&got, &want);
+            let mut portable = vec![0u64; blocks];
+            prop_assert_eq!(portable::block_masks(&bytes, &mut portable), seen);
+            prop_assert_eq!(&portable, &want);
+        }
     }
 
     #[test]

@@ -475,6 +475,24 @@ fn rich_piece() -> impl Strategy<Value = Vec<u8>> {
             }
             run
         }),
+        // Runs of data lines of multi-byte text, some with invalid bytes
+        // (a stray continuation byte, a truncated sequence), so that chunks
+        // split characters inside runs.
+        1 => (1usize..20, 0usize..40, 0usize..3, 0usize..4).prop_map(|(n, len, eol, bad)| {
+            let eol: &[u8] = [&b"\n"[..], b"\r", b"\r\n"][eol];
+            let mut run = Vec::new();
+            for i in 0..n {
+                run.extend_from_slice(b"data: ");
+                for k in 0..len {
+                    run.extend_from_slice(["é", "😀", "a", "データ"][(k + i) % 4].as_bytes());
+                }
+                if bad > 0 && i == n / 2 {
+                    run.extend_from_slice([&b"\xFF"[..], b"\xE2\x82", b"\x80"][bad - 1]);
+                }
+                run.extend_from_slice(eol);
+            }
+            run
+        }),
         1 => (0usize..200).prop_map(|n| vec![b'y'; n]),
         1 => prop::collection::vec(any::<u8>(), 0..16),
     ]
@@ -514,6 +532,37 @@ proptest! {
         let chunks: Vec<&[u8]> = chunks.iter().map(Vec::as_slice).collect();
         prop_assert_eq!(full_new(limits, &chunks), full_reference(limits, &chunks));
         prop_assert_eq!(lines_new(line, &chunks), lines_reference(line, &chunks));
+    }
+
+    /// The same when the application does not drain the parser after every
+    /// chunk (the input piles up in the buffer), which takes other paths.
+    #[test]
+    fn same_results_as_the_reference_when_not_drained_after_each_chunk(
+        input in rich_stream(),
+        cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..12),
+        drain in prop::collection::vec(any::<bool>(), 13),
+        line in prop_oneof![Just(64usize), Just(1 << 20)],
+        event in prop_oneof![Just(200usize), Just(16 << 20)],
+    ) {
+        let limits = Limits { max_line_len: line, max_event_size: event };
+        let chunks = cut(&input, &cuts);
+        let mut p = Parser::with_limits(limits);
+        let mut r = reference::Parser::with_limits(limits);
+        let (mut got, mut want) = (Vec::new(), Vec::new());
+        for (chunk, drain) in chunks.iter().zip(drain) {
+            p.handle_bytes(chunk);
+            r.handle_bytes(chunk);
+            if drain {
+                got.extend(core::iter::from_fn(|| p.poll_event()).map(simplify));
+            }
+        }
+        p.handle_eof();
+        r.handle_eof();
+        got.extend(core::iter::from_fn(|| p.poll_event()).map(simplify));
+        want.extend(core::iter::from_fn(|| r.poll_event()).map(simplify));
+        prop_assert_eq!(got, want);
+        prop_assert_eq!(p.last_event_id(), r.last_event_id());
+        prop_assert_eq!(p.retry(), r.retry());
     }
 }
 
