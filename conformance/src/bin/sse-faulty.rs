@@ -278,7 +278,7 @@ fn publish_stdin(hub: &SharedHub) {
             data: data.as_deref().unwrap_or(""),
             retry: None,
         };
-        if let Err(e) = hub.publish(&msg) {
+        if let Err(e) = smol::block_on(hub.publish(&msg)) {
             eprintln!("sse-faulty: {e}");
         }
     }
