@@ -203,7 +203,7 @@ impl Burst {
     pub fn event(&self, i: usize) -> (String, String) {
         let mut data = format!("{i}:");
         let fill = self.size.saturating_sub(data.len());
-        data.extend(std::iter::repeat('x').take(fill));
+        data.extend(std::iter::repeat_n('x', fill));
         (format!("b{i}"), data)
     }
 }

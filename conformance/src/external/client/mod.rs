@@ -221,10 +221,10 @@ fn judge(
     // What a program does not print is not compared.
     for (i, e) in expect.expect.notifications.iter_mut().enumerate() {
         let o = notifications.get(i);
-        if o.map_or(true, |o| o.reason.is_none()) {
+        if o.is_none_or(|o| o.reason.is_none()) {
             e.reason = None;
         }
-        if o.map_or(true, |o| o.status.is_none()) {
+        if o.is_none_or(|o| o.status.is_none()) {
             e.status = None;
         }
         if !origins.get(i).copied().unwrap_or(false) {

@@ -131,7 +131,7 @@ pub(super) fn skip_reason(s: &Scenario, caps: &Caps) -> Option<String> {
     // before any stream opened would wait the program's own default.
     let first_open = s.expect.notifications.iter().position(|n| n.kind == "open");
     let early = s.expect.notifications.iter().position(reconnects);
-    if early.is_some_and(|e| first_open.map_or(true, |o| e < o)) {
+    if early.is_some_and(|e| first_open.is_none_or(|o| e < o)) {
         if let Some(reason) = need(
             "retry",
             "a reconnect before any stream opened waits the initial reconnection time",
