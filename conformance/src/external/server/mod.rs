@@ -110,6 +110,17 @@ impl ExternalServer {
         if let Some(reason) = skip_reason(case, &self.caps) {
             return report(Outcome::Skipped(reason));
         }
+        // Steps closer together than the runner can tell apart on the real
+        // clock (its quiet while) are for a virtual clock.
+        let shortest = case.steps.iter().filter_map(|s| s.advance_ms).min();
+        if let Some(ms) = shortest.filter(|ms| self.scale(*ms) < self.settings.quiet_ms) {
+            return report(Outcome::Skipped(format!(
+                "needs a virtual clock: a step of {ms} ms is {} ms of real time, less than the \
+                 {} ms the runner waits for what comes late",
+                self.scale(ms),
+                self.settings.quiet_ms
+            )));
+        }
         let mut values = Values::new();
         if let Some(ms) = case.config.retry_ms {
             values.insert("retry_ms", vec![ms.to_string()]);
