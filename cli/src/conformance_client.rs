@@ -45,6 +45,7 @@ pub fn run(all: &crate::ExternalSuiteArgs) -> ExitCode {
         CaseReport {
             name: result.name,
             failures: result.failures,
+            skipped: result.skipped,
         }
     });
     finish(results, args.verbose)

@@ -37,6 +37,9 @@
 //!   requests, response checks, reconnects, `Last-Event-ID`, close/reopen.
 //! - [`url`]: [`url::Url`], absolute http(s) URLs, redirect resolution and
 //!   origins for the client.
+//! - [`proxy`]: which URLs go through which HTTP proxy (curl's environment
+//!   variables and `NO_PROXY` rules) and the `CONNECT` tunnel, for the
+//!   raw-socket drivers.
 //!
 //! Decisions are logged where they are made, through the `log` facade (no
 //! logger, no output; it works without `std`): the client's opens,
@@ -80,6 +83,7 @@ pub mod hub;
 pub mod json;
 pub mod outbox;
 pub mod parse;
+pub mod proxy;
 pub mod replay;
 pub mod server;
 pub mod text;

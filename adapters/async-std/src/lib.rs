@@ -40,6 +40,7 @@ use async_std::net::{TcpListener, TcpStream, ToSocketAddrs};
 use async_std::stream::Stream;
 use futures_lite::{stream, AsyncRead, AsyncWrite};
 use sse_core::client::Config;
+use sse_core::proxy::{Proxies, Proxy};
 use sse_core::replay::ReplayLog;
 use sse_core::url::{Url, UrlError};
 use sse_core::Instant;
@@ -95,11 +96,13 @@ impl sse_futures::Timer for Timer {
 }
 
 /// Opens connections with async-std: DNS, TCP, and TLS for `https` (Mozilla's
-/// roots unless [`Connector::with_tls`] says otherwise). Connect timeouts
+/// roots unless [`Connector::with_tls`] says otherwise), through HTTP
+/// proxies when [`Connector::with_proxies`] names them. Connect timeouts
 /// are the client machine's (`Config::connect_timeout`).
 #[derive(Clone, Debug, Default)]
 pub struct Connector {
     tls: ClientTls,
+    proxies: Arc<Proxies>,
 }
 
 impl Connector {
@@ -110,7 +113,19 @@ impl Connector {
 
     /// TLS with these settings: custom roots, a client certificate.
     pub fn with_tls(tls: ClientTls) -> Self {
-        Connector { tls }
+        Connector {
+            tls,
+            proxies: Arc::default(),
+        }
+    }
+
+    /// The same connector, reaching URLs through `proxies` (e.g.
+    /// [`Proxies::from_env`], as curl reads the environment).
+    pub fn with_proxies(self, proxies: Proxies) -> Self {
+        Connector {
+            proxies: Arc::new(proxies),
+            ..self
+        }
     }
 }
 
@@ -118,18 +133,22 @@ impl sse_futures::Connector for Connector {
     type Io = MaybeTls<TcpStream>;
 
     fn connect(&self, url: &Url) -> BoxFuture<Result<Self::Io, ConnectError>> {
-        let (url, tls) = (url.clone(), self.tls.clone());
+        let (url, tls, proxies) = (url.clone(), self.tls.clone(), Arc::clone(&self.proxies));
         Box::pin(async move {
-            let host = url.host_unbracketed().to_string();
-            let target = (host.as_str(), url.port());
-            let resolve = async { Ok(target.to_socket_addrs().await?.collect()) };
-            sse_futures::tls::connect(&url, &tls, resolve, |addr| async move {
+            let resolve = |host: String, port| async move {
+                Ok((host.as_str(), port).to_socket_addrs().await?.collect())
+            };
+            sse_futures::tls::connect(&url, &tls, &proxies, resolve, |addr| async move {
                 let tcp = TcpStream::connect(addr).await?;
                 tcp.set_nodelay(true)?;
                 Ok(tcp)
             })
             .await
         })
+    }
+
+    fn forward_proxy(&self, url: &Url) -> Option<&Proxy> {
+        self.proxies.forward(url)
     }
 }
 

@@ -37,6 +37,7 @@ use std::sync::Arc;
 use smol::net::{AsyncToSocketAddrs, TcpListener, TcpStream};
 use smol::stream::{self, Stream};
 use sse_core::client::Config;
+use sse_core::proxy::{Proxies, Proxy};
 use sse_core::replay::ReplayLog;
 use sse_core::url::{Url, UrlError};
 use sse_core::Instant;
@@ -85,11 +86,13 @@ impl sse_futures::Timer for Timer {
 }
 
 /// Opens connections with smol: DNS, TCP, and TLS for `https` (Mozilla's
-/// roots unless [`Connector::with_tls`] says otherwise). Connect timeouts
+/// roots unless [`Connector::with_tls`] says otherwise), through HTTP
+/// proxies when [`Connector::with_proxies`] names them. Connect timeouts
 /// are the client machine's (`Config::connect_timeout`).
 #[derive(Clone, Debug, Default)]
 pub struct Connector {
     tls: ClientTls,
+    proxies: Arc<Proxies>,
 }
 
 impl Connector {
@@ -100,7 +103,19 @@ impl Connector {
 
     /// TLS with these settings: custom roots, a client certificate.
     pub fn with_tls(tls: ClientTls) -> Self {
-        Connector { tls }
+        Connector {
+            tls,
+            proxies: Arc::default(),
+        }
+    }
+
+    /// The same connector, reaching URLs through `proxies` (e.g.
+    /// [`Proxies::from_env`], as curl reads the environment).
+    pub fn with_proxies(self, proxies: Proxies) -> Self {
+        Connector {
+            proxies: Arc::new(proxies),
+            ..self
+        }
     }
 }
 
@@ -108,17 +123,21 @@ impl sse_futures::Connector for Connector {
     type Io = MaybeTls<TcpStream>;
 
     fn connect(&self, url: &Url) -> BoxFuture<Result<Self::Io, ConnectError>> {
-        let (url, tls) = (url.clone(), self.tls.clone());
+        let (url, tls, proxies) = (url.clone(), self.tls.clone(), Arc::clone(&self.proxies));
         Box::pin(async move {
-            let host = url.host_unbracketed().to_string();
-            let resolve = smol::net::resolve((host.as_str(), url.port()));
-            sse_futures::tls::connect(&url, &tls, resolve, |addr| async move {
+            let resolve =
+                |host: String, port| async move { smol::net::resolve((host, port)).await };
+            sse_futures::tls::connect(&url, &tls, &proxies, resolve, |addr| async move {
                 let tcp = TcpStream::connect(addr).await?;
                 tcp.set_nodelay(true)?;
                 Ok(tcp)
             })
             .await
         })
+    }
+
+    fn forward_proxy(&self, url: &Url) -> Option<&Proxy> {
+        self.proxies.forward(url)
     }
 }
 
