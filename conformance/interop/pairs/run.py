@@ -315,7 +315,11 @@ class Chromium:
         self.ids = iter(range(1, 10**6))
 
     def state(self):
-        return self.eval(self.expr)
+        """The page's state expression; while the page is still loading (its
+        elements not there yet) the text `loading: ERROR` instead of a throw,
+        so a wait that starts before the document does keeps waiting."""
+        guarded = f"(() => {{ try {{ return {self.expr}; }} catch (e) {{ return 'loading: ' + e; }} }})()"
+        return self.eval(guarded)
 
     def eval(self, expr, await_promise=False):
         """The value of a JavaScript expression in the page (a promise's
