@@ -1,11 +1,15 @@
 //! `sse conformance server`: runs the server fixtures against the core
-//! in-process, or (`--adapter`) against an adapter's server over loopback
-//! sockets.
+//! in-process, (`--adapter`) against an adapter's server over loopback
+//! sockets, or (`--cmd`) the protocol scenarios against any program that
+//! serves events it reads on stdin.
 
 use std::process::ExitCode;
 
+use sse_conformance::external::server::{ExternalServer, Settings};
 use sse_conformance::loopback::server::{LoopbackServer, Runtime};
-use sse_conformance::server::{fixture_dir, load_cases, run_case, Case, CaseResult, CoreServer};
+use sse_conformance::server::{
+    fixture_dir, load_cases, protocol_fixture_dir, run_case, Case, CaseResult, CoreServer,
+};
 
 use crate::adapters::Adapter;
 use crate::report::{finish, load_error, CaseReport};
@@ -24,7 +28,11 @@ pub fn run_one(case: &Case, adapter: Adapter) -> Option<CaseResult> {
 }
 
 /// Runs the subcommand.
-pub fn run(args: &crate::SuiteArgs) -> ExitCode {
+pub fn run(all: &crate::ExternalSuiteArgs) -> ExitCode {
+    let args = &all.suite;
+    if let Some(cmd) = &all.external.cmd {
+        return run_external(cmd, all);
+    }
     let dir = args.fixtures.clone().unwrap_or_else(fixture_dir);
     let cases = match load_cases(&dir) {
         Ok(cases) => cases,
@@ -46,4 +54,34 @@ pub fn run(args: &crate::SuiteArgs) -> ExitCode {
         })
     });
     finish(results.collect::<Vec<_>>(), args.verbose)
+}
+
+/// Runs the protocol scenarios against a program.
+fn run_external(cmd: &str, all: &crate::ExternalSuiteArgs) -> ExitCode {
+    let dir = all
+        .suite
+        .fixtures
+        .clone()
+        .unwrap_or_else(protocol_fixture_dir);
+    let cases = match load_cases(&dir) {
+        Ok(cases) => cases,
+        Err(e) => return load_error("server", &e),
+    };
+    let settings = Settings {
+        time_scale: all.external.time_scale,
+        ..Settings::default()
+    };
+    let server = match ExternalServer::new(cmd, &all.external.caps, settings) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("sse conformance server: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    crate::conformance_external::print_caps(server.caps());
+    let results = cases
+        .iter()
+        .filter(|c| all.external.selected(&c.name))
+        .map(|c| server.run(c));
+    crate::conformance_external::finish(results, all.suite.verbose)
 }

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 mod adapters;
 mod conformance_all;
 mod conformance_client;
+mod conformance_external;
 mod conformance_parse;
 mod conformance_server;
 mod limits;
@@ -45,12 +46,23 @@ enum Command {
 
 #[derive(Subcommand)]
 enum Area {
-    /// Client scenarios (EventSource state machine) against the core.
-    Client(SuiteArgs),
+    /// Client scenarios (EventSource state machine) against the core, an
+    /// adapter, or any program (`--cmd 'PROGRAM {url}'`).
+    Client(ExternalSuiteArgs),
     /// Parse fixtures against the built-in parser or an external command.
     Parse(conformance_parse::Args),
-    /// Server fixtures (streams, keep-alives, resume, hub) against the core.
-    Server(SuiteArgs),
+    /// Server fixtures (streams, keep-alives, resume, hub) against the core,
+    /// an adapter, or any program (`--cmd PROGRAM`).
+    Server(ExternalSuiteArgs),
+}
+
+/// A suite's options: in-process and loopback, or an external program.
+#[derive(clap::Args)]
+struct ExternalSuiteArgs {
+    #[command(flatten)]
+    suite: SuiteArgs,
+    #[command(flatten)]
+    external: conformance_external::Args,
 }
 
 /// Options shared by the fixture suites run in-process.

@@ -72,3 +72,75 @@ fn one_suite_against_one_adapter() {
     let (out, ok) = sse(&["conformance", "server", "--adapter", "reqwest"]);
     assert!(!ok && out.is_empty(), "reqwest has no server: {out}");
 }
+
+/// `sse listen` and `sse serve` as external programs, through the
+/// subprocess protocols (a few scenarios each; CI runs them all through
+/// `conformance/interop/field.sh`).
+#[test]
+fn our_programs_pass_through_the_subprocess_protocols() {
+    let bin = env!("CARGO_BIN_EXE_sse");
+    let listen = format!(
+        "{bin} listen {{url}} --json --no-backoff [--retry-ms {{retry_ms}}] [--last-event-id {{last_event_id}}] [-H {{header}}]"
+    );
+    let (out, ok) = sse(&[
+        "conformance",
+        "client",
+        "--caps",
+        "reconnect",
+        "--cmd",
+        &listen,
+        "--only",
+        "basic-open-message",
+        "--only",
+        "last-event-id-sent-on-reconnect",
+        "--only",
+        "custom-request-headers",
+        "--only",
+        "status-204-stops",
+        "--only",
+        "reopen-after-failure",
+    ]);
+    assert!(ok, "{out}");
+    assert!(out.ends_with("4 passed, 0 failed, 1 skipped\n"), "{out}");
+    assert!(
+        out.contains("SKIP reopen-after-failure: ours alone: reopen()"),
+        "{out}"
+    );
+
+    let serve = format!(
+        "{bin} serve --json --addr 127.0.0.1:0 [--retry-ms {{retry_ms}}] [--keep-alive-ms {{keep_alive_ms}}]"
+    );
+    let (out, ok) = sse(&[
+        "conformance",
+        "server",
+        "--caps",
+        "resume",
+        "--cmd",
+        &serve,
+        "--only",
+        "response-head",
+        "--only",
+        "retry-hint",
+        "--only",
+        "resume-from-last-event-id",
+        "--only",
+        "resume-from-query",
+    ]);
+    assert!(ok, "{out}");
+    assert!(
+        out.starts_with("capabilities: keep-alive, resume, retry\n"),
+        "{out}"
+    );
+    assert!(out.ends_with("3 passed, 0 failed, 1 skipped\n"), "{out}");
+}
+
+#[test]
+fn a_bad_command_template_is_a_usage_error() {
+    let out = Command::new(env!("CARGO_BIN_EXE_sse"))
+        .args(["conformance", "client", "--cmd", "prog {url} [--x {nope}]"])
+        .output()
+        .expect("sse runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown placeholder {nope}"), "{err}");
+}

@@ -12,7 +12,9 @@
 //! against the `sse-core` machine on a fake clock; an adapter can implement
 //! the trait by serving the same script from a loopback HTTP server.
 //! [`check`] compares what was observed with what was expected and
-//! [`run_scenario`] does both.
+//! [`run_scenario`] does both. [`check_within`] is the same comparison with
+//! a [`Tolerance`] on times, for implementations on a real clock (the
+//! subprocess protocol, [`crate::external::client`]).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
@@ -38,6 +40,9 @@ pub struct Scenario {
     /// Checklist rules and WPT tests it covers (`"F7"`, `"wpt format-field-id-2"`).
     #[serde(default)]
     pub refs: Vec<String>,
+    /// Why the expectation is this project's alone and not the spec's or a
+    /// browser's, if it is (reports mark such scenarios).
+    pub ours: Option<String>,
     /// The URL the client is created with.
     pub url: String,
     /// Client configuration.
@@ -191,6 +196,57 @@ impl Head {
     /// with framing).
     pub fn is_complete(&self) -> bool {
         self.body.is_some() && self.framing.is_some()
+    }
+
+    /// The head's step on the wire: the status line, the headers, the
+    /// framing header and an inline body (framed, and complete when the
+    /// head has framing). `rest` is the script after the head.
+    pub fn wire<'a>(
+        &self,
+        rest: impl IntoIterator<Item = &'a ServerStep>,
+    ) -> Result<Vec<u8>, String> {
+        let mut wire = format!(
+            "HTTP/1.1 {} {}\r\n",
+            self.status,
+            sse_core::http1::reason_phrase(self.status)
+        )
+        .into_bytes();
+        for (name, value) in &self.headers {
+            wire.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+        }
+        match self.framing {
+            Some(Framing::Length) => {
+                let n = self.declared_length(rest)?;
+                wire.extend_from_slice(format!("Content-Length: {n}\r\n").as_bytes());
+            }
+            Some(Framing::Chunked) => wire.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
+            None => {}
+        }
+        wire.extend_from_slice(b"\r\n");
+        // An inline body goes in the same write, complete.
+        if let Some(body) = &self.body {
+            let chunked = self.framing == Some(Framing::Chunked);
+            frame_body(chunked, body.as_bytes(), &mut wire);
+            if chunked {
+                wire.extend_from_slice(LAST_CHUNK);
+            }
+        }
+        Ok(wire)
+    }
+}
+
+/// The last chunk of a chunked body.
+pub const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
+
+/// Appends one body step's `bytes` to `wire` as its response frames them:
+/// as they are, or as one chunk of a chunked body.
+pub fn frame_body(chunked: bool, bytes: &[u8], wire: &mut Vec<u8>) {
+    if !chunked {
+        wire.extend_from_slice(bytes);
+    } else if !bytes.is_empty() {
+        wire.extend_from_slice(format!("{:x}\r\n", bytes.len()).as_bytes());
+        wire.extend_from_slice(bytes);
+        wire.extend_from_slice(b"\r\n");
     }
 }
 
@@ -421,8 +477,43 @@ pub fn run_scenario(scenario: &Scenario, imp: &mut dyn ClientUnderTest) -> Scena
     }
 }
 
+/// How far an observed time may be from the expected one: `ms`
+/// milliseconds plus `percent` of the expected time (scenario ms).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tolerance {
+    /// Fixed slack in ms.
+    pub ms: u64,
+    /// Slack in percent of the expected time.
+    pub percent: u64,
+}
+
+impl Tolerance {
+    /// Times must be equal (a virtual clock).
+    pub const EXACT: Tolerance = Tolerance { ms: 0, percent: 0 };
+
+    /// The slack allowed around `expected`.
+    pub fn slack(&self, expected: u64) -> u64 {
+        self.ms + expected.saturating_mul(self.percent) / 100
+    }
+
+    /// Whether `got` is within the slack around `expected`.
+    pub fn accepts(&self, expected: u64, got: u64) -> bool {
+        expected.abs_diff(got) <= self.slack(expected)
+    }
+
+    fn vec_accepts(&self, expected: &[u64], got: &[u64]) -> bool {
+        expected.len() == got.len() && expected.iter().zip(got).all(|(e, g)| self.accepts(*e, *g))
+    }
+}
+
 /// Compares `observed` with the scenario's expectations.
 pub fn check(scenario: &Scenario, observed: &Observed) -> Vec<String> {
+    check_within(scenario, observed, Tolerance::EXACT)
+}
+
+/// Compares `observed` with the scenario's expectations, accepting times
+/// within `tolerance` of the expected ones.
+pub fn check_within(scenario: &Scenario, observed: &Observed, tolerance: Tolerance) -> Vec<String> {
     let expect = &scenario.expect;
     let mut failures = Vec::new();
 
@@ -430,7 +521,7 @@ pub fn check(scenario: &Scenario, observed: &Observed) -> Vec<String> {
     for i in 0..expect.requests.len().max(observed.requests.len()) {
         match (expect.requests.get(i), observed.requests.get(i)) {
             (Some(e), Some(o)) => {
-                let problems = request_mismatches(e, o);
+                let problems = request_mismatches(e, o, tolerance);
                 if !problems.is_empty() {
                     req_fail.push(format!("request #{}: {}", i + 1, problems.join("; ")));
                 }
@@ -459,7 +550,7 @@ pub fn check(scenario: &Scenario, observed: &Observed) -> Vec<String> {
     for i in 0..expect.notifications.len().max(observed.notifications.len()) {
         match (expect.notifications.get(i), observed.notifications.get(i)) {
             (Some(e), Some(o)) => {
-                let problems = notification_mismatches(e, o);
+                let problems = notification_mismatches(e, o, tolerance);
                 if !problems.is_empty() {
                     note_fail.push(format!(
                         "notification #{}: {} (got {})",
@@ -507,7 +598,7 @@ pub fn check(scenario: &Scenario, observed: &Observed) -> Vec<String> {
         }
     }
     if let Some(want) = &expect.disconnects_ms {
-        if *want != observed.disconnects_ms {
+        if !tolerance.vec_accepts(want, &observed.disconnects_ms) {
             failures.push(format!(
                 "disconnects: expected at {want:?} ms, got {:?}",
                 observed.disconnects_ms
@@ -523,10 +614,10 @@ pub fn check(scenario: &Scenario, observed: &Observed) -> Vec<String> {
     failures
 }
 
-fn request_mismatches(e: &ExpectRequest, o: &ObservedRequest) -> Vec<String> {
+fn request_mismatches(e: &ExpectRequest, o: &ObservedRequest, t: Tolerance) -> Vec<String> {
     let mut p = Vec::new();
     if let Some(at) = e.at_ms {
-        if at != o.at_ms {
+        if !t.accepts(at, o.at_ms) {
             p.push(format!("at {} ms, expected {at} ms", o.at_ms));
         }
     }
@@ -558,7 +649,11 @@ fn request_mismatches(e: &ExpectRequest, o: &ObservedRequest) -> Vec<String> {
     p
 }
 
-fn notification_mismatches(e: &ExpectNotification, o: &ObservedNotification) -> Vec<String> {
+fn notification_mismatches(
+    e: &ExpectNotification,
+    o: &ObservedNotification,
+    t: Tolerance,
+) -> Vec<String> {
     let mut p = Vec::new();
     if e.kind != o.kind {
         p.push(format!("expected {}", e.kind));
@@ -584,7 +679,7 @@ fn notification_mismatches(e: &ExpectNotification, o: &ObservedNotification) -> 
     );
     field("text", e.text.as_deref(), o.text.as_deref());
     if let Some(at) = e.at_ms {
-        if at != o.at_ms {
+        if !t.accepts(at, o.at_ms) {
             p.push(format!("at_ms expected {at}"));
         }
     }

@@ -12,8 +12,13 @@
 //!   any program speaking the subprocess protocol.
 //! - [`server`]: event streams, keep-alives, resume and the broadcast hub
 //!   (`fixtures/server/`).
+//! - [`external`]: the client and server suites against any program over
+//!   the subprocess protocols, on the real clock.
+//! - [`loopback`]: the suites against this project's adapters over real
+//!   sockets on a virtual clock.
 
 pub mod client;
+pub mod external;
 pub mod loopback;
 pub mod parse;
 pub mod server;

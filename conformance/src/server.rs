@@ -31,6 +31,12 @@ pub struct Case {
     pub name: String,
     /// What the case checks, for humans.
     pub description: String,
+    /// Checklist rules it covers (`"H1"`).
+    #[serde(default)]
+    pub refs: Vec<String>,
+    /// Why the expectation is this project's alone and not the spec's or
+    /// common practice (reports mark such cases).
+    pub ours: Option<String>,
     /// Server settings; absent fields take the core's defaults.
     #[serde(default)]
     pub config: CaseConfig,
@@ -133,6 +139,10 @@ pub struct Connect {
     /// Request headers, in order.
     #[serde(default)]
     pub headers: Vec<(String, String)>,
+    /// Raw request bytes sent instead of a `GET` of `target` (a request
+    /// line whose target is `/events` is pointed at the server's path).
+    /// Subprocess protocol only.
+    pub raw: Option<String>,
 }
 
 fn default_target() -> String {
@@ -155,6 +165,12 @@ pub struct Step {
     pub unpause: Option<String>,
     /// The subscriber's connection drops.
     pub disconnect: Option<String>,
+    /// Publish many large events at once. Subprocess protocol only.
+    pub burst: Option<Burst>,
+    /// Subscribers that must get every event of the step's burst, in
+    /// order (comments between them allowed).
+    #[serde(default)]
+    pub expect_burst: Vec<String>,
     /// Expected response status (connect steps); default 200.
     pub expect_status: Option<u16>,
     /// Expected response headers (connect steps), exact and in order.
@@ -169,6 +185,46 @@ pub struct Step {
     /// server's publisher would wait there). Default: everything published.
     #[serde(default)]
     pub expect_full: bool,
+}
+
+/// Many events published back to back: event `i` (from 1) has the ID
+/// `b{i}` and `size` bytes of data starting with `{i}:`.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Burst {
+    /// How many events.
+    pub count: usize,
+    /// Bytes of data per event.
+    pub size: usize,
+}
+
+impl Burst {
+    /// The `i`-th event's ID and data (`i` from 1).
+    pub fn event(&self, i: usize) -> (String, String) {
+        let mut data = format!("{i}:");
+        let fill = self.size.saturating_sub(data.len());
+        data.extend(std::iter::repeat_n('x', fill));
+        (format!("b{i}"), data)
+    }
+}
+
+impl Step {
+    /// `Ok` when the step has exactly one action.
+    pub fn check_action(&self) -> Result<(), String> {
+        let actions = [
+            self.connect.is_some(),
+            self.publish.is_some(),
+            self.advance_ms.is_some(),
+            self.pause.is_some(),
+            self.unpause.is_some(),
+            self.disconnect.is_some(),
+            self.burst.is_some(),
+        ];
+        if actions.iter().filter(|a| **a).count() != 1 {
+            return Err("a step needs exactly one action".into());
+        }
+        Ok(())
+    }
 }
 
 /// A response head as the implementation reports it.
@@ -542,6 +598,12 @@ pub fn fixture_dir() -> PathBuf {
         .join("server")
 }
 
+/// The scenarios of the subprocess protocol (`fixtures/server/protocol/`),
+/// played against programs by [`crate::external::server`].
+pub fn protocol_fixture_dir() -> PathBuf {
+    fixture_dir().join("protocol")
+}
+
 /// Loads every `*.json` case in `dir`, sorted by name; a case is named
 /// after its file.
 pub fn load_cases(dir: &Path) -> Result<Vec<Case>, String> {
@@ -579,16 +641,16 @@ pub fn run_case<S: ServerUnderTest>(
     for (i, step) in case.steps.iter().enumerate() {
         let fail =
             |result: &mut CaseResult, msg: String| result.failures.push(format!("step {i}: {msg}"));
-        let actions = [
-            step.connect.is_some(),
-            step.publish.is_some(),
-            step.advance_ms.is_some(),
-            step.pause.is_some(),
-            step.unpause.is_some(),
-            step.disconnect.is_some(),
-        ];
-        if actions.iter().filter(|a| **a).count() != 1 {
-            fail(&mut result, "a step needs exactly one action".into());
+        if let Err(e) = step.check_action() {
+            fail(&mut result, e);
+            return result;
+        }
+        let raw = step.connect.as_ref().is_some_and(|c| c.raw.is_some());
+        if raw || step.burst.is_some() {
+            fail(
+                &mut result,
+                "raw requests and bursts are played by the subprocess runner only".into(),
+            );
             return result;
         }
         if let Some(req) = &step.connect {

@@ -318,7 +318,11 @@ class Chromium:
         self.events = []  # DevTools events (e.g. after Network.enable), in order
 
     def state(self):
-        return self.eval(self.expr)
+        """The page's state expression; while the page is still loading (its
+        elements not there yet) the text `loading: ERROR` instead of a throw,
+        so a wait that starts before the document does keeps waiting."""
+        guarded = f"(() => {{ try {{ return {self.expr}; }} catch (e) {{ return 'loading: ' + e; }} }})()"
+        return self.eval(guarded)
 
     def command(self, method, params=None):
         """A DevTools command's result; the events that arrive before it

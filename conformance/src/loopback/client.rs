@@ -41,20 +41,17 @@ use std::time::Duration;
 
 use sse_core::client::{Client, Config, Notification, ReadyState};
 use sse_core::http1::{
-    reason_phrase, BodyDecoder, BodyEvent, Framing as WireFraming, HeadStatus, RequestHead,
-    RequestParser, ResponseParser,
+    BodyDecoder, BodyEvent, Framing as WireFraming, HeadStatus, RequestHead, RequestParser,
+    ResponseParser,
 };
 use sse_core::Instant;
 
 use super::clock::{ceil_ms, VirtualClock, SCENARIO_LIMIT, SETTLE_LIMIT};
 use super::wire::{reset, tokio_socket, LoopConnector, Refusals, RuntimeConnector, Stats};
 use crate::client::{
-    core_config, decode_hex, flatten, state_name, ClientUnderTest, Framing, Observed,
-    ObservedRequest, Scenario, ServerStep, UserAction, UserStep,
+    core_config, decode_hex, flatten, frame_body, state_name, ClientUnderTest, Framing, Observed,
+    ObservedRequest, Scenario, ServerStep, UserAction, UserStep, LAST_CHUNK,
 };
-
-/// The last chunk of a chunked body (no trailers).
-const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
 
 /// An adapter's client, driven one step at a time.
 pub trait Driver {
@@ -290,21 +287,10 @@ impl Conn {
         Ok(true)
     }
 
-    /// Appends body bytes to `wire` as this response frames them.
-    fn frame(&self, wire: &mut Vec<u8>, bytes: &[u8]) {
-        if !self.chunked {
-            wire.extend_from_slice(bytes);
-        } else if !bytes.is_empty() {
-            wire.extend_from_slice(format!("{:x}\r\n", bytes.len()).as_bytes());
-            wire.extend_from_slice(bytes);
-            wire.extend_from_slice(b"\r\n");
-        }
-    }
-
     /// One body step: one chunk of a chunked body.
     fn write_body(&mut self, bytes: &[u8]) -> Result<(), String> {
         let mut wire = Vec::new();
-        self.frame(&mut wire, bytes);
+        frame_body(self.chunked, bytes, &mut wire);
         self.write(&wire)
     }
 
@@ -477,35 +463,9 @@ impl Run<'_> {
         match step {
             ServerStep::WaitMs(ms) => conn.next_at = now + ms,
             ServerStep::Head(head) => {
-                let mut wire = format!(
-                    "HTTP/1.1 {} {}\r\n",
-                    head.status,
-                    reason_phrase(head.status)
-                )
-                .into_bytes();
-                for (name, value) in &head.headers {
-                    wire.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
-                }
-                match head.framing {
-                    Some(Framing::Length) => {
-                        let n = head.declared_length(&conn.steps)?;
-                        wire.extend_from_slice(format!("Content-Length: {n}\r\n").as_bytes());
-                    }
-                    Some(Framing::Chunked) => {
-                        wire.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
-                    }
-                    None => {}
-                }
-                wire.extend_from_slice(b"\r\n");
+                let wire = head.wire(&conn.steps)?;
                 conn.chunked = head.framing == Some(Framing::Chunked);
-                // An inline body goes in the same write, complete.
-                if let Some(body) = &head.body {
-                    conn.frame(&mut wire, body.as_bytes());
-                    if conn.chunked {
-                        wire.extend_from_slice(LAST_CHUNK);
-                    }
-                    conn.body_done = head.framing.is_some();
-                }
+                conn.body_done = head.is_complete();
                 conn.write(&wire)?;
             }
             ServerStep::Body(text) => conn.write_body(text.as_bytes())?,
@@ -693,7 +653,7 @@ impl Run<'_> {
 /// to its proxy (the runner is sse-reqwest's proxy). A client that connects
 /// to one URL and asks for another, or whose `Host` header disagrees with
 /// an absolute target, shows here.
-fn wire_url(connected: &str, head: &RequestHead) -> String {
+pub(crate) fn wire_url(connected: &str, head: &RequestHead) -> String {
     let (scheme, rest) = connected.split_once("://").unwrap_or(("http", connected));
     let authority = authority_of(rest);
     let host = head.header_str("host").unwrap_or("(no Host header)");

@@ -50,6 +50,7 @@ impl ParserUnderTest for LoopbackParser {
                 name: case.name.clone(),
                 description: String::new(),
                 refs: Vec::new(),
+                ours: None,
                 url: "http://example.test/parse".into(),
                 config: ScenarioConfig::default(),
                 server: vec![steps],
