@@ -170,6 +170,47 @@ fn sigterm_and_sigint_shut_down_cleanly() {
     }
 }
 
+/// Bad options exit 2 before anything is served; a taken address is a
+/// failure to serve, exit 1.
+#[test]
+fn bad_path_exits_2_and_a_taken_address_1() {
+    let out = sse()
+        .args(["serve", "--addr", "127.0.0.1:0", "--path", "events"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(out.stdout.is_empty(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("sse serve: --path \"events\" must start with /"),
+        "{err}"
+    );
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = sse()
+        .args(["serve", "--addr", &addr])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(out.stdout.is_empty(), "{out:?}");
+}
+
+/// Signals are handled from the listening line on: a SIGUSR1 sent the
+/// moment it appears drops streams (there are none) instead of killing the
+/// process, which then exits 0 on SIGTERM.
+#[test]
+fn signals_right_after_the_listening_line_are_handled() {
+    for _ in 0..20 {
+        let mut server = Server::start(&[]);
+        server.signal("USR1");
+        server.signal("TERM");
+        assert_eq!(server.wait(), Some(0));
+    }
+}
+
 #[test]
 fn json_input_cors_and_page() {
     let mut server = Server::start(&["--json", "--cors", "*", "--path", "/feed"]);

@@ -2,7 +2,8 @@
 //! HTTP/2 for clients that offer it by ALPN (as browsers do) and HTTP/1.1
 //! for the others, every option as over plain HTTP; certificates from a
 //! test CA made here (see `https/mod.rs`). Bad files exit 2 and name the
-//! file.
+//! file. Without TLS, HTTP/2 with prior knowledge (h2c) on the same port as
+//! HTTP/1.1.
 
 mod https;
 mod served;
@@ -162,6 +163,42 @@ async fn http1_over_tls_for_clients_without_h2() {
             got.ends_with("\r\n\r\nconflicting content-length values\n"),
             "{got}"
         );
+    })
+    .await;
+}
+
+/// Plain `sse serve` (no TLS) takes HTTP/2 with prior knowledge (h2c) on
+/// the port that serves HTTP/1.1: two streams of one connection get the
+/// history, then a live event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h2c_with_prior_knowledge_on_plain_tcp() {
+    let mut server = Server::start(&[]);
+    assert!(server.url.starts_with("http://"), "{}", server.url);
+    server.send("one");
+    within(20, async {
+        let tcp = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+        let (conn, driver) = h2::client::handshake(tcp).await.unwrap();
+        tokio::spawn(async move {
+            let _ = driver.await;
+        });
+        let (head, mut first) = h2_get(&conn, "/events", &[]).await;
+        assert_eq!(head.status, 200);
+        assert_eq!(head.version, http::Version::HTTP_2);
+        assert_eq!(head.headers["content-type"], "text/event-stream");
+        let (_, mut second) = h2_get(&conn, "/events", &[]).await;
+        for body in [&mut first, &mut second] {
+            assert_eq!(
+                h2_read_until(body, "data: one\n\n").await,
+                "id: 1\ndata: one\n\n"
+            );
+        }
+        server.send("two");
+        for body in [&mut first, &mut second] {
+            assert_eq!(
+                h2_read_until(body, "data: two\n\n").await,
+                "id: 2\ndata: two\n\n"
+            );
+        }
     })
     .await;
 }

@@ -247,6 +247,12 @@ async fn serve_hub<L: ReplayLog + Send + 'static>(
             })
         });
     service.admit = admit;
+    // Signals are handled before anything is served or announced: a
+    // SIGUSR1 or SIGTERM sent as soon as the listening line appears drops
+    // the streams or exits 0, never kills the process.
+    let stop = Arc::new(Event::new());
+    let stopped = stop.listen();
+    watch_signals(hub, Arc::clone(&stop))?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     let server = match tls {
         Some(tls) => sse_tokio::serve_tls_listener(listener, tls, service),
@@ -260,9 +266,6 @@ async fn serve_hub<L: ReplayLog + Send + 'static>(
     println!("listening on {scheme}://{local}{}", args.path);
     let _ = io::stdout().flush();
 
-    let stop = Arc::new(Event::new());
-    let stopped = stop.listen();
-    watch_signals(hub, Arc::clone(&stop))?;
     read_stdin(feed.clone(), args.json, Handle::current());
     if args.demo {
         tokio::spawn(demo(feed));
