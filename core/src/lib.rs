@@ -55,7 +55,7 @@
 //! for chunk in [&b"\xEF\xBB\xBFdata: tick 1\r"[..], b"\n\r\ndata: tick 2\n\n"] {
 //!     parser.handle_bytes(chunk);
 //!     while let Some(result) = parser.poll_event() {
-//!         seen.push(result.expect("within limits").data.to_string());
+//!         seen.push(result.expect("within limits").data().to_string());
 //!     }
 //! }
 //! assert_eq!(seen, ["tick 1", "tick 2"]);
@@ -85,7 +85,7 @@ pub mod time;
 pub mod url;
 
 pub use parse::{Event, Limits, Parser};
-pub use text::Utf8Bytes;
+pub use text::{Utf8Bytes, Utf8Ref};
 pub use time::Instant;
 
 // The README's examples run as doctests, so the crate's front page stays true.

@@ -157,10 +157,10 @@ fuzz_target!(|input: Input| {
         // own sends (`o:…`) and notices carry none.
         let mut last: Option<u64> = None;
         for event in parse_all(&s.wire).into_iter().flatten() {
-            if !event.data.as_str().starts_with("b:") {
+            if !event.data().as_str().starts_with("b:") {
                 continue;
             }
-            let id: u64 = event.id.as_str().parse().expect("a broadcast ID");
+            let id: u64 = event.id().as_str().parse().expect("a broadcast ID");
             assert!(last.map_or(true, |l| id > l), "ID {id} after {last:?}");
             last = Some(id);
         }
