@@ -569,15 +569,28 @@ proptest! {
 #[test]
 fn same_results_as_the_reference_on_the_bench_shapes() {
     // Large multi-line events in 64-byte to 16 KiB chunks, with every line
-    // ending, a comment and a non-data field inside the run, and invalid
-    // UTF-8 in one line.
+    // ending, a comment and a non-data field inside the run, invalid UTF-8
+    // in one line, multi-byte characters, values with and without the
+    // space, empty ones, and lines around and beyond the 128-byte window.
     let mut input = Vec::new();
     for e in 0..6 {
         let eol: &[u8] = [&b"\n"[..], b"\r", b"\r\n"][e % 3];
         input.extend_from_slice(b"id: 1\n");
         for i in 0..700 {
-            input.extend_from_slice(b"data: ");
-            input.extend((0..90 + i % 21).map(|k| b'a' + ((k + i) % 26) as u8));
+            input.extend_from_slice(if i % 7 == 0 { b"data:" } else { b"data: " });
+            let len = match i % 50 {
+                0 => 0,
+                1 => 127,
+                2 => 128,
+                3 => 129,
+                4 => 300,
+                5 => 1,
+                _ => 90 + i % 21,
+            };
+            input.extend((0..len).map(|k| b'a' + ((k + i) % 26) as u8));
+            if i % 13 == 0 {
+                input.extend_from_slice("é".as_bytes());
+            }
             if i == 300 && e == 4 {
                 input.extend_from_slice(b"\xFF");
             }
