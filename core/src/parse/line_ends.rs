@@ -180,6 +180,28 @@ fn marks(bytes: &[u8], words: &mut [u64]) -> Seen {
     block_masks(bytes, words)
 }
 
+/// Work to run compiled for the widest vectors the CPU has (see
+/// [`widest`]). Implementations mark `call` `#[inline(always)]`, so that it
+/// is compiled inside the function that enables the vector features.
+pub(super) trait Vectorized {
+    /// What the work returns.
+    type Output;
+    /// Does the work.
+    fn call(self) -> Self::Output;
+}
+
+/// Runs `work` compiled for the widest vectors the CPU has (AVX2 on x86-64
+/// when it is there, checked at run time with `std`), so that the copies
+/// and compares the compiler makes of it use them.
+#[inline(always)]
+pub(super) fn widest<W: Vectorized>(work: W) -> W::Output {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    if let Some(simd) = pulp::x86::V3::try_new() {
+        return simd.vectorize(avx2::Wide(work));
+    }
+    work.call()
+}
+
 /// The line-end bits of fewer than 64 bytes, bit `i` for byte `i`, and
 /// what else they hold.
 fn partial_mask(bytes: &[u8]) -> (u64, Seen) {
@@ -263,6 +285,18 @@ mod avx2 {
     pub(super) fn block_masks(bytes: &[u8], words: &mut [u64]) -> Option<Seen> {
         let simd = V3::try_new()?;
         Some(simd.vectorize(Mark { simd, bytes, words }))
+    }
+
+    /// [`Vectorized`](super::Vectorized) work as pulp runs it.
+    pub(super) struct Wide<W>(pub(super) W);
+
+    impl<W: super::Vectorized> pulp::NullaryFnOnce for Wide<W> {
+        type Output = W::Output;
+
+        #[inline(always)]
+        fn call(self) -> W::Output {
+            self.0.call()
+        }
     }
 
     /// The marking pass, compiled for AVX2 inside [`V3::vectorize`].
