@@ -781,21 +781,20 @@ impl<'a> DataRun<'a> {
     /// [`DataRun::append`] for lines that end with LF and cannot break a
     /// limit: no byte of `lines` from the line at `pos` to the last line
     /// end marked in `ends` is CR, and adding every byte of `lines` to the
-    /// data would not reach a limit. Each value is copied with its LF, into
-    /// room made for the whole input at once (one length update, not one
-    /// per line).
+    /// data would not reach a limit. Each value is copied with its LF, in
+    /// a fixed-size block cut back to the value, into capacity reserved for
+    /// the whole input at once (appended, not written over zeros: zeroing
+    /// room first cost a write of every byte).
     fn append_lf(&mut self, lines: &[u8], ends: &LineEnds, pos: usize) -> usize {
         let base = self.joined.len();
-        self.joined.resize(base + (lines.len() - pos) + RUN_COPY, 0);
-        let out = &mut self.joined[base..];
-        let (at, pos) = line_ends::widest(CopyLfValues {
+        self.joined.reserve((lines.len() - pos) + RUN_COPY);
+        let pos = line_ends::widest(CopyLfValues {
             lines,
             ends,
             pos,
-            out,
+            out: &mut *self.joined,
         });
-        self.joined.truncate(base + at);
-        self.data_len += at;
+        self.data_len += self.joined.len() - base;
         pos
     }
 
@@ -828,33 +827,31 @@ impl<'a> DataRun<'a> {
     }
 }
 
-/// The loop of [`DataRun::append_lf`]: copies the values of the `data`
+/// The loop of [`DataRun::append_lf`]: appends the values of the `data`
 /// lines of `lines` from `pos` on (each with its LF, the line ends marked in
-/// `ends`) to `out`, which has room for all of them plus [`RUN_COPY`]
-/// bytes; returns how much it wrote and where it stopped. Compiled for the
-/// widest vectors the CPU has: the fixed-size copies then take half the
-/// instructions.
+/// `ends`) to `out`, which has capacity for all of them plus [`RUN_COPY`]
+/// bytes; returns where it stopped. Compiled for the widest vectors the CPU
+/// has: the fixed-size copies then take half the instructions.
 struct CopyLfValues<'a> {
     lines: &'a [u8],
     ends: &'a LineEnds,
     pos: usize,
-    out: &'a mut [u8],
+    out: &'a mut BytesMut,
 }
 
 impl line_ends::Vectorized for CopyLfValues<'_> {
-    type Output = (usize, usize);
+    type Output = usize;
 
     #[inline(always)]
-    fn call(self) -> (usize, usize) {
+    fn call(self) -> usize {
         copy_lf_values(self.lines, self.ends, self.pos, self.out)
     }
 }
 
 /// See [`CopyLfValues`].
 #[inline(always)]
-fn copy_lf_values(lines: &[u8], ends: &LineEnds, mut pos: usize, out: &mut [u8]) -> (usize, usize) {
+fn copy_lf_values(lines: &[u8], ends: &LineEnds, mut pos: usize, out: &mut BytesMut) -> usize {
     const DATA: u64 = u64::from_le_bytes(*b"data:\0\0\0");
-    let mut at = 0;
     while let Some(head) = lines.get(pos..pos + 8) {
         let head = u64::from_le_bytes(head.try_into().unwrap_or_default());
         if head & 0xFF_FFFF_FFFF != DATA {
@@ -867,20 +864,20 @@ fn copy_lf_values(lines: &[u8], ends: &LineEnds, mut pos: usize, out: &mut [u8])
         // line's LF: never a space then.
         let start = pos + 5 + usize::from((head >> 40) as u8 == b' ');
         let copied = end + 1 - start;
-        match (
-            lines.get(start..start + RUN_COPY),
-            out.get_mut(at..at + RUN_COPY),
-        ) {
-            (Some(from), Some(to)) if copied <= RUN_COPY => to.copy_from_slice(from),
-            _ => match (lines.get(start..=end), out.get_mut(at..at + copied)) {
-                (Some(from), Some(to)) => to.copy_from_slice(from),
+        let at = out.len();
+        match lines.get(start..start + RUN_COPY) {
+            Some(from) if copied <= RUN_COPY => {
+                out.extend_from_slice(from);
+                out.truncate(at + copied);
+            }
+            _ => match lines.get(start..=end) {
+                Some(from) => out.extend_from_slice(from),
                 _ => break,
             },
         }
-        at += copied;
         pos = end + 1;
     }
-    (at, pos)
+    pos
 }
 
 /// Where a line's field name ends and its value starts: `None` for a blank
