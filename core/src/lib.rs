@@ -17,7 +17,8 @@
 //!   inverse of the parser.
 //! - [`http1`]: HTTP/1.1 framing for raw sockets: request and response
 //!   heads, chunked / `Content-Length` / read-until-close bodies.
-//! - [`text`]: [`Utf8Bytes`], the shared, zero-copy UTF-8 text events carry.
+//! - [`text`]: [`Utf8Bytes`], shared zero-copy UTF-8 text, and [`Utf8Ref`],
+//!   the same borrowed, which an event's accessors return.
 //! - [`time`]: [`Instant`], the caller's clock.
 //! - [`server`]: one subscriber's response: headers, preamble (padding,
 //!   `retry:`), keep-alive comments, a bounded queue, resume from
