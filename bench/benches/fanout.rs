@@ -28,8 +28,11 @@
 //!
 //! Options (after `--`): `--runs N` (default 2), `--adapters a,b`,
 //! `--subscribers n,m`, `--client-threads N` (default 2), `--burst N`,
-//! `--paced N`, `--interval-ms N` (override the plan for every count), and
-//! `--blocking-stack BYTES` (sets `RUST_MIN_STACK` for the blocking server,
+//! `--paced N`, `--interval-ms N` (override the plan for every count),
+//! `--log-events N` / `--backlog-events N` (the hub's replay log and what it
+//! may hold beyond it, see [`Plan`]: with small ones the burst's publisher
+//! waits for the subscribers, which the default settings never make it do),
+//! and `--blocking-stack BYTES` (sets `RUST_MIN_STACK` for the blocking server,
 //! whose connection threads are spawned with the default stack size).
 //!
 //! Every timed number comes from server processes on the system allocator
@@ -68,6 +71,8 @@ struct Options {
     burst: Option<u64>,
     paced: Option<u64>,
     interval_ms: Option<u64>,
+    log_events: u64,
+    backlog_events: u64,
     heap: bool,
 }
 
@@ -81,6 +86,8 @@ fn options(args: &[String]) -> Options {
         burst: None,
         paced: None,
         interval_ms: None,
+        log_events: 0,
+        backlog_events: 0,
         heap: true,
     };
     let mut it = args.iter();
@@ -101,6 +108,8 @@ fn options(args: &[String]) -> Options {
             "--burst" => o.burst = Some(number(value())),
             "--paced" => o.paced = Some(number(value())),
             "--interval-ms" => o.interval_ms = Some(number(value())),
+            "--log-events" => o.log_events = number(value()),
+            "--backlog-events" => o.backlog_events = number(value()),
             "--no-heap" => o.heap = false,
             _ => {} // `cargo bench` passes `--bench`
         }
@@ -187,6 +196,8 @@ fn scenario_plan(o: &Options, subscribers: usize) -> Plan {
     if let Some(ms) = o.interval_ms {
         plan.interval = Duration::from_millis(ms);
     }
+    plan.log_events = o.log_events;
+    plan.backlog_events = o.backlog_events;
     plan
 }
 
@@ -210,6 +221,8 @@ fn run_server(
         plan.interval.as_micros().to_string(),
         exe.to_string_lossy().into_owned(),
         phases.to_string(),
+        plan.log_events.to_string(),
+        plan.backlog_events.to_string(),
     ])
     .stdout(Stdio::piped())
     .stderr(Stdio::inherit());

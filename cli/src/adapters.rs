@@ -6,6 +6,7 @@ use sse_conformance::loopback::client::{
     async_std_driver, blocking_driver, smol_driver, LoopbackClient, MakeDriver,
 };
 use sse_conformance::loopback::parse::LoopbackParser;
+use sse_conformance::loopback::reqwest as reqwest_loop;
 use sse_conformance::parse::{CoreParser, ParserUnderTest};
 
 /// An implementation under test.
@@ -19,15 +20,19 @@ pub enum Adapter {
     Smol,
     /// `sse-blocking`: std::net and threads.
     Blocking,
+    /// `sse-reqwest`: the client over a reqwest::Client on tokio (a client
+    /// only: no server suite).
+    Reqwest,
 }
 
 impl Adapter {
     /// Every implementation, in table order.
-    pub const ALL: [Adapter; 4] = [
+    pub const ALL: [Adapter; 5] = [
         Adapter::Core,
         Adapter::AsyncStd,
         Adapter::Smol,
         Adapter::Blocking,
+        Adapter::Reqwest,
     ];
 
     /// The name used on the command line and in tables.
@@ -37,7 +42,13 @@ impl Adapter {
             Adapter::AsyncStd => "async-std",
             Adapter::Smol => "smol",
             Adapter::Blocking => "blocking",
+            Adapter::Reqwest => "reqwest",
         }
+    }
+
+    /// Whether it has a server to check.
+    pub fn has_server(self) -> bool {
+        self != Adapter::Reqwest
     }
 
     fn driver(self) -> Option<MakeDriver> {
@@ -49,6 +60,7 @@ impl Adapter {
             // run it (`poll_next` with zero waits is covered by
             // conformance/tests).
             Adapter::Blocking => Some(blocking_driver),
+            Adapter::Reqwest => Some(reqwest_loop::reqwest_driver),
         }
     }
 
@@ -56,6 +68,9 @@ impl Adapter {
     pub fn client(self) -> Box<dyn ClientUnderTest> {
         match self.driver() {
             None => Box::new(CoreClient),
+            Some(make) if self == Adapter::Reqwest => {
+                Box::new(LoopbackClient::new(make).skipping(reqwest_loop::skip))
+            }
             Some(make) => Box::new(LoopbackClient::new(make)),
         }
     }

@@ -8,12 +8,16 @@ use sse_conformance::{client, parse, server};
 
 use crate::adapters::Adapter;
 
-/// Passed and failed counts of one suite on one implementation.
+/// Passed, failed and skipped counts of one suite on one implementation;
+/// `None` for a suite it has nothing to check against (a client-only
+/// adapter's server).
 #[derive(Default)]
 struct Cell {
     passed: usize,
     failed: Vec<String>,
+    skipped: Vec<(String, String)>,
     seconds: f64,
+    absent: bool,
 }
 
 /// Runs every suite against every implementation.
@@ -43,7 +47,9 @@ pub fn run() -> ExitCode {
         let mut imp = adapter.client();
         for s in &scenarios {
             let r = client::run_scenario(s, &mut *imp);
-            if r.passed() {
+            if let Some(reason) = r.skipped {
+                cell.skipped.push((r.name, reason));
+            } else if r.passed() {
                 cell.passed += 1;
             } else {
                 cell.failed.push(r.name);
@@ -53,11 +59,15 @@ pub fn run() -> ExitCode {
         rows[1].1.push(cell);
 
         let clock = Instant::now();
-        let mut cell = Cell::default();
-        for case in &server_cases {
+        let mut cell = Cell {
+            absent: !adapter.has_server(),
+            ..Cell::default()
+        };
+        for case in server_cases.iter().filter(|_| !cell.absent) {
             match crate::conformance_server::run_one(case, adapter) {
-                r if r.failures.is_empty() => cell.passed += 1,
-                r => cell.failed.push(r.name),
+                Some(r) if r.failures.is_empty() => cell.passed += 1,
+                Some(r) => cell.failed.push(r.name),
+                None => {}
             }
         }
         cell.seconds = clock.elapsed().as_secs_f64();
@@ -66,32 +76,47 @@ pub fn run() -> ExitCode {
     let names: Vec<&str> = Adapter::ALL.iter().map(|a| a.name()).collect();
     println!("| suite | {} |", names.join(" | "));
     println!("|---|{}", "---:|".repeat(names.len()));
-    let (mut passed, mut failed) = (0, 0);
+    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     for (suite, cells) in &rows {
         let shown: Vec<String> = cells
             .iter()
             .map(|c| {
                 passed += c.passed;
                 failed += c.failed.len();
-                format!(
-                    "{} passed, {} failed ({:.2} s)",
-                    c.passed,
-                    c.failed.len(),
-                    c.seconds
-                )
+                skipped += c.skipped.len();
+                let skips = match c.skipped.len() {
+                    0 => String::new(),
+                    n => format!(", {n} skipped"),
+                };
+                match c.absent {
+                    true => "— (no server)".to_owned(),
+                    false => format!(
+                        "{} passed, {} failed{skips} ({:.2} s)",
+                        c.passed,
+                        c.failed.len(),
+                        c.seconds
+                    ),
+                }
             })
             .collect();
         println!("| {suite} | {} |", shown.join(" | "));
     }
     for (suite, cells) in &rows {
         for (cell, name) in cells.iter().zip(&names) {
+            for (case, reason) in &cell.skipped {
+                println!("SKIP {suite} {name}: {case}: {reason}");
+            }
             for case in &cell.failed {
                 println!("FAIL {suite} {name}: {case}");
             }
         }
     }
+    let skips = match skipped {
+        0 => String::new(),
+        n => format!(", {n} skipped"),
+    };
     println!(
-        "\n{passed} passed, {failed} failed ({:.1} s)",
+        "\n{passed} passed, {failed} failed{skips} ({:.1} s)",
         started.elapsed().as_secs_f64()
     );
     if failed > 0 {

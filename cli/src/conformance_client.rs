@@ -21,6 +21,7 @@ pub fn run(args: &crate::SuiteArgs) -> ExitCode {
         CaseReport {
             name: result.name,
             failures: result.failures,
+            skipped: result.skipped,
         }
     });
     finish(results, args.verbose)

@@ -35,6 +35,7 @@ pub fn run(args: &Args) -> ExitCode {
     let results = cases.iter().map(|case| CaseReport {
         name: format!("{} ({})", case.name, parser.name()),
         failures: parser.check(case).err().into_iter().collect(),
+        skipped: None,
     });
     finish(results.collect::<Vec<_>>(), true)
 }

@@ -10,14 +10,16 @@ use sse_conformance::server::{fixture_dir, load_cases, run_case, Case, CaseResul
 use crate::adapters::Adapter;
 use crate::report::{finish, load_error, CaseReport};
 
-/// Runs one case against `adapter`'s server.
-pub fn run_one(case: &Case, adapter: Adapter) -> CaseResult {
-    match adapter {
+/// Runs one case against `adapter`'s server; `None` for an adapter
+/// without one.
+pub fn run_one(case: &Case, adapter: Adapter) -> Option<CaseResult> {
+    Some(match adapter {
         Adapter::Core => run_case(case, CoreServer::new),
         Adapter::Blocking => run_case(case, LoopbackServer::blocking),
         Adapter::Smol => run_case(case, LoopbackServer::of(Runtime::Smol)),
         Adapter::AsyncStd => run_case(case, LoopbackServer::of(Runtime::AsyncStd)),
-    }
+        Adapter::Reqwest => return None,
+    })
 }
 
 /// Runs the subcommand.
@@ -27,12 +29,20 @@ pub fn run(args: &crate::SuiteArgs) -> ExitCode {
         Ok(cases) => cases,
         Err(e) => return load_error("server", &e),
     };
-    let results = cases.iter().map(|case| {
-        let result = run_one(case, args.adapter);
-        CaseReport {
+    if !args.adapter.has_server() {
+        eprintln!(
+            "sse conformance server: {} is a client only; it has no server to check",
+            args.adapter.name()
+        );
+        return ExitCode::from(2);
+    }
+    let results = cases.iter().filter_map(|case| {
+        let result = run_one(case, args.adapter)?;
+        Some(CaseReport {
             name: result.name,
             failures: result.failures,
-        }
+            skipped: None,
+        })
     });
     finish(results.collect::<Vec<_>>(), args.verbose)
 }

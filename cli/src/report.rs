@@ -1,6 +1,7 @@
 //! The report every `sse conformance` command prints: one `FAIL` line per
-//! failing case (its details indented below when verbose), then the closing
-//! `N passed, M failed` line. Exit status 1 when anything failed, 2 when the
+//! failing case (its details indented below when verbose) and one `SKIP`
+//! line with the reason per case not played, then the closing
+//! `N passed, M failed` line (`, K skipped` when any was). Exit status 1 when anything failed, 2 when the
 //! fixtures could not be loaded.
 
 use std::process::ExitCode;
@@ -11,12 +12,19 @@ pub struct CaseReport {
     pub name: String,
     /// One readable explanation per failure.
     pub failures: Vec<String>,
+    /// Why it was not played, if it was skipped.
+    pub skipped: Option<String>,
 }
 
 /// Prints the report and returns the exit status.
 pub fn finish(results: impl IntoIterator<Item = CaseReport>, verbose: bool) -> ExitCode {
-    let (mut passed, mut failed) = (0, 0);
+    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     for result in results {
+        if let Some(reason) = &result.skipped {
+            skipped += 1;
+            println!("SKIP {}: {reason}", result.name);
+            continue;
+        }
         let Some(first) = result.failures.first() else {
             passed += 1;
             continue;
@@ -33,7 +41,11 @@ pub fn finish(results: impl IntoIterator<Item = CaseReport>, verbose: bool) -> E
             }
         }
     }
-    println!("{passed} passed, {failed} failed");
+    if skipped > 0 {
+        println!("{passed} passed, {failed} failed, {skipped} skipped");
+    } else {
+        println!("{passed} passed, {failed} failed");
+    }
     if failed > 0 {
         ExitCode::FAILURE
     } else {

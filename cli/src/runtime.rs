@@ -3,11 +3,14 @@
 //!
 //! `--insecure` swaps in a certificate verifier that accepts anything, for
 //! self-signed test servers; it still checks the handshake signatures.
+//! Proxies (`--proxy`, the environment) go to the connector, which asks
+//! `sse_core::proxy` where each URL goes.
 
 use std::future::Future;
 use std::sync::Arc;
 
 use sse_core::client::Config;
+use sse_core::proxy::Proxies;
 use sse_smol::rustls::client::danger::{
     HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier,
 };
@@ -25,6 +28,7 @@ pub fn event_source(
     url: &str,
     config: Config,
     insecure: bool,
+    proxies: Proxies,
 ) -> Result<sse_smol::EventSource, String> {
     let connector = if insecure {
         let tls = ClientConfig::builder_with_provider(provider())
@@ -37,6 +41,7 @@ pub fn event_source(
     } else {
         sse_smol::Connector::new()
     };
+    let connector = connector.with_proxies(proxies);
     sse_smol::open_with(url, config, connector).map_err(|e| e.to_string())
 }
 

@@ -18,16 +18,22 @@ fn bare_conformance_prints_one_table_and_passes() {
     let table: Vec<&str> = out.lines().filter(|l| l.starts_with('|')).collect();
     assert_eq!(table.len(), 5, "{out}");
     assert!(
-        table[0].contains("| core | async-std | smol | blocking |"),
+        table[0].contains("| core | async-std | smol | blocking | reqwest |"),
         "{out}"
     );
-    for suite in ["parse", "client", "server"] {
+    // reqwest is a client only: no server column.
+    for (suite, cells) in [("parse", 5), ("client", 5), ("server", 4)] {
         let row = table
             .iter()
             .find(|r| r.starts_with(&format!("| {suite} |")));
         let row = row.unwrap_or_else(|| panic!("no {suite} row:\n{out}"));
-        assert_eq!(row.matches(" 0 failed").count(), 4, "{row}");
+        assert_eq!(row.matches(" 0 failed").count(), cells, "{row}");
     }
+    // A skip is named with its reason, never counted as passed.
+    assert!(
+        out.contains("SKIP client reqwest: redirect-chain-origin: a request to an https:// URL"),
+        "{out}"
+    );
     assert!(out.lines().last().unwrap().contains(" 0 failed"), "{out}");
 }
 
@@ -55,4 +61,14 @@ fn one_suite_against_one_adapter() {
             assert!(out.ends_with(&all), "{adapter} {suite}: {out}");
         }
     }
+    let (out, ok) = sse(&["conformance", "client", "--adapter", "reqwest"]);
+    assert!(ok, "reqwest: {out}");
+    let all_but_one = format!("{} passed, 0 failed, 1 skipped\n", fixtures("client") - 1);
+    assert!(out.ends_with(&all_but_one), "reqwest: {out}");
+    assert!(
+        out.starts_with("SKIP redirect-chain-origin: "),
+        "reqwest: {out}"
+    );
+    let (out, ok) = sse(&["conformance", "server", "--adapter", "reqwest"]);
+    assert!(!ok && out.is_empty(), "reqwest has no server: {out}");
 }

@@ -3,12 +3,12 @@
 mod peer;
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
-use std::process::Command;
+use std::net::{TcpListener, TcpStream};
+use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use peer::{listen, read_request, stdout, Peer, OK};
+use peer::{listen, listen_env, read_request, stdout, Peer, OK};
 
 /// Serves `responses` to successive connections (each written, then the
 /// connection closed); later connections hang. The stream's URL.
@@ -132,8 +132,9 @@ fn bad_options_exit_2() {
     assert_eq!(out.status.code(), Some(2));
 }
 
-#[test]
-fn insecure_accepts_a_self_signed_server_and_the_default_refuses_it() {
+/// A TLS event stream server for `localhost` (a self-signed certificate
+/// made here) publishing a tick every 50 ms for 5 s, and its publisher.
+fn ticking_tls_server() -> (sse_blocking::ServerHandle, thread::JoinHandle<()>) {
     use std::sync::Arc;
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.key_pair.serialize_der().into());
@@ -153,20 +154,26 @@ fn insecure_accepts_a_self_signed_server_and_the_default_refuses_it() {
         Some(Arc::new(tls)),
     )
     .unwrap();
-    let url = format!("https://localhost:{}/events", server.local_addr().port());
     let publisher = thread::spawn(move || {
         for i in 0..100 {
             let _ = hub.publish(&sse_core::encode::Message::new(&format!("tick {i}")));
             thread::sleep(Duration::from_millis(50));
         }
     });
+    (server, publisher)
+}
+
+#[test]
+fn insecure_accepts_a_self_signed_server_and_the_default_refuses_it() {
+    let (server, publisher) = ticking_tls_server();
+    let url = format!("https://localhost:{}/events", server.local_addr().port());
     let out = listen(&[&url, "--insecure", "--max-events", "1"]);
     assert!(out.status.success(), "{out:?}");
     assert!(stdout(&out).starts_with("[message id="), "{out:?}");
 
     // Without --insecure the certificate is refused; the client keeps
     // retrying, so stop it after the first error line.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sse"))
+    let mut child = peer::sse()
         .args(["listen", &url, "--json", "--retry-ms", "50"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -184,4 +191,152 @@ fn insecure_accepts_a_self_signed_server_and_the_default_refuses_it() {
     );
     drop(server);
     let _ = publisher.join();
+}
+
+/// A small HTTP proxy on 127.0.0.1, one request per connection: `CONNECT`
+/// tunnels and absolute-form requests, relayed as they are; reports each
+/// request line with its `Proxy-Authorization`.
+fn proxy() -> (String, mpsc::Receiver<(String, Option<String>)>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let tx = tx.clone();
+            thread::spawn(move || {
+                let Some(seen) = read_request(&client) else {
+                    return;
+                };
+                let line = seen.head[0].clone();
+                let auth = seen.header("proxy-authorization").map(String::from);
+                let _ = tx.send((line, auth));
+                let (method, target) = (seen.method.as_str(), seen.target.as_str());
+                let mut client = client;
+                let upstream = if method == "CONNECT" {
+                    let upstream = TcpStream::connect(target).unwrap();
+                    let _ = client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
+                    upstream
+                } else {
+                    let rest = target.strip_prefix("http://").unwrap();
+                    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+                    let mut upstream = TcpStream::connect(authority).unwrap();
+                    let mut head = format!("{method} {path} HTTP/1.1\r\n");
+                    for field in &seen.head[1..] {
+                        head.push_str(field);
+                        head.push_str("\r\n");
+                    }
+                    head.push_str("\r\n");
+                    let _ = upstream.write_all(head.as_bytes());
+                    let _ = upstream.write_all(seen.body.as_bytes());
+                    upstream
+                };
+                let (mut up_read, mut client_write) =
+                    (upstream.try_clone().unwrap(), client.try_clone().unwrap());
+                let down = thread::spawn(move || {
+                    let _ = std::io::copy(&mut up_read, &mut client_write);
+                    let _ = client_write.shutdown(std::net::Shutdown::Write);
+                });
+                let mut upstream = upstream;
+                let _ = std::io::copy(&mut client, &mut upstream);
+                let _ = upstream.shutdown(std::net::Shutdown::Write);
+                let _ = down.join();
+            });
+        }
+    });
+    (url, rx)
+}
+
+#[test]
+fn http_proxy_sends_http_streams_through_the_proxy_with_its_credentials() {
+    let (url, _) = server(vec![format!("{OK}id: 1\ndata: via proxy\n\n")]);
+    let (proxy_url, relayed) = proxy();
+    let authority = proxy_url.trim_start_matches("http://");
+    let with_user = format!("http://user:secret@{authority}");
+    let out = listen_env(
+        &[&url, "--json", "--max-events", "1"],
+        &[("http_proxy", &with_user)],
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert!(stdout(&out).contains(r#""data":"via proxy""#), "{out:?}");
+    let (line, auth) = relayed.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(line, format!("GET {url} HTTP/1.1"), "absolute form");
+    assert_eq!(auth.as_deref(), Some("Basic dXNlcjpzZWNyZXQ="));
+    assert!(relayed.try_recv().is_err(), "one request relayed");
+}
+
+#[test]
+fn no_proxy_and_upper_case_http_proxy_go_direct() {
+    let (proxy_url, relayed) = proxy();
+    for env in [
+        vec![
+            ("http_proxy", proxy_url.as_str()),
+            ("NO_PROXY", "example.com, 127.0.0.0/8"),
+        ],
+        vec![("all_proxy", proxy_url.as_str()), ("no_proxy", "*")],
+        // curl ignores HTTP_PROXY (CGI puts a request's Proxy header there).
+        vec![("HTTP_PROXY", proxy_url.as_str())],
+    ] {
+        let (url, _) = server(vec![format!("{OK}data: direct\n\n")]);
+        let out = listen_env(&[&url, "--max-events", "1"], &env);
+        assert!(out.status.success(), "{env:?}: {out:?}");
+    }
+    // --noproxy replaces NO_PROXY; --proxy "" turns the environment off.
+    let (url, _) = server(vec![format!("{OK}data: direct\n\n")]);
+    let env = [("http_proxy", proxy_url.as_str())];
+    let out = listen_env(&[&url, "--max-events", "1", "--noproxy", "127.0.0.1"], &env);
+    assert!(out.status.success(), "{out:?}");
+    let (url, _) = server(vec![format!("{OK}data: direct\n\n")]);
+    let out = listen_env(&[&url, "--max-events", "1", "--proxy", ""], &env);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        relayed.try_recv().is_err(),
+        "nothing went through the proxy"
+    );
+}
+
+#[test]
+fn proxy_flag_tunnels_https_with_connect() {
+    let (server, publisher) = ticking_tls_server();
+    let port = server.local_addr().port();
+    let url = format!("https://localhost:{port}/events");
+    let (proxy_url, relayed) = proxy();
+    // The flag wins over the environment's proxy (which does not exist).
+    let env = [("https_proxy", "http://127.0.0.1:9")];
+    let out = listen_env(
+        &[
+            &url,
+            "--insecure",
+            "--max-events",
+            "1",
+            "--proxy",
+            &proxy_url,
+        ],
+        &env,
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert!(stdout(&out).starts_with("[message id="), "{out:?}");
+    let (line, _) = relayed.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(line, format!("CONNECT localhost:{port} HTTP/1.1"));
+    drop(server);
+    let _ = publisher.join();
+}
+
+#[test]
+fn an_unusable_proxy_is_a_bad_option() {
+    for args in [
+        ["--proxy", "socks5://127.0.0.1:1080"],
+        ["--proxy", "http://h:99999"],
+    ] {
+        let out = listen(&["http://127.0.0.1:9/events", args[0], args[1]]);
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("proxy"),
+            "{out:?}"
+        );
+    }
+    let out = listen_env(
+        &["http://127.0.0.1:9/events"],
+        &[("https_proxy", "socks5://h:1")],
+    );
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
 }

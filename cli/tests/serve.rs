@@ -164,9 +164,16 @@ fn dropped_streams_and_restarted_clients_lose_nothing() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(client.stdout.take().unwrap()).lines();
+    // Its lines, read on a thread so that the test never waits forever.
+    let stdout = client.stdout.take().unwrap();
+    let (tx, lines) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
     // Wait until the client is connected before publishing (--live-only).
-    let first = lines.next().unwrap().unwrap();
+    let first = lines.recv_timeout(Duration::from_secs(20)).unwrap();
     assert_eq!(first, r#"{"kind":"open"}"#);
     for i in 1..=10 {
         server.send(&format!("m{i}"));
@@ -180,7 +187,12 @@ fn dropped_streams_and_restarted_clients_lose_nothing() {
         }
         thread::sleep(Duration::from_millis(150));
     }
-    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut rest = Vec::new();
+    while let Ok(line) = lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        rest.push(line);
+    }
+    let _ = client.kill();
     let _ = client.wait();
     let got: Vec<(String, String)> = rest
         .iter()
@@ -304,15 +316,25 @@ fn open_fds(pid: u32) -> usize {
 }
 
 /// A client that stops reading in the middle of an event is dropped once
-/// its subscriber falls out of the replay log, though its socket takes
-/// nothing more.
+/// its socket refused writes for the lag window and its subscriber falls
+/// out of the replay log, though its socket takes nothing more.
 #[cfg(target_os = "linux")]
 #[test]
 fn a_client_that_stops_reading_mid_event_is_dropped_once_it_lags() {
-    let mut server = Server::start(&["--replay", "2", "--live-only", "--keep-alive-ms", "0"]);
+    let mut server = Server::start(&[
+        "--replay",
+        "2",
+        "--live-only",
+        "--keep-alive-ms",
+        "0",
+        "--lag-window-ms",
+        "300",
+    ]);
     let pid = server.child.id();
-    // A client that reads the response head, then nothing more.
-    let mut paused = TcpStream::connect(server.addr()).unwrap();
+    // A client that reads the response head, then nothing more (with a
+    // small receive buffer, as the kernel may let a few more bytes in now
+    // and then, and each counts as read: the lag window starts again).
+    let mut paused = small_window(server.addr());
     paused
         .write_all(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
@@ -324,15 +346,14 @@ fn a_client_that_stops_reading_mid_event_is_dropped_once_it_lags() {
     assert!(head.starts_with(b"HTTP/1.1 200 OK\r\n"));
     // Its stream is open (and the server is done starting up).
     let open = open_fds(pid);
-    // More than the socket buffers hold: the write stops part way.
+    // More than the socket buffers hold: the write stops part way. Then
+    // event 2 is pushed out of the log by 3 and 4 (stdin waits until the
+    // stream took the start of the big one).
     server.send(&"x".repeat(16 << 20));
-    thread::sleep(Duration::from_millis(300));
-    assert_eq!(open_fds(pid), open, "stuck, not dropped");
-    // Events 2 and 3 are in the log: not lagging yet. Then 4 pushes 2 out.
     for d in ["2", "3", "4"] {
         server.send(d);
     }
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(60);
     while open_fds(pid) >= open && Instant::now() < deadline {
         thread::sleep(Duration::from_millis(20));
     }
@@ -346,4 +367,204 @@ fn a_client_that_stops_reading_mid_event_is_dropped_once_it_lags() {
     paused.read_to_end(&mut got).unwrap();
     assert!(got.len() < 16 << 20, "{} bytes", got.len());
     assert!(!got.ends_with(b"\n\n"));
+}
+
+/// A curl-like reader on a raw socket: sends a GET, then reads everything
+/// as it comes, until `events` events were parsed, the server closed, or
+/// `limit` passed. Returns the data of the events and whether the server
+/// closed the connection.
+fn read_events(addr: &str, events: usize, limit: Duration) -> (Vec<String>, bool) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.write_all(b"GET /events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+        .unwrap();
+    read_events_from(s, events, limit, None)
+}
+
+/// [`read_events`] on a socket that sent its request, pausing `pace`
+/// after each read.
+fn read_events_from(
+    mut s: TcpStream,
+    events: usize,
+    limit: Duration,
+    pace: Option<Duration>,
+) -> (Vec<String>, bool) {
+    s.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let deadline = Instant::now() + limit;
+    let mut head = Vec::new();
+    let mut parser = sse_core::parse::Parser::new();
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; if pace.is_some() { 8 << 10 } else { 64 << 10 }];
+    let mut closed = false;
+    while got.len() < events && Instant::now() < deadline {
+        let n = match s.read(&mut buf) {
+            Ok(0) => {
+                closed = true;
+                break;
+            }
+            Ok(n) => n,
+            Err(_) => continue,
+        };
+        let mut body = &buf[..n];
+        // The response head first (byte by byte: it is short).
+        while !head.ends_with(b"\r\n\r\n") && !body.is_empty() {
+            head.push(body[0]);
+            body = &body[1..];
+        }
+        if head.ends_with(b"\r\n\r\n") {
+            assert!(head.starts_with(b"HTTP/1.1 200 OK\r\n"), "{head:?}");
+        }
+        parser.handle_bytes(body);
+        while let Some(event) = parser.poll_event() {
+            got.push(event.unwrap().data().to_string());
+        }
+        if let Some(pace) = pace {
+            thread::sleep(pace);
+        }
+    }
+    (got, closed)
+}
+
+/// A connection whose receive buffer is small (8 KiB): a client on a slow
+/// link, or one that does not read.
+fn small_window(addr: &str) -> TcpStream {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(8 << 10).unwrap();
+    let addr: std::net::SocketAddr = addr.parse().unwrap();
+    socket.connect(&addr.into()).unwrap();
+    socket.into()
+}
+
+/// Waits until `n` streams are open on the server (its fds).
+#[cfg(target_os = "linux")]
+fn wait_for_fds(pid: u32, at_least: usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while open_fds(pid) < at_least && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Issue 14's reproduction with one reader: 2,000 lines written at once
+/// into `sse serve`'s stdin (a pipe), twice the replay log (1,024), while a
+/// curl-like reader on a slow link (a small receive window, reading 8 KiB
+/// at a time) is connected. Lines of 4 KiB, so that the burst (8 MiB) is
+/// more than the socket buffers hold (4 MiB at most here) and the log's 1
+/// MiB: the reader must get all 2,000 lines, once each, in order, and its
+/// stream must stay open (it used to be closed as soon as the log evicted
+/// an event its full socket had not taken yet).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_burst_larger_than_the_log_reaches_a_slow_reader_whole() {
+    let mut server = Server::start(&["--live-only"]);
+    let pid = server.child.id();
+    let idle = open_fds(pid);
+    let mut tcp = small_window(server.addr());
+    tcp.write_all(b"GET /events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+        .unwrap();
+    let reader = thread::spawn(move || {
+        read_events_from(
+            tcp,
+            2000,
+            Duration::from_secs(60),
+            Some(Duration::from_millis(1)),
+        )
+    });
+    wait_for_fds(pid, idle + 1);
+    thread::sleep(Duration::from_millis(100)); // the stream is open
+    let line = |i: u32| format!("{i:04}{}", "x".repeat(4092));
+    let burst: String = (1..=2000).map(|i| line(i) + "\n").collect();
+    let stdin = server.stdin.as_mut().unwrap();
+    stdin.write_all(burst.as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    let (got, closed) = reader.join().unwrap();
+    assert!(!closed, "the stream was closed after {} events", got.len());
+    assert_eq!(got.len(), 2000);
+    assert!(got.iter().zip(1..).all(|(data, i)| *data == line(i)));
+}
+
+/// The same burst with many subscribers at once (100): every one gets every
+/// line, none is closed.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_burst_reaches_many_readers_whole() {
+    const READERS: usize = 100;
+    let mut server = Server::start(&["--live-only"]);
+    let pid = server.child.id();
+    let idle = open_fds(pid);
+    let readers: Vec<_> = (0..READERS)
+        .map(|_| {
+            let addr = server.addr().to_string();
+            thread::spawn(move || read_events(&addr, 2000, Duration::from_secs(60)))
+        })
+        .collect();
+    wait_for_fds(pid, idle + READERS);
+    thread::sleep(Duration::from_millis(200));
+    let burst: String = (1..=2000).map(|i| format!("{i}\n")).collect();
+    let stdin = server.stdin.as_mut().unwrap();
+    stdin.write_all(burst.as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    let want: Vec<String> = (1..=2000).map(|i| i.to_string()).collect();
+    let mut short = Vec::new();
+    for (i, reader) in readers.into_iter().enumerate() {
+        let (got, closed) = reader.join().unwrap();
+        if closed || got != want {
+            short.push(format!("reader {i}: {} events, closed {closed}", got.len()));
+        }
+    }
+    assert!(
+        short.is_empty(),
+        "{} of {READERS} short:\n{}",
+        short.len(),
+        short.join("\n")
+    );
+}
+
+/// Issue 14's framing reproduction: requests whose body cannot be delimited
+/// get `400` and a closed connection (RFC 9112 §6.3), never a stream.
+#[test]
+fn bad_request_framing_gets_400_and_a_close() {
+    let server = Server::start(&[]);
+    for (headers, reason) in [
+        ("Content-Length: -1\r\n", "invalid content-length"),
+        (
+            "Content-Length: 18446744073709551616\r\n",
+            "invalid content-length",
+        ),
+        (
+            "Content-Length: 1\r\nContent-Length: 2\r\n",
+            "conflicting content-length values",
+        ),
+        (
+            "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n",
+            "both content-length and transfer-encoding",
+        ),
+    ] {
+        let mut s = TcpStream::connect(server.addr()).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        write!(s, "GET /events HTTP/1.1\r\nHost: x\r\n{headers}\r\n").unwrap();
+        // Read the answer, then close our end as a client does; the server
+        // must have closed its end by then (read_to_end ends).
+        let mut got = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !String::from_utf8_lossy(&got).contains(reason) {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+        let _ = s.shutdown(std::net::Shutdown::Write);
+        let start = Instant::now();
+        let rest = s.read_to_end(&mut got);
+        let text = String::from_utf8_lossy(&got);
+        assert!(
+            text.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+            "{headers:?}: {text:?}"
+        );
+        assert!(text.contains("Connection: close\r\n"), "{text:?}");
+        assert!(text.ends_with(&format!("\r\n\r\n{reason}\n")), "{text:?}");
+        assert!(
+            rest.is_ok() && start.elapsed() < Duration::from_secs(3),
+            "not closed"
+        );
+    }
 }

@@ -359,6 +359,14 @@ pub trait ClientUnderTest {
     /// Plays `scenario` from time 0 to `run_until_ms` and reports what
     /// happened, or why it could not run.
     fn run(&mut self, scenario: &Scenario) -> Result<Observed, String>;
+
+    /// Why this implementation cannot play `scenario` at all (it is then
+    /// reported as skipped with that reason, never as passed); `None` by
+    /// default.
+    fn skip(&self, scenario: &Scenario) -> Option<String> {
+        let _ = scenario;
+        None
+    }
 }
 
 /// The outcome of one scenario.
@@ -368,12 +376,14 @@ pub struct ScenarioResult {
     pub name: String,
     /// One readable message per mismatch; empty when it passed.
     pub failures: Vec<String>,
+    /// Why it was not played, if it was skipped.
+    pub skipped: Option<String>,
 }
 
 impl ScenarioResult {
-    /// Whether the scenario passed.
+    /// Whether the scenario was played and passed.
     pub fn passed(&self) -> bool {
-        self.failures.is_empty()
+        self.failures.is_empty() && self.skipped.is_none()
     }
 }
 
@@ -392,13 +402,22 @@ pub fn load_scenarios(dir: &Path) -> Result<Vec<Scenario>, String> {
 
 /// Plays `scenario` on `imp` and checks the result.
 pub fn run_scenario(scenario: &Scenario, imp: &mut dyn ClientUnderTest) -> ScenarioResult {
+    let name = scenario.name.clone();
+    if let Some(reason) = imp.skip(scenario) {
+        return ScenarioResult {
+            name,
+            failures: Vec::new(),
+            skipped: Some(reason),
+        };
+    }
     let failures = match imp.run(scenario) {
         Ok(observed) => check(scenario, &observed),
         Err(e) => vec![format!("could not run: {e}")],
     };
     ScenarioResult {
-        name: scenario.name.clone(),
+        name,
         failures,
+        skipped: None,
     }
 }
 

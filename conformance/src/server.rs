@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use sse_core::encode::Message;
-use sse_core::hub::{Hub, Subscriber};
+use sse_core::endpoint::{bad_request, Endpoint, Route};
+use sse_core::http1::{HeadStatus, RequestParser, ResponseParser};
+use sse_core::hub::{BacklogLimits, Hub, PublishError, Subscriber};
 use sse_core::replay::LogLimits;
 use sse_core::server::{self, CloseReason, LagPolicy, Notice, ResumePolicy};
 use sse_core::Instant;
@@ -60,6 +62,14 @@ pub struct CaseConfig {
     pub log_max_events: Option<usize>,
     /// Replay log bound by encoded bytes.
     pub log_max_bytes: Option<usize>,
+    /// How long a subscriber's socket may refuse writes before the hub
+    /// stops holding its events, in ms; absent: the core's default.
+    pub lag_window_ms: Option<u64>,
+    /// Most events the hub holds beyond the log for subscribers not yet
+    /// sent them; absent: the core's default.
+    pub backlog_max_events: Option<usize>,
+    /// The same bound in encoded bytes.
+    pub backlog_max_bytes: Option<usize>,
 }
 
 /// An event to publish.
@@ -76,6 +86,9 @@ pub struct Publish {
     pub id: Option<String>,
     /// Deliver to this subscriber only (its own queue) instead of broadcasting.
     pub to: Option<String>,
+    /// Publish this many events back to back, before any subscriber's task
+    /// runs (a burst); `{i}` in `data` becomes 1, 2, … Default 1.
+    pub repeat: Option<u64>,
 }
 
 impl Publish {
@@ -84,6 +97,26 @@ impl Publish {
         match &self.json {
             Some(v) => v.to_string(),
             None => self.data.clone().unwrap_or_default(),
+        }
+    }
+
+    /// How many events the step publishes.
+    pub fn count(&self) -> u64 {
+        self.repeat.unwrap_or(1)
+    }
+
+    /// The data of the `i`-th event of the step (from 1).
+    pub fn data_of(&self, i: u64) -> String {
+        self.data_text().replace("{i}", &i.to_string())
+    }
+
+    /// The message to publish, with `data` (from [`Publish::data_of`]).
+    pub fn message<'a>(&'a self, data: &'a str) -> Message<'a> {
+        Message {
+            id: self.id.as_deref(),
+            event: self.event.as_deref(),
+            data,
+            retry: None,
         }
     }
 }
@@ -132,6 +165,10 @@ pub struct Step {
     /// Subscribers the server closed during the step, with the reason.
     #[serde(default)]
     pub expect_closed: BTreeMap<String, String>,
+    /// The step's publish stopped part way: the hub's backlog was full (a
+    /// server's publisher would wait there). Default: everything published.
+    #[serde(default)]
+    pub expect_full: bool,
 }
 
 /// A response head as the implementation reports it.
@@ -141,6 +178,22 @@ pub struct Head {
     pub status: u16,
     /// Headers in order.
     pub headers: Vec<(String, String)>,
+}
+
+impl Head {
+    /// A head read off the wire: header names as the fixtures write them,
+    /// `Connection` (HTTP/1.1 framing, the adapter's) left out.
+    pub fn from_wire(head: &sse_core::http1::ResponseHead) -> Head {
+        Head {
+            status: head.status(),
+            headers: head
+                .headers()
+                .iter()
+                .filter(|(n, _)| !n.eq_ignore_ascii_case("connection"))
+                .map(|(n, v)| (canonical(n), String::from_utf8_lossy(v).into_owned()))
+                .collect(),
+        }
+    }
 }
 
 /// What a subscriber got since the last [`ServerUnderTest::take_output`].
@@ -154,12 +207,17 @@ pub struct Output {
 
 /// A server implementation driven by the fixtures. Time starts at 0 and only
 /// moves with [`ServerUnderTest::advance`]; after every call the server must
-/// have written everything it can to every unpaused subscriber.
+/// have written everything it can to every unpaused subscriber. A paused
+/// subscriber's socket refuses what the server tries to write to it.
 pub trait ServerUnderTest {
-    /// Opens a subscriber's stream.
+    /// Sends a subscriber's request: the stream's head, or the complete
+    /// answer's head (its body is the subscriber's output, and the server
+    /// closes the connection once the client, having read it, closes).
     fn connect(&mut self, req: &Connect) -> Result<Head, String>;
-    /// Publishes an event (to everyone, or to `to` alone).
-    fn publish(&mut self, event: &Publish) -> Result<(), String>;
+    /// Publishes an event (to everyone, or to `to` alone), or a burst of
+    /// [`Publish::count`] before any subscriber runs; returns how many were
+    /// published (fewer: the hub refused the rest, its backlog full).
+    fn publish(&mut self, event: &Publish) -> Result<u64, String>;
     /// Lets `ms` milliseconds pass, firing timers as they fall due.
     fn advance(&mut self, ms: u64);
     /// Stops (`true`) or resumes reading from a subscriber.
@@ -170,9 +228,11 @@ pub trait ServerUnderTest {
     fn take_output(&mut self, subscriber: &str) -> Output;
 }
 
-/// The core, in-process: one [`Hub`] and its subscribers on a fake clock.
+/// The core, in-process: one [`Hub`] and its subscribers on a fake clock,
+/// requests parsed and routed by the core's HTTP/1.1 front.
 pub struct CoreServer {
     hub: Hub,
+    endpoint: Endpoint,
     config: server::Config,
     now: Instant,
     subs: BTreeMap<String, Conn>,
@@ -199,9 +259,10 @@ fn policy(name: &Option<String>, default: ResumePolicy) -> Result<ResumePolicy, 
 impl CoreServer {
     /// A server with the case's settings.
     pub fn new(config: &CaseConfig) -> Result<Self, String> {
-        let (server_config, limits) = settings(config)?;
+        let (server_config, limits, backlog) = settings(config)?;
         Ok(CoreServer {
-            hub: Hub::new(limits),
+            hub: Hub::new(limits).with_backlog(backlog),
+            endpoint: Endpoint::new("/events"),
             config: server_config,
             now: Instant::ZERO,
             subs: BTreeMap::new(),
@@ -209,16 +270,25 @@ impl CoreServer {
         })
     }
 
-    /// Writes what every unpaused subscriber can take.
+    /// Writes what every unpaused subscriber can take; a paused one's
+    /// socket refuses what it is offered. A close shows once the
+    /// subscriber reads (is not paused), as over a socket.
     fn flush(&mut self) {
         for conn in self.subs.values_mut() {
             if !conn.paused {
                 while let Some(bytes) = self.hub.poll_transmit(&mut conn.sub, self.now) {
                     conn.out.bytes.extend_from_slice(&bytes);
                 }
+            } else if self.hub.has_pending(&conn.sub)
+                && self
+                    .hub
+                    .peek_transmit(&mut conn.sub, self.now, 1 << 16, |_| {})
+                    > 0
+            {
+                self.hub.handle_blocked(&mut conn.sub, self.now);
             }
             if let Some(reason) = conn.sub.closed() {
-                if !conn.closed_reported {
+                if !conn.closed_reported && !conn.paused {
                     conn.closed_reported = true;
                     conn.out.closed = Some(match reason {
                         CloseReason::Lagged => "lagged".into(),
@@ -228,12 +298,52 @@ impl CoreServer {
             }
         }
     }
+
+    /// The request a subscriber's client sends, as bytes.
+    fn request(req: &Connect) -> String {
+        let mut request = format!("GET {} HTTP/1.1\r\nHost: loopback\r\n", req.target);
+        for (name, value) in &req.headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str("\r\n");
+        request
+    }
+
+    /// A complete answer (written, then the connection closed): its head,
+    /// and its body as the subscriber's output.
+    fn answered(&mut self, name: &str, answer: &[u8]) -> Result<Head, String> {
+        let (head, used) = match ResponseParser::new().handle_bytes(answer) {
+            Ok(HeadStatus::Complete(head, used)) => (head, used),
+            _ => return Err("the core wrote a bad answer".into()),
+        };
+        self.disconnect(name);
+        self.gone.insert(
+            name.to_string(),
+            Output {
+                bytes: answer[used..].to_vec(),
+                closed: Some("finished".into()),
+            },
+        );
+        Ok(Head::from_wire(&head))
+    }
 }
 
 impl ServerUnderTest for CoreServer {
     fn connect(&mut self, req: &Connect) -> Result<Head, String> {
-        let headers = req.headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes()));
-        let id = server::last_event_id(&req.target, headers);
+        let request = CoreServer::request(req);
+        let head = match RequestParser::new().handle_bytes(request.as_bytes()) {
+            Ok(HeadStatus::Complete(head, _)) => head,
+            Ok(HeadStatus::Partial) => return Err("incomplete request".into()),
+            Err(e) => return self.answered(&req.subscriber, &bad_request(&e)),
+        };
+        let id = match self.endpoint.route(&head) {
+            Route::Stream { last_event_id, .. } => last_event_id,
+            Route::Respond(answer) => return self.answered(&req.subscriber, &answer),
+            Route::Elsewhere => {
+                let answer = self.endpoint.not_found();
+                return self.answered(&req.subscriber, &answer);
+            }
+        };
         let sub = self
             .hub
             .subscribe(self.now, id.as_deref(), self.config.clone());
@@ -252,40 +362,47 @@ impl ServerUnderTest for CoreServer {
             out: Output::default(),
             closed_reported: false,
         };
-        self.subs.insert(req.subscriber.clone(), conn);
+        if let Some(mut old) = self.subs.insert(req.subscriber.clone(), conn) {
+            self.hub.unsubscribe(&mut old.sub);
+        }
         self.flush();
         Ok(head)
     }
 
-    fn publish(&mut self, event: &Publish) -> Result<(), String> {
-        let data = event.data_text();
-        let msg = Message {
-            id: event.id.as_deref(),
-            event: event.event.as_deref(),
-            data: &data,
-            retry: None,
-        };
-        match &event.to {
-            Some(name) => {
-                let conn = self
-                    .subs
-                    .get_mut(name)
-                    .ok_or_else(|| format!("no subscriber {name:?}"))?;
-                conn.sub.stream().send(&msg).map_err(|e| e.to_string())?;
+    fn publish(&mut self, event: &Publish) -> Result<u64, String> {
+        let mut published = 0;
+        // A burst: every event before any subscriber runs.
+        for i in 1..=event.count() {
+            let data = event.data_of(i);
+            let msg = event.message(&data);
+            // Ok(false): refused, the backlog is full.
+            let published_one = match (&event.to, &event.json) {
+                (Some(name), _) => {
+                    let conn = self
+                        .subs
+                        .get_mut(name)
+                        .ok_or_else(|| format!("no subscriber {name:?}"))?;
+                    conn.sub.stream().send(&msg).map_err(|e| e.to_string())?;
+                    true
+                }
+                (None, Some(value)) => match self.hub.publish_json(msg.event, msg.id, value) {
+                    Ok(_) => true,
+                    Err(sse_core::json::JsonError::Full) => false,
+                    Err(e) => return Err(e.to_string()),
+                },
+                (None, None) => match self.hub.publish(&msg) {
+                    Ok(_) => true,
+                    Err(PublishError::Full) => false,
+                    Err(e) => return Err(e.to_string()),
+                },
+            };
+            if !published_one {
+                break;
             }
-            None => match &event.json {
-                Some(value) => {
-                    self.hub
-                        .publish_json(msg.event, msg.id, value)
-                        .map_err(|e| e.to_string())?;
-                }
-                None => {
-                    self.hub.publish(&msg).map_err(|e| e.to_string())?;
-                }
-            },
+            published += 1;
         }
         self.flush();
-        Ok(())
+        Ok(published)
     }
 
     fn advance(&mut self, ms: u64) {
@@ -316,11 +433,11 @@ impl ServerUnderTest for CoreServer {
     }
 
     fn disconnect(&mut self, subscriber: &str) {
-        if let Some(conn) = self.subs.get_mut(subscriber) {
-            // Keep the output taken so far; the subscriber state is dropped.
-            let out = std::mem::take(&mut conn.out);
-            self.subs.remove(subscriber);
-            self.gone.insert(subscriber.to_string(), out);
+        if let Some(mut conn) = self.subs.remove(subscriber) {
+            // Keep the output taken so far; the subscriber leaves the hub.
+            self.hub.unsubscribe(&mut conn.sub);
+            self.gone.insert(subscriber.to_string(), conn.out);
+            self.flush();
         }
     }
 
@@ -335,8 +452,8 @@ impl ServerUnderTest for CoreServer {
     }
 }
 
-/// The core server settings and log bounds a case asks for.
-pub fn settings(config: &CaseConfig) -> Result<(server::Config, LogLimits), String> {
+/// The core server settings, log bounds and backlog bounds a case asks for.
+pub fn settings(config: &CaseConfig) -> Result<(server::Config, LogLimits, BacklogLimits), String> {
     let d = server::Config::default();
     let lag = match config.lag.as_deref() {
         None | Some("disconnect") => LagPolicy::Disconnect,
@@ -363,6 +480,9 @@ pub fn settings(config: &CaseConfig) -> Result<(server::Config, LogLimits), Stri
         padding: config.padding.unwrap_or(d.padding),
         max_queued_bytes: config.max_queued_bytes.unwrap_or(d.max_queued_bytes),
         lag,
+        lag_window: config
+            .lag_window_ms
+            .map_or(d.lag_window, std::time::Duration::from_millis),
         on_gap: policy(&config.on_gap, d.on_gap)?,
         on_unknown: policy(&config.on_unknown, d.on_unknown)?,
         notice,
@@ -372,7 +492,29 @@ pub fn settings(config: &CaseConfig) -> Result<(server::Config, LogLimits), Stri
         max_events: config.log_max_events.unwrap_or(dl.max_events),
         max_bytes: config.log_max_bytes.unwrap_or(dl.max_bytes),
     };
-    Ok((server_config, limits))
+    let db = BacklogLimits::default();
+    let backlog = BacklogLimits {
+        max_events: config.backlog_max_events.unwrap_or(db.max_events),
+        max_bytes: config.backlog_max_bytes.unwrap_or(db.max_bytes),
+    };
+    Ok((server_config, limits, backlog))
+}
+
+/// `content-type` → `Content-Type`, as the fixtures write header names.
+fn canonical(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = true;
+    for c in name.chars() {
+        out.push(if upper { c.to_ascii_uppercase() } else { c });
+        upper = c == '-';
+    }
+    if out.eq_ignore_ascii_case("last-event-id") {
+        return "Last-Event-ID".into();
+    }
+    if out == "X-Accel-Buffering" {
+        return out;
+    }
+    out
 }
 
 /// The result of one case.
@@ -477,8 +619,25 @@ pub fn run_case<S: ServerUnderTest>(
                 Err(e) => fail(&mut result, format!("connect failed: {e}")),
             }
         } else if let Some(event) = &step.publish {
-            if let Err(e) = sut.publish(event) {
-                fail(&mut result, format!("publish failed: {e}"));
+            match sut.publish(event) {
+                Ok(n) => {
+                    let full = n < event.count();
+                    if full != step.expect_full {
+                        fail(
+                            &mut result,
+                            format!(
+                                "published {n} of {}: expected {}",
+                                event.count(),
+                                if step.expect_full {
+                                    "the hub to be full before the end"
+                                } else {
+                                    "all of them"
+                                }
+                            ),
+                        );
+                    }
+                }
+                Err(e) => fail(&mut result, format!("publish failed: {e}")),
             }
         } else if let Some(ms) = step.advance_ms {
             sut.advance(ms);

@@ -33,13 +33,15 @@ fn wire_output_parses_back_to_published_events() {
             .iter()
             .filter_map(|s| s.publish.as_ref())
             .filter(|p| p.to.is_none())
-            .map(|p| {
-                let data = p.data_text().replace("\r\n", "\n").replace('\r', "\n");
-                (
-                    p.event.clone().unwrap_or_else(|| "message".into()),
-                    data,
-                    p.id.clone(),
-                )
+            .flat_map(|p| {
+                (1..=p.count()).map(|i| {
+                    let data = p.data_of(i).replace("\r\n", "\n").replace('\r', "\n");
+                    (
+                        p.event.clone().unwrap_or_else(|| "message".into()),
+                        data,
+                        p.id.clone(),
+                    )
+                })
             })
             .collect();
         let notice_types = ["sse-resync", "resync"];

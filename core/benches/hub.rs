@@ -61,11 +61,14 @@ fn main() {
     for _ in 0..rounds {
         for (i, &subs) in COUNTS.iter().enumerate() {
             let mut hub = full_hub(&msg);
-            let idle_subscribers = subscribe(&hub, subs);
+            let idle_subscribers = subscribe(&mut hub, subs);
             publish[i][0].push(idle(&mut hub, &msg, 2_000));
-            // Fresh subscribers at the tail: the idle ones fell out of the log.
-            drop(idle_subscribers);
-            let mut subscribers = subscribe(&hub, subs);
+            // Fresh subscribers at the tail; the idle ones leave (until
+            // then the hub held every event for them).
+            for mut sub in idle_subscribers {
+                hub.unsubscribe(&mut sub);
+            }
+            let mut subscribers = subscribe(&mut hub, subs);
             let (first, second, drain) = after_draining(&mut hub, &mut subscribers, &msg, 200);
             publish[i][1].push(first);
             publish[i][2].push(second);
@@ -122,7 +125,7 @@ fn full_hub(msg: &Message<'_>) -> Hub {
 }
 
 /// `n` live subscribers at the log's tail.
-fn subscribe(hub: &Hub, n: usize) -> Vec<Subscriber> {
+fn subscribe(hub: &mut Hub, n: usize) -> Vec<Subscriber> {
     (0..n)
         .map(|_| hub.subscribe(Instant::ZERO, None, Config::default()))
         .collect()

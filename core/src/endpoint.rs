@@ -11,6 +11,10 @@
 //!
 //! Decisions made here, so that every listener makes the same ones:
 //!
+//! - A request head that is malformed, too large, or whose body cannot be
+//!   delimited (a bad, overflowing or conflicting `Content-Length`,
+//!   `Transfer-Encoding` with `Content-Length`) is refused by the parser;
+//!   the listener answers [`bad_request`] and closes.
 //! - The stream lives at one path ([`Endpoint::path`]); `GET` opens it,
 //!   `HEAD` gets the stream's head without a body, `OPTIONS` is a CORS
 //!   preflight when [`Endpoint::cors`] is set, anything else is 405 with
@@ -132,6 +136,24 @@ impl Endpoint {
         }
     }
 
+    /// A stream that opens and ends at once, saying why in a comment
+    /// (`: unavailable: REASON`): the answer when the stream's source cannot
+    /// serve it now (a shared log that is unreachable). Not an error status,
+    /// on purpose: an `EventSource` gives up for good on one, while on this
+    /// it reconnects after its retry time (the `retry:` hint of `config` is
+    /// in the preamble) and resumes by its last event ID.
+    pub fn unavailable(&self, config: &server::Config, reason: &str) -> Bytes {
+        let mut stream = server::Stream::new(crate::Instant::ZERO, config.clone());
+        let mut out = BytesMut::new();
+        self.stream_head(stream.response_head(), &mut out);
+        while let Some(bytes) = stream.poll_transmit(crate::Instant::ZERO) {
+            out.extend_from_slice(&bytes);
+        }
+        let reason = alloc::format!("unavailable: {reason}");
+        crate::encode::comment(&mut out, &reason);
+        out.freeze()
+    }
+
     /// A `404 Not Found` for paths the application does not serve.
     pub fn not_found(&self) -> Bytes {
         respond(404, &[("Content-Type", "text/plain")], b"not found\n")
@@ -148,9 +170,11 @@ impl Endpoint {
     }
 }
 
-/// The `400 Bad Request` for a request head that is malformed or breaks the
-/// [`HeadLimits`](crate::http1::HeadLimits): the reason as plain text. Write
-/// it, then close as after any complete answer (see [`LINGER`]).
+/// The `400 Bad Request` for a request head that is malformed, breaks the
+/// [`HeadLimits`](crate::http1::HeadLimits) or announces a body that cannot
+/// be delimited (the [`RequestParser`](crate::http1::RequestParser) fails
+/// all three): the reason as plain text. Write it, then close as after any
+/// complete answer (see [`LINGER`]): RFC 9112 §6.3 leaves no other choice.
 pub fn bad_request(error: &HeadError) -> Bytes {
     let reason = alloc::format!("{error}\n");
     respond(400, &[("Content-Type", "text/plain")], reason.as_bytes())
@@ -275,6 +299,24 @@ mod tests {
         assert!(out.starts_with("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"));
         assert!(out.contains("Access-Control-Allow-Origin: *\r\n"));
         assert!(out.ends_with("Connection: close\r\n\r\n"));
+    }
+
+    #[test]
+    fn unavailable_opens_and_says_why() {
+        let ep = Endpoint::new("/e");
+        let config = Config {
+            retry: Some(500),
+            ..Config::default()
+        };
+        let r = ep.unavailable(&config, "redis down\nagain");
+        let r = text(&r);
+        assert!(r.starts_with("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"));
+        assert!(
+            r.ends_with(
+                "Connection: close\r\n\r\nretry: 500\n: unavailable: redis down\n: again\n"
+            ),
+            "{r}"
+        );
     }
 
     #[test]

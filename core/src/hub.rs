@@ -7,9 +7,9 @@
 //! subscriber, so its cost does not depend on how many there are; each
 //! subscriber then pulls the shared bytes with [`Hub::poll_transmit`], and
 //! the adapter writes them. Over a socket that can be full, the adapter
-//! peeks with [`Hub::peek_transmit`] and commits with
-//! [`Hub::handle_written`] once the socket took the bytes, so a subscriber
-//! that stopped reading keeps its place and lags like any slow one (see
+//! peeks with [`Hub::peek_transmit`], commits with [`Hub::handle_written`]
+//! once the socket took the bytes and reports a socket that took nothing
+//! with [`Hub::handle_blocked`] (see
 //! [Writing to a socket](crate::server#writing-to-a-socket)).
 //!
 //! Waking: after a publish, a subscriber whose task is parked needs waking
@@ -17,12 +17,37 @@
 //! with the log's tail). Adapters usually keep the parked subscribers' wakers
 //! in a list and drain it on publish.
 //!
-//! Memory: a subscriber holds no events, only a cursor and its small
-//! [`Stream`] state (see [`Subscriber`] for the measured size). A slow
-//! subscriber never holds others back; when the log evicts the event at its
-//! cursor, its [`LagPolicy`] either disconnects it (it resumes by ID like
-//! any reconnecting client) or skips it to the oldest retained event with a
-//! [`Notice`](crate::server::Notice) telling how many it missed.
+//! # Bursts, backpressure and lag
+//!
+//! A subscriber that keeps reading never loses an event, however large a
+//! burst: the hub *holds* every event a subscriber has not been sent yet,
+//! also after the replay log evicted it (a second reference to the shared
+//! bytes, not a copy), until that subscriber's transport took it. Only
+//! time during which a subscriber's transport refused writes counts
+//! against it: once it has refused them for [`Config::lag_window`] without
+//! a break ([`Hub::handle_blocked`], then [`Hub::handle_timeout`] at
+//! [`Subscriber::poll_timeout`]), the hub stops holding for it, and it
+//! lags like any reader of a bounded log: when the log evicts its next
+//! event, its [`LagPolicy`] either disconnects it (it resumes by ID like any
+//! reconnecting client) or skips it to the oldest retained event with a
+//! [`Notice`](crate::server::Notice) telling how many it missed. A
+//! subscriber whose task has not run yet, or that reads slowly but reads,
+//! is never dropped.
+//!
+//! Memory stays bounded: what the hub holds beyond the log (the
+//! [`Backlog`]) is bounded by [`BacklogLimits`], and while it is at them
+//! [`Hub::publish`] is refused with [`PublishError::Full`]. That is the
+//! publishers' backpressure: an async publisher waits, a thread blocks, a
+//! reader of input pauses, until [`Hub::poll_room`] says a subscriber
+//! progressed, was released or left ([`Hub::unsubscribe`]). For drivers
+//! that cannot see refused writes (a response body that its server simply
+//! stops polling), [`Hub::release_stalled`] lets a waiting publisher that
+//! has a clock release the subscribers holding it up that took nothing for
+//! their lag window while it waited.
+//!
+//! An idle subscriber holds no events of its own, only a cursor, a slot in
+//! the hub and its small [`Stream`] state (see [`Subscriber`] for the
+//! measured size).
 //!
 //! ```
 //! use sse_core::encode::Message;
@@ -46,10 +71,16 @@
 //!     wire.extend_from_slice(&bytes);
 //! }
 //! assert_eq!(wire, b"id: 2\nevent: news\ndata: second\n\n");
+//! hub.unsubscribe(&mut sub); // the connection ended
 //! ```
+
+mod hold;
+
+pub use hold::{Backlog, BacklogLimits};
 
 use alloc::string::{String, ToString};
 use bytes::{Bytes, BytesMut};
+use core::fmt;
 
 use crate::encode::{self, EncodeError, Message};
 use crate::replay::{MemoryLog, ReplayLog, Resume, EARLIEST};
@@ -58,11 +89,18 @@ use crate::server::{
 };
 use crate::text::Utf8Bytes;
 use crate::time::Instant;
+use hold::{Holds, Key};
 
-/// A broadcast hub over a replay log (in memory by default).
+/// A broadcast hub over a replay log (in memory by default). See the
+/// [module docs](self).
 #[derive(Clone, Debug)]
 pub struct Hub<L = MemoryLog> {
     log: L,
+    holds: Holds,
+    /// A publish was refused since room was last reported.
+    refused: bool,
+    /// When [`Hub::release_stalled`] first saw the backlog full.
+    full_since: Option<Instant>,
 }
 
 impl Default for Hub<MemoryLog> {
@@ -72,19 +110,57 @@ impl Default for Hub<MemoryLog> {
     }
 }
 
+/// Why [`Hub::publish`] refused an event. Nothing was published.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PublishError {
+    /// The event cannot be encoded faithfully.
+    Encode(EncodeError),
+    /// The hub holds as much as its [`BacklogLimits`] allow for subscribers
+    /// that have not been sent it yet: publish again once
+    /// [`Hub::poll_room`] says so.
+    Full,
+}
+
+impl fmt::Display for PublishError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PublishError::Encode(e) => e.fmt(f),
+            PublishError::Full => {
+                f.write_str("the hub's backlog is full: subscribers have not been sent it yet")
+            }
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for PublishError {}
+
+impl From<EncodeError> for PublishError {
+    fn from(e: EncodeError) -> Self {
+        PublishError::Encode(e)
+    }
+}
+
 /// One subscriber of a [`Hub`]: its [`Stream`] and its cursor into the log.
 ///
-/// Its inline size is `size_of::<Subscriber>()`: 208 bytes on 64-bit
-/// targets (checked by a test, printed by `cargo bench --bench hub`). While
-/// idle it owns no events; its only heap memory is its [`ResponseHead`]
-/// (four header pairs, about 200 bytes) and a custom
-/// [`Notice::Event`](crate::server::Notice::Event) name if one is set (the
-/// default is static). So an idle subscriber costs about 400 bytes of core
-/// state, whatever the publish rate.
+/// Its inline size is `size_of::<Subscriber>()`: 248 bytes on 64-bit
+/// targets (checked by a test, printed by `cargo bench --bench hub`), plus
+/// a slot of at most 64 bytes in its hub. While idle it owns no events; its only heap
+/// memory is its [`ResponseHead`] (four header pairs, about 200 bytes) and
+/// a custom [`Notice::Event`](crate::server::Notice::Event) name if one is
+/// set (the default is static). So an idle subscriber costs about 500 bytes
+/// of core state, whatever the publish rate.
+///
+/// When its connection ends, hand it to [`Hub::unsubscribe`]: until then
+/// the hub holds events for it.
 #[derive(Clone, Debug)]
 pub struct Subscriber {
     stream: Stream,
     cursor: u64,
+    key: Key,
+    /// When it stops holding if its transport keeps refusing writes.
+    release_at: Option<Instant>,
 }
 
 impl Subscriber {
@@ -104,9 +180,17 @@ impl Subscriber {
         self.cursor
     }
 
-    /// When [`Hub::handle_timeout`] should next be called. No side effects.
+    /// When [`Hub::handle_timeout`] should next be called: the keep-alive
+    /// deadline, or while its transport refuses writes, the end of its lag
+    /// window. No side effects.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.stream.poll_timeout()
+        if self.stream.closed().is_some() {
+            return None;
+        }
+        match (self.stream.poll_timeout(), self.release_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// `Some` once the adapter should end the response.
@@ -123,9 +207,38 @@ impl Hub<MemoryLog> {
 }
 
 impl<L: ReplayLog> Hub<L> {
-    /// A hub over any [`ReplayLog`].
+    /// A hub over any [`ReplayLog`], with the default [`BacklogLimits`].
     pub fn with_log(log: L) -> Self {
-        Hub { log }
+        let holds = Holds::new(log.next_seq(), log.first_seq(), BacklogLimits::default());
+        Hub {
+            log,
+            holds,
+            refused: false,
+            full_since: None,
+        }
+    }
+
+    /// The same hub with these bounds on what it holds beyond the log.
+    pub fn with_backlog(mut self, limits: BacklogLimits) -> Self {
+        self.holds.set_limits(limits);
+        self
+    }
+
+    /// The bounds on what it holds beyond the log.
+    pub fn backlog_limits(&self) -> BacklogLimits {
+        self.holds.limits()
+    }
+
+    /// What it holds beyond the log now: events the log evicted that a
+    /// subscriber has not been sent yet.
+    pub fn backlog(&self) -> Backlog {
+        self.holds.backlog()
+    }
+
+    /// Subscribers registered (subscribed and not yet
+    /// [unsubscribed](Hub::unsubscribe)).
+    pub fn subscribers(&self) -> usize {
+        self.holds.live()
     }
 
     /// The replay log.
@@ -133,11 +246,24 @@ impl<L: ReplayLog> Hub<L> {
         &self.log
     }
 
+    /// The replay log, to change its settings (e.g. a floor). Events
+    /// appended here directly reach subscribers but are not held for them.
+    pub fn log_mut(&mut self) -> &mut L {
+        &mut self.log
+    }
+
     /// Encodes `msg` once and appends it to the log; returns its sequence
     /// number. A message without an ID gets the sequence number as its ID
     /// (`1`, `2`, …), so every broadcast event can be resumed from. Nothing is
-    /// published on error.
-    pub fn publish(&mut self, msg: &Message<'_>) -> Result<u64, EncodeError> {
+    /// published on error: [`PublishError::Full`] while the [`Backlog`] is
+    /// at its limits (publish again when [`Hub::poll_room`] says so).
+    pub fn publish(&mut self, msg: &Message<'_>) -> Result<u64, PublishError> {
+        self.holds.count_backlog(&self.log);
+        if self.holds.is_full() {
+            self.refused = true;
+            return Err(PublishError::Full);
+        }
+        self.full_since = None;
         let seq = self.log.next_seq();
         let auto;
         let mut msg = *msg;
@@ -149,11 +275,14 @@ impl<L: ReplayLog> Hub<L> {
         encode::message(&mut buf, &msg)?;
         let bytes = buf.freeze();
         let id = id_slice(&bytes, &msg);
-        Ok(self.log.append(id, bytes))
+        let seq = self.log.append(id, bytes.clone());
+        self.holds.appended(seq, &bytes, &self.log);
+        Ok(seq)
     }
 
     /// Publishes `value` as JSON data (one `data:` line), with an optional
-    /// event type and ID.
+    /// event type and ID. [`JsonError::Full`](crate::json::JsonError::Full)
+    /// as [`PublishError::Full`].
     #[cfg(feature = "json")]
     pub fn publish_json<T: serde::Serialize + ?Sized>(
         &mut self,
@@ -171,13 +300,64 @@ impl<L: ReplayLog> Hub<L> {
         Ok(self.publish(&msg)?)
     }
 
+    /// Whether a publish would be accepted now (the [`Backlog`] is below
+    /// its limits). When it would not, [`Hub::poll_room`] says when it
+    /// would, as after a refused publish: for a publisher that waits
+    /// before producing an event at all (e.g. before appending it to a
+    /// shared log that feeds this hub).
+    pub fn check_room(&mut self) -> bool {
+        self.holds.count_backlog(&self.log);
+        if self.holds.is_full() {
+            self.refused = true;
+            return false;
+        }
+        true
+    }
+
+    /// `true` once after a publish was refused ([`PublishError::Full`]) and
+    /// room has been made since: wake the publishers waiting for it. Call
+    /// it after the calls that can make room ([`Hub::handle_written`],
+    /// [`Hub::handle_timeout`], [`Hub::unsubscribe`],
+    /// [`Hub::release_stalled`]); it is one comparison while no publish
+    /// waits.
+    pub fn poll_room(&mut self) -> bool {
+        if !self.refused {
+            return false;
+        }
+        self.holds.count_backlog(&self.log);
+        if self.holds.is_full() {
+            return false;
+        }
+        self.refused = false;
+        true
+    }
+
+    /// For a publisher waiting for room that has a clock: releases the
+    /// subscribers holding up the oldest event beyond the log that have
+    /// stalled for their [`Config::lag_window`] at `now` — their transport
+    /// refused writes that long ([`Hub::handle_blocked`]), or, for drivers
+    /// that cannot see refusals, they took nothing that long while the
+    /// backlog was full (the first call while full starts that clock).
+    /// Released subscribers lag like readers of a bounded log. Returns when
+    /// to call again while the backlog stays full (`None` once there is
+    /// room: see [`Hub::poll_room`]).
+    pub fn release_stalled(&mut self, now: Instant) -> Option<Instant> {
+        let full_since = *self.full_since.get_or_insert(now);
+        let next = self.holds.release_stalled(now, full_since, &self.log);
+        if next.is_none() {
+            self.full_since = None;
+        }
+        next
+    }
+
     /// A new subscriber opened at `now`, resuming after `last_event_id` (see
     /// [`last_event_id`](crate::server::last_event_id)), or live-only when
     /// `None`. Gaps and unknown IDs follow the config's [`ResumePolicy`] and
     /// queue a [`Notice`](crate::server::Notice); the response head's
-    /// `Last-Event-ID` says where the stream really starts.
+    /// `Last-Event-ID` says where the stream really starts. The hub holds
+    /// every event from there on for it until [`Hub::unsubscribe`].
     pub fn subscribe(
-        &self,
+        &mut self,
         now: Instant,
         last_event_id: Option<&str>,
         config: Config,
@@ -218,7 +398,24 @@ impl<L: ReplayLog> Hub<L> {
             });
         }
         stream.head_mut().headers.push(("Last-Event-ID", after));
-        Subscriber { stream, cursor }
+        let window = stream.config().lag_window;
+        let key = self.holds.register(cursor, now, window, &self.log);
+        Subscriber {
+            stream,
+            cursor,
+            key,
+            release_at: None,
+        }
+    }
+
+    /// Forgets `sub` (its connection ended): the hub stops holding events
+    /// for it. Call it once its connection is gone; later calls, and calls
+    /// with a subscriber of another hub, do nothing. The subscriber can
+    /// still be polled, as a reader of the log that holds nothing.
+    pub fn unsubscribe(&mut self, sub: &mut Subscriber) {
+        self.holds.unregister(sub.key);
+        sub.key = Key::NONE;
+        sub.release_at = None;
     }
 
     /// Whether `sub` has bytes to write: queued control bytes or log events
@@ -233,7 +430,7 @@ impl<L: ReplayLog> Hub<L> {
     /// closed: check [`Subscriber::closed`]). Counts as a write at `now` for
     /// its keep-alive timer. For a transport that may refuse bytes, use
     /// [`Hub::peek_transmit`].
-    pub fn poll_transmit(&self, sub: &mut Subscriber, now: Instant) -> Option<Bytes> {
+    pub fn poll_transmit(&mut self, sub: &mut Subscriber, now: Instant) -> Option<Bytes> {
         let mut first = None;
         self.peek_transmit(sub, now, 0, |b| first = Some(b.clone()));
         self.handle_written(sub, now);
@@ -245,12 +442,13 @@ impl<L: ReplayLog> Hub<L> {
     /// keep-alives, [`Stream::send`]; then log events from its cursor) while
     /// the total stays within `max` bytes (always at least one chunk), and
     /// returns the bytes offered. `0` means it is up to date, or closed
-    /// (check [`Subscriber::closed`]): a subscriber whose cursor fell out of
-    /// the log is skipped ahead or closed here, per its
+    /// (check [`Subscriber::closed`]): a subscriber that no longer holds
+    /// (see [the module docs](self#bursts-backpressure-and-lag)) and whose
+    /// cursor fell out of the log is skipped ahead or closed here, per its
     /// [`LagPolicy`]. Nothing is taken until [`Hub::handle_written`]; a
     /// later peek offers again from the same place.
     pub fn peek_transmit(
-        &self,
+        &mut self,
         sub: &mut Subscriber,
         now: Instant,
         max: usize,
@@ -263,7 +461,7 @@ impl<L: ReplayLog> Hub<L> {
         if self.close_if_lagging(sub) {
             return 0;
         }
-        if sub.cursor < self.log.first_seq() {
+        if sub.cursor < self.log.first_seq() && !self.holds.is_holding(sub.key) {
             let first = self.log.first_seq();
             let skipped = first - sub.cursor;
             sub.cursor = first;
@@ -277,55 +475,102 @@ impl<L: ReplayLog> Hub<L> {
         sub.stream.advance(now);
         let mut total = 0;
         let offered = &mut sub.stream.offered_log;
-        while let Some(entry) = self.log.get(sub.cursor + u64::from(*offered)) {
-            if (total > 0 && total + entry.bytes.len() > max) || *offered == u32::MAX {
+        loop {
+            let seq = sub.cursor + u64::from(*offered);
+            let log_entry;
+            let bytes = match self.holds.get(seq) {
+                Some(bytes) => bytes,
+                None => match self.log.get(seq) {
+                    Some(entry) => {
+                        log_entry = entry;
+                        &log_entry.bytes
+                    }
+                    None => break,
+                },
+            };
+            if (total > 0 && total + bytes.len() > max) || *offered == u32::MAX {
                 break;
             }
-            take(&entry.bytes);
-            total += entry.bytes.len();
+            take(bytes);
+            total += bytes.len();
             *offered += 1;
         }
         total
     }
 
-    /// Closes `sub`'s stream ([`CloseReason::Lagged`]) if its cursor fell
-    /// out of the replay log and its [`LagPolicy`] closes laggards; returns
-    /// whether it is closed for lagging. [`Hub::peek_transmit`] decides this
-    /// too; call it yourself while the transport is stuck in a write it
-    /// started (a client that stopped reading in the middle of a batch),
-    /// e.g. after each publish, and drop the connection when it says so:
-    /// the client discards the event cut short and resumes from the last
-    /// one it got whole.
-    pub fn close_if_lagging(&self, sub: &mut Subscriber) -> bool {
+    /// Closes `sub`'s stream ([`CloseReason::Lagged`]) if it no longer
+    /// holds its events, its cursor fell out of the replay log and its
+    /// [`LagPolicy`] closes laggards; returns whether it is closed for
+    /// lagging. [`Hub::peek_transmit`] decides this too; call it yourself
+    /// while the transport is stuck in a write it started (a client that
+    /// stopped reading in the middle of a batch), e.g. after each publish
+    /// and each [`Hub::handle_timeout`], and drop the connection when it
+    /// says so: the client discards the event cut short and resumes from
+    /// the last one it got whole.
+    pub fn close_if_lagging(&mut self, sub: &mut Subscriber) -> bool {
         if let Some(reason) = sub.stream.closed() {
             return reason == CloseReason::Lagged;
         }
-        if sub.cursor >= self.log.first_seq() || sub.stream.config().lag == LagPolicy::SkipAhead {
+        if sub.cursor >= self.log.first_seq()
+            || self.holds.is_holding(sub.key)
+            || sub.stream.config().lag == LagPolicy::SkipAhead
+        {
             return false;
         }
-        log::warn!("a subscriber fell out of the replay log: closing its stream");
+        log::warn!("a subscriber refused writes for its lag window and fell out of the replay log: closing its stream");
         sub.stream.close_with(CloseReason::Lagged);
+        sub.release_at = None;
         true
     }
 
     /// The transport accepted (the start of) what the last
     /// [`Hub::peek_transmit`] offered `sub`: takes all of it and counts it as
     /// a write at `now` for the keep-alive timer. The adapter writes the
-    /// rest of those bytes before it peeks again.
-    pub fn handle_written(&self, sub: &mut Subscriber, now: Instant) {
+    /// rest of those bytes before it peeks again, and calls this again
+    /// (with nothing offered it takes nothing) each time the transport
+    /// takes more of them, so that the subscriber does not count as
+    /// blocked while it reads.
+    pub fn handle_written(&mut self, sub: &mut Subscriber, now: Instant) {
         let events = core::mem::take(&mut sub.stream.offered_log);
         sub.cursor += u64::from(events);
         sub.stream.handle_written(now);
         if events > 0 {
             sub.stream.mark_written();
         }
+        sub.release_at = None;
+        if sub.stream.closed().is_some() {
+            self.holds.release(sub.key);
+        } else {
+            self.holds.progressed(sub.key, sub.cursor, now, &self.log);
+        }
     }
 
-    /// Fires `sub`'s keep-alive timer if due at `now` (no comment is queued
-    /// while log events wait for it). Early or repeated calls do nothing.
-    pub fn handle_timeout(&self, sub: &mut Subscriber, now: Instant) {
+    /// The transport refused a write to `sub` at `now` (it took none of
+    /// what was offered, or none of the rest of a batch it started): from
+    /// the first such call until the next [`Hub::handle_written`], the
+    /// subscriber counts as blocked. Once it has been blocked for its
+    /// [`Config::lag_window`] ([`Subscriber::poll_timeout`] says when; call
+    /// [`Hub::handle_timeout`] then), the hub stops holding events for it.
+    pub fn handle_blocked(&mut self, sub: &mut Subscriber, now: Instant) {
+        if sub.stream.closed().is_none() {
+            sub.release_at = self.holds.blocked(sub.key, now);
+        }
+    }
+
+    /// Fires `sub`'s timers due at `now`: its keep-alive (no comment is
+    /// queued while log events wait for it) and, while its transport
+    /// refuses writes, the end of its lag window (it stops holding, and if
+    /// its cursor is no longer in the log it lags: see
+    /// [`Hub::close_if_lagging`]). Early or repeated calls do nothing.
+    pub fn handle_timeout(&mut self, sub: &mut Subscriber, now: Instant) {
         let busy = sub.cursor < self.log.next_seq();
         sub.stream.keep_alive(now, busy);
+        if sub.release_at.is_some_and(|at| at <= now)
+            && self.holds.release_if_blocked_out(sub.key, now)
+        {
+            sub.release_at = None;
+            self.close_if_lagging(sub);
+        }
     }
 
     /// The ID of the event before `seq`, or [`EARLIEST`] when not retained.
@@ -357,376 +602,4 @@ fn id_slice(bytes: &Bytes, msg: &Message<'_>) -> Utf8Bytes {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::replay::LogLimits;
-    use crate::server::Notice;
-    use alloc::vec::Vec;
-
-    fn drain<L: ReplayLog>(hub: &Hub<L>, sub: &mut Subscriber) -> Vec<u8> {
-        let mut out = Vec::new();
-        while let Some(b) = hub.poll_transmit(sub, Instant::ZERO) {
-            out.extend_from_slice(&b);
-        }
-        out
-    }
-
-    fn small(n: usize) -> Hub {
-        Hub::new(LogLimits {
-            max_events: n,
-            max_bytes: 1 << 20,
-        })
-    }
-
-    #[test]
-    fn subscriber_state_is_small() {
-        let size = core::mem::size_of::<Subscriber>();
-        assert!(size <= 256, "Subscriber is {size} bytes");
-        #[cfg(target_pointer_width = "64")]
-        assert_eq!(size, 208, "update the documented size");
-    }
-
-    #[test]
-    fn ids_are_sequence_numbers_and_slices() {
-        let mut hub = Hub::default();
-        assert_eq!(hub.publish(&Message::new("a")), Ok(1));
-        assert_eq!(hub.publish(&Message::new("b").id("x").retry(5)), Ok(2));
-        assert_eq!(
-            hub.publish(&Message::new("c").id("\n")),
-            Err(EncodeError::IdHasNewline)
-        );
-        assert_eq!(hub.log().get(1).unwrap().id, "1");
-        assert_eq!(hub.log().get(2).unwrap().id, "x");
-        assert_eq!(hub.log().next_seq(), 3);
-    }
-
-    #[test]
-    fn lagging_subscriber_disconnects_or_skips() {
-        let mut hub = small(2);
-        let mut slow = hub.subscribe(Instant::ZERO, None, Config::default());
-        let config = Config {
-            lag: LagPolicy::SkipAhead,
-            notice: Notice::Comment,
-            ..Config::default()
-        };
-        let mut skipper = hub.subscribe(Instant::ZERO, None, config);
-        for d in ["a", "b", "c", "d"] {
-            hub.publish(&Message::new(d)).unwrap();
-        }
-        assert!(hub.has_pending(&slow));
-        assert_eq!(drain(&hub, &mut slow), b"");
-        assert_eq!(slow.closed(), Some(CloseReason::Lagged));
-        assert!(!hub.has_pending(&slow));
-        assert_eq!(
-            drain(&hub, &mut skipper),
-            &b": {\"reason\":\"lagged\",\"skipped\":2,\"resumed_after\":\"earliest\"}\nid: 3\ndata: c\n\nid: 4\ndata: d\n\n"[..]
-        );
-    }
-
-    #[test]
-    fn resume_policies_and_header() {
-        let mut hub = small(2);
-        for d in ["a", "b", "c", "d"] {
-            hub.publish(&Message::new(d)).unwrap();
-        }
-        let mut sub = hub.subscribe(Instant::ZERO, Some("1"), Config::default());
-        assert_eq!(
-            sub.response_head().headers[3],
-            ("Last-Event-ID", String::from("earliest"))
-        );
-        assert_eq!(
-            drain(&hub, &mut sub),
-            &b"event: sse-resync\ndata: {\"reason\":\"gap\",\"requested\":\"1\",\"resumed_after\":\"earliest\"}\n\nid: 3\ndata: c\n\nid: 4\ndata: d\n\n"[..]
-        );
-        let mut sub = hub.subscribe(Instant::ZERO, Some("zzz"), Config::default());
-        assert_eq!(sub.response_head().headers[3].1, "4");
-        assert_eq!(
-            drain(&hub, &mut sub),
-            &b"event: sse-resync\ndata: {\"reason\":\"unknown\",\"requested\":\"zzz\",\"resumed_after\":\"4\"}\n\n"[..]
-        );
-    }
-}
-
-/// Peek-then-commit writing ([`Hub::peek_transmit`], [`Hub::handle_written`]).
-#[cfg(test)]
-mod write_tests {
-    use super::*;
-    use crate::replay::LogLimits;
-    use crate::server::Notice;
-    use alloc::vec::Vec;
-    use core::time::Duration;
-    use proptest::prelude::*;
-
-    fn hub(max_events: usize) -> Hub {
-        Hub::new(LogLimits {
-            max_events,
-            max_bytes: 1 << 20,
-        })
-    }
-
-    fn config(lag: LagPolicy) -> Config {
-        Config {
-            lag,
-            notice: Notice::Comment,
-            ..Config::default()
-        }
-    }
-
-    /// What a peek offers, concatenated.
-    fn peek(hub: &Hub, sub: &mut Subscriber, at: Instant, max: usize) -> Vec<u8> {
-        let mut out = Vec::new();
-        hub.peek_transmit(sub, at, max, |b| out.extend_from_slice(b));
-        out
-    }
-
-    fn at(ms: u64) -> Instant {
-        Instant::ZERO + Duration::from_millis(ms)
-    }
-
-    #[test]
-    fn a_subscriber_stuck_mid_write_is_closed_once_it_lags() {
-        let mut hub = hub(2);
-        let mut sub = hub.subscribe(Instant::ZERO, None, config(LagPolicy::Disconnect));
-        let mut skip = hub.subscribe(Instant::ZERO, None, config(LagPolicy::SkipAhead));
-        hub.publish(&Message::new("a")).unwrap();
-        for s in [&mut sub, &mut skip] {
-            assert_eq!(peek(&hub, s, Instant::ZERO, 1 << 10), b"id: 1\ndata: a\n\n");
-            // The socket took part of it, then stopped taking anything.
-            hub.handle_written(s, Instant::ZERO);
-        }
-        hub.publish(&Message::new("b")).unwrap();
-        hub.publish(&Message::new("c")).unwrap();
-        // Event 2 is still in the log: not lagging yet.
-        assert!(!hub.close_if_lagging(&mut sub));
-        assert_eq!(sub.closed(), None);
-        hub.publish(&Message::new("d")).unwrap();
-        assert!(hub.close_if_lagging(&mut sub));
-        assert_eq!(sub.closed(), Some(CloseReason::Lagged));
-        assert!(hub.close_if_lagging(&mut sub), "and it stays so");
-        assert_eq!(peek(&hub, &mut sub, Instant::ZERO, 1 << 10), b"");
-        // Skipping ahead is for the next peek: the stream stays open.
-        assert!(!hub.close_if_lagging(&mut skip));
-        assert_eq!(skip.closed(), None);
-        // A stream closed for another reason is not lagging.
-        let mut done = hub.subscribe(Instant::ZERO, None, config(LagPolicy::Disconnect));
-        done.stream().close();
-        assert!(!hub.close_if_lagging(&mut done));
-    }
-
-    #[test]
-    fn a_peek_takes_nothing_until_written() {
-        let mut hub = hub(16);
-        let mut sub = hub.subscribe(Instant::ZERO, None, Config::default());
-        hub.publish(&Message::new("a")).unwrap();
-        hub.publish(&Message::new("b")).unwrap();
-        let both = b"id: 1\ndata: a\n\nid: 2\ndata: b\n\n";
-        assert_eq!(peek(&hub, &mut sub, Instant::ZERO, 1 << 10), both);
-        assert_eq!(peek(&hub, &mut sub, Instant::ZERO, 1 << 10), both);
-        assert!(hub.has_pending(&sub));
-        // A budget smaller than one event still offers one event.
-        assert_eq!(
-            peek(&hub, &mut sub, Instant::ZERO, 1),
-            b"id: 1\ndata: a\n\n"
-        );
-        hub.handle_written(&mut sub, Instant::ZERO);
-        assert_eq!(sub.cursor(), 2);
-        assert_eq!(
-            peek(&hub, &mut sub, Instant::ZERO, 1 << 10),
-            b"id: 2\ndata: b\n\n"
-        );
-        hub.handle_written(&mut sub, Instant::ZERO);
-        assert!(!hub.has_pending(&sub));
-        assert_eq!(peek(&hub, &mut sub, Instant::ZERO, 1 << 10), b"");
-        // Committing with nothing offered takes nothing.
-        hub.handle_written(&mut sub, Instant::ZERO);
-        assert_eq!(sub.cursor(), 3);
-    }
-
-    #[test]
-    fn an_unwritten_event_keeps_the_subscriber_behind_so_it_lags() {
-        for (lag, expected) in [
-            (LagPolicy::Disconnect, None),
-            (
-                LagPolicy::SkipAhead,
-                Some(
-                    &b": {\"reason\":\"lagged\",\"skipped\":1,\"resumed_after\":\"earliest\"}\n\
-                       id: 3\ndata: 3\n\nid: 4\ndata: 4\n\nid: 5\ndata: 5\n\n"[..],
-                ),
-            ),
-        ] {
-            let mut hub = hub(3);
-            let mut sub = hub.subscribe(Instant::ZERO, None, config(lag));
-            hub.publish(&Message::new("1")).unwrap();
-            assert_eq!(
-                hub.poll_transmit(&mut sub, Instant::ZERO).unwrap().len(),
-                15
-            );
-            // The socket is full: event 2 is offered but never written.
-            hub.publish(&Message::new("2")).unwrap();
-            assert_eq!(
-                peek(&hub, &mut sub, Instant::ZERO, 1 << 10),
-                b"id: 2\ndata: 2\n\n"
-            );
-            for data in ["3", "4", "5"] {
-                hub.publish(&Message::new(data)).unwrap();
-            }
-            let offered = peek(&hub, &mut sub, Instant::ZERO, 1 << 10);
-            match expected {
-                None => {
-                    assert_eq!(offered, b"");
-                    assert_eq!(sub.closed(), Some(CloseReason::Lagged));
-                }
-                Some(expected) => {
-                    // The notice first (own queue), then the log.
-                    hub.handle_written(&mut sub, Instant::ZERO);
-                    let mut all = offered;
-                    all.extend(peek(&hub, &mut sub, Instant::ZERO, 1 << 10));
-                    hub.handle_written(&mut sub, Instant::ZERO);
-                    assert_eq!(all, expected);
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn no_keep_alive_while_offered_bytes_wait_and_the_timer_restarts_when_written() {
-        let mut hub = hub(16);
-        let mut sub = hub.subscribe(Instant::ZERO, None, Config::default());
-        hub.publish(&Message::new("1")).unwrap();
-        assert!(!peek(&hub, &mut sub, Instant::ZERO, 1 << 10).is_empty());
-        // Due at 15 s; the event still waits: no comment is queued.
-        hub.handle_timeout(&mut sub, at(15_000));
-        // Written at 20 s: the next keep-alive is due at 35 s.
-        assert_eq!(
-            peek(&hub, &mut sub, at(20_000), 1 << 10),
-            b"id: 1\ndata: 1\n\n"
-        );
-        hub.handle_written(&mut sub, at(20_000));
-        assert_eq!(sub.poll_timeout(), Some(at(35_000)));
-        hub.handle_timeout(&mut sub, at(35_000));
-        assert_eq!(peek(&hub, &mut sub, at(35_000), 1 << 10), b":\n");
-    }
-
-    #[test]
-    fn skipping_ahead_in_the_own_queue_spares_offered_events() {
-        let config = Config {
-            max_queued_bytes: 40,
-            ..config(LagPolicy::SkipAhead)
-        };
-        let mut stream = Stream::new(Instant::ZERO, config);
-        stream.send(&Message::new("first event")).unwrap();
-        let mut offered = Vec::new();
-        stream.peek_transmit(Instant::ZERO, 1 << 10, |b| offered.extend_from_slice(b));
-        assert_eq!(offered, b"data: first event\n\n");
-        // Overflows the queue: an event that is not on the wire goes.
-        stream.send(&Message::new("second event")).unwrap();
-        stream.send(&Message::new("third event")).unwrap();
-        stream.handle_written(Instant::ZERO);
-        let mut rest = Vec::new();
-        while let Some(b) = stream.poll_transmit(Instant::ZERO) {
-            rest.extend_from_slice(&b);
-        }
-        assert_eq!(
-            rest,
-            b": {\"reason\":\"lagged\",\"skipped\":1}\n\
-              data: third event\n\n"
-        );
-    }
-
-    proptest! {
-        /// However the adapter's writes go (budgets, refused writes that
-        /// drop what was offered, publishes in between), the bytes it
-        /// commits are exactly what taking one chunk at a time gives.
-        #[test]
-        fn committed_bytes_do_not_depend_on_how_writes_go(
-            steps in proptest::collection::vec((0u8..4, 0usize..80), 1..60),
-        ) {
-            let mut hub = hub(64);
-            let mut sub = hub.subscribe(Instant::ZERO, None, Config { retry: Some(5), ..Config::default() });
-            let mut reference = hub.subscribe(Instant::ZERO, None, Config { retry: Some(5), ..Config::default() });
-            let (mut wire, mut expected) = (Vec::new(), Vec::new());
-            for (i, (op, max)) in steps.into_iter().enumerate() {
-                match op {
-                    0 => {
-                        let data = alloc::format!("event {i}");
-                        hub.publish(&Message::new(&data)).unwrap();
-                    }
-                    1 => {
-                        // Refused: nothing written, the offer is dropped.
-                        peek(&hub, &mut sub, Instant::ZERO, max);
-                    }
-                    _ => {
-                        wire.extend(peek(&hub, &mut sub, Instant::ZERO, max));
-                        hub.handle_written(&mut sub, Instant::ZERO);
-                    }
-                }
-            }
-            loop {
-                let offered = peek(&hub, &mut sub, Instant::ZERO, 7);
-                if offered.is_empty() {
-                    break;
-                }
-                wire.extend(offered);
-                hub.handle_written(&mut sub, Instant::ZERO);
-            }
-            while let Some(b) = hub.poll_transmit(&mut reference, Instant::ZERO) {
-                expected.extend_from_slice(&b);
-            }
-            prop_assert_eq!(wire, expected);
-        }
-
-        /// Checking for lag while writes are stuck never changes what a
-        /// subscriber gets, only where it ends: what it was written is a
-        /// prefix of what a subscriber that never lags gets, nothing is
-        /// written after it is closed for lagging, it is closed exactly when
-        /// its cursor fell out of the log, and one that skips ahead is
-        /// never closed by it.
-        #[test]
-        fn lag_checks_end_a_stream_but_never_change_it(
-            steps in proptest::collection::vec((0u8..5, 0usize..80), 1..80),
-        ) {
-            let mut hub = hub(4);
-            let mut big = Hub::new(LogLimits { max_events: 1 << 10, max_bytes: 1 << 20 });
-            let mut sub = hub.subscribe(Instant::ZERO, None, config(LagPolicy::Disconnect));
-            let mut skip = hub.subscribe(Instant::ZERO, None, config(LagPolicy::SkipAhead));
-            let mut reference = big.subscribe(Instant::ZERO, None, config(LagPolicy::Disconnect));
-            let mut wire = Vec::new();
-            for (i, (op, max)) in steps.into_iter().enumerate() {
-                match op {
-                    0 | 1 => {
-                        let data = alloc::format!("event {i}");
-                        hub.publish(&Message::new(&data)).unwrap();
-                        big.publish(&Message::new(&data)).unwrap();
-                    }
-                    2 => {
-                        peek(&hub, &mut sub, Instant::ZERO, max);
-                    }
-                    3 => {
-                        let offered = peek(&hub, &mut sub, Instant::ZERO, max);
-                        if sub.closed().is_some() {
-                            prop_assert!(offered.is_empty());
-                        }
-                        wire.extend(offered);
-                        hub.handle_written(&mut sub, Instant::ZERO);
-                    }
-                    _ => {
-                        let out_of_log = sub.cursor() < hub.log().first_seq();
-                        let was_open = sub.closed().is_none();
-                        let lags = hub.close_if_lagging(&mut sub);
-                        if was_open {
-                            prop_assert_eq!(lags, out_of_log);
-                        }
-                        prop_assert_eq!(lags, sub.closed() == Some(CloseReason::Lagged));
-                        prop_assert!(!hub.close_if_lagging(&mut skip));
-                        prop_assert_eq!(skip.closed(), None);
-                    }
-                }
-            }
-            let mut expected = Vec::new();
-            while let Some(b) = big.poll_transmit(&mut reference, Instant::ZERO) {
-                expected.extend_from_slice(&b);
-            }
-            prop_assert!(expected.starts_with(&wire));
-        }
-    }
-}
+mod tests;

@@ -22,6 +22,7 @@ use alloc::string::String;
 use core::fmt;
 
 use crate::encode::EncodeError;
+use crate::hub::PublishError;
 
 /// Why a value could not be published as JSON.
 #[derive(Debug)]
@@ -32,6 +33,9 @@ pub enum JsonError {
     Serialize(serde_json::Error),
     /// The event's ID or type cannot be encoded.
     Encode(EncodeError),
+    /// The hub's backlog is full ([`PublishError::Full`]): publish again
+    /// once it has room.
+    Full,
 }
 
 impl fmt::Display for JsonError {
@@ -39,6 +43,7 @@ impl fmt::Display for JsonError {
         match self {
             JsonError::Serialize(e) => write!(f, "value cannot be serialized as json: {e}"),
             JsonError::Encode(e) => e.fmt(f),
+            JsonError::Full => PublishError::Full.fmt(f),
         }
     }
 }
@@ -49,6 +54,15 @@ impl std::error::Error for JsonError {}
 impl From<EncodeError> for JsonError {
     fn from(e: EncodeError) -> Self {
         JsonError::Encode(e)
+    }
+}
+
+impl From<PublishError> for JsonError {
+    fn from(e: PublishError) -> Self {
+        match e {
+            PublishError::Encode(e) => JsonError::Encode(e),
+            PublishError::Full => JsonError::Full,
+        }
     }
 }
 

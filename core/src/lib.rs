@@ -26,7 +26,9 @@
 //! - [`endpoint`]: the HTTP/1.1 front of a stream endpoint on a raw socket:
 //!   routing a request, the stream's response head, small answers.
 //! - [`hub`]: broadcast; publish encodes once into the [`replay`] log and
-//!   subscribers are cursors into it.
+//!   subscribers are cursors into it; the hub holds what a subscriber was
+//!   not sent yet (a burst never drops a reader), bounded, with
+//!   backpressure for publishers.
 //! - [`replay`]: the bounded log of encoded events behind the
 //!   [`replay::ReplayLog`] trait, and the typed [`replay::Resume`] outcome.
 //! - [`outbox`]: messages for one subscriber sent from outside its
@@ -36,6 +38,9 @@
 //!   requests, response checks, reconnects, `Last-Event-ID`, close/reopen.
 //! - [`url`]: [`url::Url`], absolute http(s) URLs, redirect resolution and
 //!   origins for the client.
+//! - [`proxy`]: which URLs go through which HTTP proxy (curl's environment
+//!   variables and `NO_PROXY` rules) and the `CONNECT` tunnel, for the
+//!   raw-socket drivers.
 //!
 //! Decisions are logged where they are made, through the `log` facade (no
 //! logger, no output; it works without `std`): the client's opens,
@@ -79,6 +84,7 @@ pub mod hub;
 pub mod json;
 pub mod outbox;
 pub mod parse;
+pub mod proxy;
 pub mod replay;
 pub mod server;
 pub mod text;

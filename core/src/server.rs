@@ -26,25 +26,32 @@
 //! A socket says whether it can take more only when written to. Bytes an
 //! adapter took with `poll_transmit` and could not write are gone from the
 //! core's view: it counts them as written (so no keep-alive is due) and, for
-//! a hub subscriber, its cursor is past them (so it does not lag while the
-//! log evicts them). A socket adapter therefore peeks, writes, and commits:
+//! a hub subscriber, its cursor is past them. A socket adapter therefore
+//! peeks, writes, and commits:
 //!
 //! 1. [`Stream::peek_transmit`] (or [`Hub::peek_transmit`](crate::hub::Hub::peek_transmit))
 //!    offers the next chunks, up to a byte budget;
 //! 2. the adapter writes them; if the socket takes nothing (`WouldBlock`,
-//!    `Pending`), it drops them and peeks again when the socket is writable,
-//!    so what it then gets reflects everything that happened meanwhile;
-//! 3. once the socket took any of it, [`Stream::handle_written`] takes
+//!    `Pending`), it drops them, reports the refusal to a hub subscriber
+//!    with [`Hub::handle_blocked`](crate::hub::Hub::handle_blocked), and
+//!    peeks again when the socket is writable, so what it then gets
+//!    reflects everything that happened meanwhile;
+//! 3. once the socket took any of it, [`Stream::handle_written`] (or
+//!    [`Hub::handle_written`](crate::hub::Hub::handle_written)) takes
 //!    exactly what was offered and restarts the keep-alive timer at that
-//!    time; the adapter finishes writing the rest before peeking again.
+//!    time; the adapter finishes writing the rest before peeking again,
+//!    telling a hub subscriber about each further write that goes through
+//!    (`handle_written` again) and each that is refused (`handle_blocked`).
 //!
-//! While the socket takes nothing (a client that stopped reading), the
-//! adapter still hears of publishes: a hub subscriber's next peek decides
-//! whether it lags, and if a write it started is stuck part way,
-//! [`Hub::close_if_lagging`](crate::hub::Hub::close_if_lagging) decides it
-//! so that the connection can be dropped in the middle of an event (the
+//! Only that refused time counts against a hub subscriber: the hub holds
+//! every event it has not been sent yet, however many are published
+//! meanwhile, until its socket has refused writes for
+//! [`Config::lag_window`]; then it lags like a reader of a bounded log (see
+//! [the hub](crate::hub#bursts-backpressure-and-lag)). If a write it started
+//! is stuck part way, [`Hub::close_if_lagging`](crate::hub::Hub::close_if_lagging)
+//! decides whether to drop the connection in the middle of an event (the
 //! client discards the event cut short and resumes from the last whole
-//! one), instead of being held as long as the client holds it.
+//! one), instead of holding it as long as the client holds it.
 //!
 //! Resuming follows Mercure: the client's last event ID comes from the
 //! `Last-Event-ID` header or, because browsers cannot set headers on the
@@ -92,8 +99,9 @@ use crate::time::Instant;
 /// The keep-alive comment: an empty comment line, ignored by every client.
 pub const KEEP_ALIVE: &[u8] = b":\n";
 
-/// What a subscriber whose cursor fell out of the replay log (or whose
-/// own queue is full) gets.
+/// What a hub subscriber that stopped holding its events (its transport
+/// refused writes for [`Config::lag_window`]) gets once its cursor falls out
+/// of the replay log, and what a subscriber whose own queue is full gets.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum LagPolicy {
@@ -161,6 +169,14 @@ pub struct Config {
     pub max_queued_bytes: usize,
     /// What happens to a subscriber that cannot keep up.
     pub lag: LagPolicy,
+    /// For hub subscribers: how long their transport may refuse writes
+    /// without a break before the hub stops holding events for them (then
+    /// [`Config::lag`] applies once the replay log evicts their next
+    /// event). Only refused time counts: a subscriber that reads, however
+    /// slowly, or whose task has not run yet, is never dropped; publishers
+    /// wait for it instead (see [`hub`](crate::hub#bursts-backpressure-and-lag)).
+    /// Default 5 s.
+    pub lag_window: Duration,
     /// Replay choice when the last event ID is older than the log. Default
     /// [`ResumePolicy::ReplayRetained`]: every retained event is newer than
     /// what the client saw, so this adds no duplicates and loses least.
@@ -182,6 +198,7 @@ impl Default for Config {
             padding: 0,
             max_queued_bytes: 64 << 10,
             lag: LagPolicy::default(),
+            lag_window: Duration::from_secs(5),
             on_gap: ResumePolicy::ReplayRetained,
             on_unknown: ResumePolicy::LiveOnly,
             notice: Notice::default(),

@@ -1,11 +1,11 @@
 //! Hub and server properties: resume exactly once, keep-alives exactly when
-//! idle, bounded memory, and a 10,000-subscriber fan-out.
+//! idle, bounded memory with backpressure, and a 10,000-subscriber fan-out.
 
 use core::time::Duration;
 
 use proptest::prelude::*;
 use sse_core::encode::Message;
-use sse_core::hub::{Hub, Subscriber};
+use sse_core::hub::{BacklogLimits, Hub, PublishError, Subscriber};
 use sse_core::parse::Parser;
 use sse_core::replay::{LogLimits, ReplayLog, EARLIEST};
 use sse_core::server::{Config, LagPolicy, Notice, Stream, KEEP_ALIVE};
@@ -118,39 +118,76 @@ proptest! {
     }
 
     #[test]
-    fn memory_per_subscriber_is_bounded_whatever_the_publish_rate(
+    fn memory_is_bounded_whatever_the_publish_rate(
         sizes in proptest::collection::vec(0usize..3000, 1..300),
         skip in any::<bool>(),
     ) {
         let limits = LogLimits { max_events: 64, max_bytes: 16 << 10 };
-        let mut hub = Hub::new(limits);
+        let backlog = BacklogLimits { max_events: 128, max_bytes: 32 << 10 };
+        let mut hub = Hub::new(limits).with_backlog(backlog);
         let lag = if skip { LagPolicy::SkipAhead } else { LagPolicy::Disconnect };
-        let config = Config { lag, max_queued_bytes: 4096, ..Config::default() };
-        // A subscriber that never reads, one with its own queue that never
-        // reads, and one that reads now and then.
+        let config = Config {
+            lag,
+            max_queued_bytes: 4096,
+            lag_window: Duration::from_secs(1),
+            ..Config::default()
+        };
+        // A subscriber whose socket refuses everything, one whose task never
+        // runs, a stream with its own queue that never reads, and one that
+        // reads now and then.
         let mut stalled = hub.subscribe(Instant::ZERO, None, config.clone());
+        let mut asleep = hub.subscribe(Instant::ZERO, None, config.clone());
         let mut own = Stream::new(Instant::ZERO, config.clone());
         let mut reader = hub.subscribe(Instant::ZERO, None, config);
+        let mut now = Instant::ZERO;
         let mut largest = 0;
+        let mut refused = 0;
         for (i, size) in sizes.iter().enumerate() {
+            now = now + Duration::from_millis(10);
             let data = "x".repeat(*size);
-            hub.publish(&Message::new(&data)).unwrap();
+            let full = hub.backlog().events >= backlog.max_events
+                || hub.backlog().bytes >= backlog.max_bytes;
+            match hub.publish(&Message::new(&data)) {
+                Ok(_) => prop_assert!(!full),
+                Err(e) => {
+                    // The publisher would wait here.
+                    prop_assert_eq!(e, PublishError::Full);
+                    prop_assert!(full);
+                    refused += 1;
+                }
+            }
             let _ = own.send(&Message::new(&data));
             largest = largest.max(size + 32);
+            hub.peek_transmit(&mut stalled, now, 1 << 10, |_| {});
+            hub.handle_blocked(&mut stalled, now);
+            hub.handle_timeout(&mut stalled, now);
             prop_assert!(hub.log().len() <= limits.max_events);
             prop_assert!(hub.log().retained_bytes() <= limits.max_bytes.max(largest));
+            prop_assert!(hub.backlog().events <= backlog.max_events + limits.max_events);
+            prop_assert!(
+                hub.backlog().bytes <= backlog.max_bytes + limits.max_bytes.max(largest) + largest
+            );
             prop_assert!(own.queued_bytes() <= 4096usize.max(largest));
             if i % 7 == 0 {
-                while hub.poll_transmit(&mut reader, Instant::ZERO).is_some() {}
+                while hub.poll_transmit(&mut reader, now).is_some() {}
             }
         }
         // The stalled subscriber holds no events of its own.
-        prop_assert!(!stalled.stream().has_queued());
+        prop_assert_eq!(stalled.stream().queued_bytes(), 0);
+        // The sleeping one gets all that was published, once it runs.
+        let published = hub.log().next_seq() - 1;
+        prop_assert_eq!(published as usize + refused, sizes.len());
         let mut n = 0;
-        while hub.poll_transmit(&mut stalled, Instant::ZERO).is_some() {
+        while let Some(b) = hub.poll_transmit(&mut asleep, now) {
+            let want = format!("id: {}\n", n + 1);
+            prop_assert!(b.starts_with(want.as_bytes()));
             n += 1;
         }
-        prop_assert!(n <= limits.max_events + 1);
+        prop_assert_eq!(n, published);
+        for sub in [&mut stalled, &mut asleep, &mut reader] {
+            hub.unsubscribe(sub);
+        }
+        prop_assert_eq!(hub.backlog().events, 0);
     }
 }
 

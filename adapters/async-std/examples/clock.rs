@@ -49,7 +49,7 @@ fn main() -> ExitCode {
                 .unwrap_or_default()
                 .as_secs();
             let data = format!("{secs}");
-            if let Err(e) = hub.publish(&Message::new(&data).event("tick")) {
+            if let Err(e) = hub.publish(&Message::new(&data).event("tick")).await {
                 eprintln!("clock: {e}");
             }
         }

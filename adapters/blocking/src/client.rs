@@ -137,7 +137,8 @@ impl<C: Connector, K: Clock> EventSource<C, K> {
                 continue;
             };
             let mut out = BytesMut::new();
-            let exchange = match Exchange::start(&request, &mut out) {
+            let via = self.connector.forward_proxy(&request.url);
+            let exchange = match Exchange::start_via(&request, via, &mut out) {
                 Ok(exchange) => exchange,
                 Err(e) => {
                     log::error!("{}: cannot send the request: {e}", request.url);

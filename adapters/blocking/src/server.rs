@@ -9,8 +9,11 @@
 //! it once the socket took it, or wait for a publish or its keep-alive
 //! deadline. Writes time out at once, so a client that stopped reading
 //! blocks nothing: what was offered is offered again after the next
-//! publish, and the core's lag policy bounds how far behind it may fall
-//! (a write stuck part way is given up once the subscriber lags). A
+//! publish. Every refused write is reported to the hub and every write
+//! that goes through clears it, so only the time the socket refused writes
+//! counts against a subscriber: the hub holds its events until that lasted
+//! its lag window, then its lag policy applies once the log evicts its
+//! next event (a write stuck part way is given up then). A
 //! client that went away is noticed at the next write, or, when idle, by a
 //! short read after each second without anything to write: the client
 //! sends nothing after its request, so a read that ends means it closed
@@ -175,6 +178,9 @@ pub fn serve_connection(
     if let Some(outbox) = outbox {
         lock(&outbox).close(sub.closed().unwrap_or(CloseReason::Finished));
     }
+    let mut core = hub.lock();
+    core.unsubscribe(&mut sub);
+    hub.signal_room(&mut core);
 }
 
 /// Writes the subscriber's bytes as they come (see [`serve_connection`]).
@@ -195,7 +201,7 @@ fn stream(
     }
     let mut out = Vec::new();
     loop {
-        let guard = hub.lock();
+        let mut guard = hub.lock();
         if let Some(outbox) = outbox {
             lock(outbox).drain_into(sub.stream());
         }
@@ -205,6 +211,7 @@ fn stream(
         let overdue = sub.poll_timeout().filter(|&at| clock.now() >= at);
         if let Some(at) = overdue {
             guard.handle_timeout(sub, at);
+            hub.signal_room(&mut guard);
         }
         let now = overdue.unwrap_or_else(|| clock.now());
         out.clear();
@@ -237,14 +244,19 @@ fn stream(
             Ok(n) => {
                 // Taken when the socket took it (a write that blocked ends
                 // later than `now`).
-                hub.lock()
-                    .handle_written(sub, overdue.unwrap_or_else(|| clock.now()));
-                if write_rest(io, &out[n..], hub, sub, stop).is_err() {
+                let mut core = hub.lock();
+                core.handle_written(sub, overdue.unwrap_or_else(|| clock.now()));
+                hub.signal_room(&mut core);
+                drop(core);
+                if write_rest(io, &out[n..], hub, sub, clock, stop).is_err() {
                     return;
                 }
             }
             Err(e) if timed_out(&e) || e.kind() == io::ErrorKind::Interrupted => {
-                let _ = hub.wait(hub.lock(), RETRY);
+                // Refused: only such time counts against the subscriber.
+                let mut core = hub.lock();
+                core.handle_blocked(sub, clock.now());
+                let _ = hub.wait(core, RETRY);
             }
             Err(_) => return,
         }
@@ -257,18 +269,20 @@ fn stream(
 /// Finishes writing a batch the socket started taking, and flushes. The
 /// bytes are committed, so these writes block (the kernel returns as soon
 /// as the socket takes more), timing out every [`POLL_STOP`] only to give
-/// the stop flag a look and to drop a client that stopped reading (in the
-/// middle of the batch) once its subscriber lags: it discards the event cut
-/// short and resumes from the last one it got whole.
+/// the stop flag a look, to report the refused time to the hub, and to drop
+/// a client that stopped reading (in the middle of the batch) once it
+/// refused writes for its lag window and its subscriber lags: it discards
+/// the event cut short and resumes from the last one it got whole.
 fn write_rest(
     io: &mut dyn Transport,
     rest: &[u8],
     hub: &Hub,
     sub: &mut Subscriber,
+    clock: &dyn Clock,
     stop: &AtomicBool,
 ) -> io::Result<()> {
     io.set_write_timeout(Some(POLL_STOP))?;
-    let result = write_committed(io, rest, hub, sub, stop);
+    let result = write_committed(io, rest, hub, sub, clock, stop);
     io.set_write_timeout(Some(PROBE))?;
     result
 }
@@ -279,6 +293,7 @@ fn write_committed(
     mut rest: &[u8],
     hub: &Hub,
     sub: &mut Subscriber,
+    clock: &dyn Clock,
     stop: &AtomicBool,
 ) -> io::Result<()> {
     loop {
@@ -289,9 +304,22 @@ fn write_committed(
         match step {
             Ok(0) if rest.is_empty() => return Ok(()),
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => rest = &rest[n..],
+            Ok(n) => {
+                rest = &rest[n..];
+                // The client reads: it does not count as blocked.
+                let mut core = hub.lock();
+                core.handle_written(sub, clock.now());
+                hub.signal_room(&mut core);
+            }
             Err(e) if timed_out(&e) || e.kind() == io::ErrorKind::Interrupted => {
-                if stop.load(Ordering::Acquire) || hub.lock().close_if_lagging(sub) {
+                let now = clock.now();
+                let mut core = hub.lock();
+                core.handle_blocked(sub, now);
+                if sub.poll_timeout().is_some_and(|at| at <= now) {
+                    core.handle_timeout(sub, now);
+                    hub.signal_room(&mut core);
+                }
+                if stop.load(Ordering::Acquire) || core.close_if_lagging(sub) {
                     return Err(e);
                 }
             }

@@ -226,8 +226,9 @@ fn shutdown_ends_every_connection_and_thread() {
     assert!(threads() <= before + 8);
 }
 
-#[test]
-fn tls_end_to_end_with_a_self_signed_certificate() {
+/// A TLS server for `localhost` with a self-signed certificate made here,
+/// its hub, and a client configuration that trusts only that certificate.
+fn tls_server() -> (ServerHandle, Hub, rustls::ClientConfig) {
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
     let der = cert.cert.der().clone();
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.key_pair.serialize_der().into());
@@ -252,6 +253,12 @@ fn tls_end_to_end_with_a_self_signed_certificate() {
         .unwrap()
         .with_root_certificates(roots)
         .with_no_client_auth();
+    (server, hub, client_tls)
+}
+
+#[test]
+fn tls_end_to_end_with_a_self_signed_certificate() {
+    let (server, hub, client_tls) = tls_server();
     let url = format!("https://localhost:{}/events", server.local_addr().port());
     let mut es = EventSource::with_parts(
         &url,
@@ -413,8 +420,8 @@ fn other_paths_and_methods_get_complete_answers() {
 }
 
 /// A client that stops reading in the middle of an event is dropped once
-/// its subscriber falls out of the replay log, though its socket takes
-/// nothing more.
+/// its socket refused writes for its lag window and its subscriber falls
+/// out of the replay log, though its socket takes nothing more.
 #[test]
 fn a_client_that_stops_reading_mid_event_is_dropped_once_it_lags() {
     let hub = Hub::new(LogLimits {
@@ -423,21 +430,93 @@ fn a_client_that_stops_reading_mid_event_is_dropped_once_it_lags() {
     });
     let mut service = Service::new(hub.clone(), "/events");
     service.config.keep_alive = None;
+    service.config.lag_window = Duration::from_millis(300);
     let server = start(service);
     let (paused, _) = raw_subscriber(&server);
     assert_eq!(server.connections(), 1);
     // More than the socket buffers hold: the write stops part way.
     hub.publish(&Message::new(&"x".repeat(16 << 20))).unwrap();
     thread::sleep(Duration::from_millis(100));
+    // Its next event (2) is not published yet: whatever its window, it
+    // does not lag.
     assert_eq!(server.connections(), 1, "stuck, not dropped");
-    // Events 2 and 3 are in the log: not lagging yet. Then 4 pushes 2 out.
+    // These wait until the stream took the start of event 1 (the hub holds
+    // it); then 3 and 4 push 2 out of the log.
     for d in ["2", "3", "4"] {
         hub.publish(&Message::new(d)).unwrap();
     }
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(60);
     while server.connections() > 0 && Instant::now() < deadline {
         thread::sleep(Duration::from_millis(10));
     }
     assert_eq!(server.connections(), 0, "the lagging stream was dropped");
     drop(paused);
+}
+
+/// A proxy on 127.0.0.1 that relays one request per connection (a
+/// `CONNECT` tunnel, or an absolute-form request rewritten to origin form)
+/// and reports each request line.
+fn proxy() -> (String, std::sync::mpsc::Receiver<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        for mut client in listener.incoming().flatten() {
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && client.read(&mut byte).unwrap_or(0) == 1 {
+                head.push(byte[0]);
+            }
+            let head = String::from_utf8_lossy(&head).into_owned();
+            let (line, fields) = head.split_once("\r\n").unwrap();
+            let _ = tx.send(line.to_owned());
+            let mut words = line.split(' ');
+            let (method, target) = (words.next().unwrap(), words.next().unwrap());
+            let mut upstream = if method == "CONNECT" {
+                let _ = client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
+                TcpStream::connect(target).unwrap()
+            } else {
+                let rest = target.strip_prefix("http://").unwrap();
+                let (authority, path) = rest.split_at(rest.find('/').unwrap());
+                let mut upstream = TcpStream::connect(authority).unwrap();
+                let _ = write!(upstream, "{method} {path} HTTP/1.1\r\n{fields}");
+                upstream
+            };
+            let (mut from_up, mut to_client) =
+                (upstream.try_clone().unwrap(), client.try_clone().unwrap());
+            thread::spawn(move || std::io::copy(&mut from_up, &mut to_client));
+            thread::spawn(move || std::io::copy(&mut client, &mut upstream));
+        }
+    });
+    (url, rx)
+}
+
+#[test]
+fn through_a_proxy_forward_for_http_and_tunnelled_for_https() {
+    use sse_core::proxy::{Proxies, Proxy};
+    let (proxy_url, relayed) = proxy();
+    let proxies = || Proxies::all(Proxy::parse(&proxy_url).unwrap());
+
+    let hub = Hub::new(LogLimits::default());
+    let server = start(Service::new(hub.clone(), "/events"));
+    let url = format!("http://{}/events", server.local_addr());
+    let connector = TcpConnector::default().with_proxies(proxies());
+    let mut es = EventSource::with_parts(&url, fast(), connector, SystemClock::default()).unwrap();
+    assert_eq!(es.next(), Some(Notification::Open));
+    publish_when_connected(&server, &hub, &["forwarded"]);
+    assert_eq!(next_data(&mut es), "forwarded");
+    assert_eq!(relayed.try_recv().unwrap(), format!("GET {url} HTTP/1.1"));
+
+    let (server, hub, client_tls) = tls_server();
+    let port = server.local_addr().port();
+    let url = format!("https://localhost:{port}/events");
+    let connector = TcpConnector::with_tls(client_tls).with_proxies(proxies());
+    let mut es = EventSource::with_parts(&url, fast(), connector, SystemClock::default()).unwrap();
+    assert_eq!(es.next(), Some(Notification::Open));
+    publish_when_connected(&server, &hub, &["tunnelled"]);
+    assert_eq!(next_data(&mut es), "tunnelled");
+    assert_eq!(
+        relayed.try_recv().unwrap(),
+        format!("CONNECT localhost:{port} HTTP/1.1")
+    );
 }

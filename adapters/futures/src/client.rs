@@ -62,9 +62,9 @@ pub struct EventSource<C: Connector, T: Timer> {
     connector: C,
     timer: T,
     conn: Conn<C::Io>,
-    sleep: Option<(Instant, BoxFuture<()>)>,
+    deadline: Deadline,
     buf: Box<[u8]>,
-    shared: Arc<Shared>,
+    close: CloseSignal,
 }
 
 /// The connection, as far as it has got.
@@ -85,10 +85,51 @@ enum Conn<Io> {
     },
 }
 
+/// The close flag a [`CloseHandle`] sets and the task it wakes: what every
+/// `EventSource` driver (this one, `sse-reqwest`'s) shares with its handles.
+#[derive(Default)]
+pub struct CloseSignal(Arc<Shared>);
+
 #[derive(Default)]
 struct Shared {
     close: AtomicBool,
     waker: Mutex<Option<Waker>>,
+}
+
+impl CloseSignal {
+    /// A handle that raises this signal.
+    pub fn handle(&self) -> CloseHandle {
+        CloseHandle(Arc::clone(&self.0))
+    }
+
+    /// Whether a handle asked to close since the last call; lowers the flag.
+    pub fn take(&self) -> bool {
+        self.0.close.swap(false, Ordering::AcqRel)
+    }
+
+    /// Forgets a pending close (on `reopen`).
+    pub fn clear(&self) {
+        self.0.close.store(false, Ordering::Release);
+    }
+
+    /// Wakes the task that last parked, if any.
+    pub fn wake(&self) {
+        if let Ok(Some(waker)) = self.0.waker.lock().map(|mut w| w.take()) {
+            waker.wake();
+        }
+    }
+
+    /// Registers `waker` for handles to wake, just before a driver returns
+    /// `Pending` (not per message). `true` if a close was asked meanwhile:
+    /// the driver must look again instead of returning.
+    pub fn park(&self, waker: &Waker) -> bool {
+        if let Ok(mut w) = self.0.waker.lock() {
+            if !w.as_ref().is_some_and(|w| w.will_wake(waker)) {
+                *w = Some(waker.clone());
+            }
+        }
+        self.0.close.load(Ordering::Acquire)
+    }
 }
 
 /// Closes an [`EventSource`] from another task or thread: the stream reports
@@ -100,10 +141,43 @@ impl CloseHandle {
     /// Asks the `EventSource` to close, as [`EventSource::close`] does.
     pub fn close(&self) {
         self.0.close.store(true, Ordering::Release);
-        let waker = self.0.waker.lock().map(|mut w| w.take());
-        if let Ok(Some(waker)) = waker {
-            waker.wake();
+        CloseSignal(Arc::clone(&self.0)).wake();
+    }
+}
+
+/// The sleep until a [`Client`]'s next deadline, on a [`Timer`]: re-armed
+/// only for an earlier deadline (a later one is handled when the current
+/// sleep ends, since the machine ignores early timeouts).
+#[derive(Default)]
+pub struct Deadline {
+    sleep: Option<(Instant, BoxFuture<()>)>,
+}
+
+impl Deadline {
+    /// Polls the sleep for `client`'s next deadline; when it is over, runs
+    /// [`Client::handle_timeout`] and returns `true`.
+    pub fn poll(&mut self, client: &mut Client, timer: &impl Timer, cx: &mut Context<'_>) -> bool {
+        let Some(deadline) = client.poll_timeout() else {
+            self.sleep = None;
+            return false;
+        };
+        if self.sleep.as_ref().is_none_or(|(at, _)| deadline < *at) {
+            self.sleep = Some((deadline, timer.sleep_until(deadline)));
         }
+        let Some((_, sleep)) = &mut self.sleep else {
+            return false;
+        };
+        if sleep.as_mut().poll(cx).is_pending() {
+            return false;
+        }
+        self.sleep = None;
+        client.handle_timeout(timer.now());
+        true
+    }
+
+    /// Drops the sleep.
+    pub fn clear(&mut self) {
+        self.sleep = None;
     }
 }
 
@@ -118,9 +192,9 @@ impl<C: Connector, T: Timer> EventSource<C, T> {
             connector,
             timer,
             conn: Conn::None,
-            sleep: None,
+            deadline: Deadline::default(),
             buf: vec![0; READ_SIZE].into_boxed_slice(),
-            shared: Arc::default(),
+            close: CloseSignal::default(),
         })
     }
 
@@ -154,14 +228,14 @@ impl<C: Connector, T: Timer> EventSource<C, T> {
     /// Starts again after [`EventSource::close`] or a fatal error, keeping
     /// the last event ID.
     pub fn reopen(&mut self) {
-        self.shared.close.store(false, Ordering::Release);
+        self.close.clear();
         self.client.reopen(self.timer.now());
-        self.wake();
+        self.close.wake();
     }
 
     /// A handle that closes this `EventSource` from elsewhere.
     pub fn close_handle(&self) -> CloseHandle {
-        CloseHandle(Arc::clone(&self.shared))
+        self.close.handle()
     }
 
     /// The core machine, for anything this driver does not forward.
@@ -177,12 +251,6 @@ impl<C: Connector, T: Timer> EventSource<C, T> {
         })
     }
 
-    fn wake(&self) {
-        if let Ok(Some(waker)) = self.shared.waker.lock().map(|mut w| w.take()) {
-            waker.wake();
-        }
-    }
-
     /// Carries out every queued action.
     fn apply_actions(&mut self) {
         while let Some(action) = self.client.poll_action() {
@@ -191,7 +259,8 @@ impl<C: Connector, T: Timer> EventSource<C, T> {
                 Action::Connect(request) => {
                     self.conn = Conn::None;
                     let mut bytes = BytesMut::new();
-                    match Exchange::start(&request, &mut bytes) {
+                    let via = self.connector.forward_proxy(&request.url);
+                    match Exchange::start_via(&request, via, &mut bytes) {
                         Ok(exchange) => {
                             log::debug!("{} {}: connecting", request.method, request.url);
                             self.conn = Conn::Connecting {
@@ -291,28 +360,6 @@ impl<C: Connector, T: Timer> EventSource<C, T> {
             }
         }
     }
-
-    /// Polls the timer for the machine's next deadline; `true` if it fired.
-    fn poll_timer(&mut self, cx: &mut Context<'_>) -> bool {
-        let Some(deadline) = self.client.poll_timeout() else {
-            self.sleep = None;
-            return false;
-        };
-        // Re-arm only for an earlier deadline: a later one is handled when
-        // the current sleep ends (the machine ignores early timeouts).
-        if self.sleep.as_ref().is_none_or(|(at, _)| deadline < *at) {
-            self.sleep = Some((deadline, self.timer.sleep_until(deadline)));
-        }
-        let Some((_, sleep)) = &mut self.sleep else {
-            return false;
-        };
-        if sleep.as_mut().poll(cx).is_pending() {
-            return false;
-        }
-        self.sleep = None;
-        self.client.handle_timeout(self.timer.now());
-        true
-    }
 }
 
 /// Reports a broken connection to the machine.
@@ -328,30 +375,25 @@ impl<C: Connector, T: Timer> Stream for EventSource<C, T> {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Notification>> {
         let this = self.get_mut();
         loop {
-            if this.shared.close.swap(false, Ordering::AcqRel) {
+            if this.close.take() {
                 this.client.close();
             }
             this.apply_actions();
             if let Some(n) = this.client.poll_notification() {
                 return Poll::Ready(Some(n));
             }
-            if this.poll_conn(cx) || this.poll_timer(cx) {
+            if this.poll_conn(cx) || this.deadline.poll(&mut this.client, &this.timer, cx) {
                 continue;
             }
             if this.client.ready_state() == ReadyState::Closed {
                 // Nothing more can happen until `reopen`: let go of the
                 // connection (a one-shot stream's, after its end) and end.
                 this.conn = Conn::None;
-                this.sleep = None;
+                this.deadline.clear();
                 return Poll::Ready(None);
             }
             // Only now, not per message: a close handle wakes this task.
-            if let Ok(mut w) = this.shared.waker.lock() {
-                if !w.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                    *w = Some(cx.waker().clone());
-                }
-            }
-            if this.shared.close.load(Ordering::Acquire) {
+            if this.close.park(cx.waker()) {
                 continue; // closed while registering
             }
             return Poll::Pending;

@@ -14,19 +14,22 @@
 //!   HTTP/1.1 connections ([`serve_connection`](server::serve_connection))
 //!   and an accept loop with graceful shutdown ([`server::serve`]).
 //! - `tls` (feature `tls`): rustls for clients and servers over any
-//!   `AsyncRead + AsyncWrite`, shared by the runtime adapters.
+//!   `AsyncRead + AsyncWrite`, and the connect sequence (direct, through a
+//!   forward proxy, or through a [`proxy::tunnel`]) shared by the runtime
+//!   adapters.
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 pub mod client;
 pub mod decode;
+pub mod proxy;
 pub mod runtime;
 pub mod server;
 #[cfg(feature = "tls")]
 pub mod tls;
 
-pub use client::{CloseHandle, EventSource};
+pub use client::{CloseHandle, CloseSignal, Deadline, EventSource};
 pub use decode::{DecodeError, EventReader, EventStream};
 pub use runtime::{BoxFuture, ConnectError, Connector, Timer};
 pub use sse_core;

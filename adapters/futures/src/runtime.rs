@@ -11,6 +11,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use futures_lite::{AsyncRead, AsyncWrite};
+use sse_core::proxy::Proxy;
 use sse_core::url::Url;
 use sse_core::Instant;
 
@@ -36,8 +37,19 @@ pub trait Connector: Send + Sync + 'static {
     /// that reads and writes bytes.
     type Io: AsyncRead + AsyncWrite + Unpin + Send + 'static;
     /// Connects to `url`'s host and port (TLS when
-    /// [`Url::is_tls`]). Dropping the future cancels the attempt.
+    /// [`Url::is_tls`]), or to the proxy its route names
+    /// ([`sse_core::proxy::Proxies::route`]). Dropping the future cancels
+    /// the attempt.
     fn connect(&self, url: &Url) -> BoxFuture<Result<Self::Io, ConnectError>>;
+
+    /// The forward proxy `url`'s request is sent to, if any: the driver
+    /// then writes it in absolute form with the proxy's credentials. By
+    /// default none; a connector with proxies answers
+    /// [`Proxies::forward`](sse_core::proxy::Proxies::forward).
+    fn forward_proxy(&self, url: &Url) -> Option<&Proxy> {
+        let _ = url;
+        None
+    }
 }
 
 /// A failed connection attempt: what the core is told, and the cause

@@ -25,6 +25,7 @@ use futures_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerNam
 use futures_rustls::rustls::{ClientConfig, RootCertStore, ServerConfig};
 use futures_rustls::{TlsAcceptor, TlsConnector};
 use sse_core::client::TransportError;
+use sse_core::proxy::{Proxies, Route};
 use sse_core::url::Url;
 
 use crate::runtime::{BoxFuture, ConnectError};
@@ -197,23 +198,33 @@ pub enum MaybeTls<S> {
     Tls(Box<ClientTlsStream<S>>),
 }
 
-/// Connects to `url`'s host and port: `resolve` gives the addresses
+/// Connects to `url` by its route in `proxies`: `resolve(host, port)`
+/// gives the addresses of the server, or of the proxy it goes through
 /// (failure: [`TransportError::Dns`]), `tcp` opens each in turn until one
-/// accepts (failure: the last error, classified by its kind), and for
-/// `https` URLs `tls` runs the handshake (failure: [`TransportError::Tls`]).
-pub async fn connect<S, R, C, F>(
+/// accepts (failure: the last error, classified by its kind), a proxy
+/// tunnel is opened for `https` through a proxy ([`tunnel`](crate::proxy::tunnel)),
+/// and for `https` URLs `tls` runs the handshake with the server (failure:
+/// [`TransportError::Tls`]).
+pub async fn connect<S, R, RF, C, F>(
     url: &Url,
     tls: &ClientTls,
+    proxies: &Proxies,
     resolve: R,
     tcp: C,
 ) -> Result<MaybeTls<S>, ConnectError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
-    R: Future<Output = io::Result<Vec<SocketAddr>>>,
+    R: FnOnce(String, u16) -> RF,
+    RF: Future<Output = io::Result<Vec<SocketAddr>>>,
     C: Fn(SocketAddr) -> F,
     F: Future<Output = io::Result<S>>,
 {
-    let addrs = resolve
+    let route = proxies.route(url);
+    let dial = match route {
+        Route::Direct => url,
+        Route::Forward(proxy) | Route::Tunnel(proxy) => proxy.url(),
+    };
+    let addrs = resolve(dial.host_unbracketed().to_owned(), dial.port())
         .await
         .map_err(|e| ConnectError::new(TransportError::Dns, e))?;
     let mut last = None;
@@ -225,12 +236,12 @@ where
                 break;
             }
             Err(e) => {
-                log::debug!("{url}: {addr}: {e}");
+                log::debug!("{dial}: {addr}: {e}");
                 last = Some(e);
             }
         }
     }
-    let stream = match (stream, last) {
+    let mut stream = match (stream, last) {
         (Some(s), _) => s,
         (None, Some(e)) => return Err(e.into()),
         (None, None) => {
@@ -238,6 +249,9 @@ where
             return Err(ConnectError::new(TransportError::Dns, e));
         }
     };
+    if let Route::Tunnel(proxy) = route {
+        crate::proxy::tunnel(&mut stream, url, proxy).await?;
+    }
     if !url.is_tls() {
         return Ok(MaybeTls::Plain(stream));
     }

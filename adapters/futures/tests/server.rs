@@ -105,7 +105,7 @@ fn hub_body_streams_publishes_and_keeps_alive_on_the_timer() {
         Some(Some(Bytes::from("retry: 1000\n")))
     );
     assert_eq!(try_next(&mut body), None);
-    hub.publish(&Message::new("a")).unwrap();
+    hub.try_publish(&Message::new("a")).unwrap();
     assert_eq!(
         try_next(&mut body),
         Some(Some(Bytes::from("id: 1\ndata: a\n\n")))
@@ -124,7 +124,7 @@ fn hub_body_streams_publishes_and_keeps_alive_on_the_timer() {
 fn resumed_body_replays_from_the_log_and_wakes_on_publish() {
     let hub = SharedHub::default();
     for d in ["a", "b", "c"] {
-        hub.publish(&Message::new(d)).unwrap();
+        hub.try_publish(&Message::new(d)).unwrap();
     }
     let clock = VirtualClock::default();
     let mut body = hub
@@ -134,7 +134,7 @@ fn resumed_body_replays_from_the_log_and_wakes_on_publish() {
         let hub = hub.clone();
         std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(50));
-            hub.publish(&Message::new("d")).unwrap();
+            hub.try_publish(&Message::new("d")).unwrap();
         })
     };
     let got = within(5, async {
@@ -207,7 +207,7 @@ fn json_events_become_one_data_line_each() {
         ]
     );
     let hub = SharedHub::default();
-    hub.publish_json(Some("t"), None, &[1, 2]).unwrap();
+    hub.try_publish_json(Some("t"), None, &[1, 2]).unwrap();
     let bytes = hub.with_hub(|h| {
         use sse_core::replay::ReplayLog;
         h.log().get(1).unwrap().bytes
@@ -248,8 +248,8 @@ fn read_to_end(client: &mut TcpStream) -> String {
 #[test]
 fn connection_streams_resumes_and_notices_the_client_leaving() {
     let hub = SharedHub::default();
-    hub.publish(&Message::new("old")).unwrap();
-    hub.publish(&Message::new("new")).unwrap();
+    hub.try_publish(&Message::new("old")).unwrap();
+    hub.try_publish(&Message::new("new")).unwrap();
     let endpoint = Endpoint::new("/events");
     let clock = Clock::new();
     let (server, mut client) = pair();
@@ -270,7 +270,7 @@ fn connection_streams_resumes_and_notices_the_client_leaving() {
             assert!(text.contains("Content-Type: text/event-stream\r\n"));
             assert!(text.contains("Last-Event-ID: 1\r\n"));
             assert!(text.contains("Connection: close\r\n\r\nid: 2\ndata: new\n\n"));
-            hub.publish(&Message::new("live")).unwrap();
+            hub.try_publish(&Message::new("live")).unwrap();
             let (text, client) = blocking(move || {
                 let mut client = client;
                 (read_until(&mut client, "live"), client)
@@ -319,7 +319,7 @@ fn a_sender_reaches_one_subscriber_and_fails_once_it_is_gone() {
             sender
                 .send(&Message::new("only you").event("private"))
                 .unwrap();
-            hub.publish(&Message::new("everyone")).unwrap();
+            hub.try_publish(&Message::new("everyone")).unwrap();
             let (text, client) = blocking(move || {
                 let mut client = client;
                 (read_until(&mut client, "everyone\n\n"), client)
@@ -481,22 +481,72 @@ fn bad_and_missing_requests_are_typed_errors() {
     );
 }
 
+/// A body whose server stopped polling it cannot report refused writes: a
+/// burst larger than the log still reaches it whole when it is polled
+/// again; only once publishers wait for it (the backlog full) for its lag
+/// window, on a hub that has a clock, is it let go and closed.
 #[test]
-fn lagging_subscriber_is_disconnected() {
+fn a_body_nobody_polls_is_held_for_then_let_go_after_its_lag_window() {
+    use sse_core::hub::{BacklogLimits, Hub, PublishError};
     use sse_core::replay::LogLimits;
-    let hub = SharedHub::new(LogLimits {
-        max_events: 2,
-        max_bytes: 1 << 20,
-    });
     let clock = VirtualClock::default();
-    let mut body = hub
-        .subscribe(clock.now(), None, Config::default())
-        .into_body(clock);
-    for d in ["a", "b", "c"] {
-        hub.publish(&Message::new(d)).unwrap();
+    let hub = SharedHub::from_hub(
+        Hub::new(LogLimits {
+            max_events: 2,
+            max_bytes: 1 << 20,
+        })
+        .with_backlog(BacklogLimits {
+            max_events: 2,
+            max_bytes: 1 << 20,
+        }),
+    )
+    .with_timer(clock.clone());
+    let config = Config {
+        lag_window: Duration::from_secs(1),
+        ..Config::default()
+    };
+    let mut polled = hub
+        .subscribe(clock.now(), None, config.clone())
+        .into_body(clock.clone());
+    for d in ["a", "b", "c", "d"] {
+        hub.try_publish(&Message::new(d)).unwrap();
     }
-    assert_eq!(try_next(&mut body), Some(None));
-    assert_eq!(body.subscription().closed(), Some(CloseReason::Lagged));
+    // Twice the log: nothing lost for a body polled late.
+    for (id, d) in [(1, "a"), (2, "b"), (3, "c"), (4, "d")] {
+        let want = format!("id: {id}\ndata: {d}\n\n");
+        assert_eq!(try_next(&mut polled), Some(Some(Bytes::from(want))));
+    }
+    let mut stalled = hub
+        .subscribe(clock.now(), None, config)
+        .into_body(clock.clone());
+    for d in ["e", "f", "g", "h"] {
+        hub.try_publish(&Message::new(d)).unwrap();
+    }
+    assert_eq!(hub.try_publish(&Message::new("i")), Err(PublishError::Full));
+    let mut rest = Vec::new();
+    while let Some(Some(b)) = try_next(&mut polled) {
+        rest.extend_from_slice(&b);
+    }
+    assert!(rest.ends_with(b"id: 8\ndata: h\n\n"));
+    // A publisher waits; the stalled body is let go once it took nothing
+    // for its window (the polled one keeps up).
+    let publishing = async {
+        let seq = hub.publish(&Message::new("i")).await.unwrap();
+        assert_eq!(seq, 9);
+    };
+    let mut publishing = Box::pin(publishing);
+    assert!(future::block_on(future::poll_once(&mut publishing)).is_none());
+    clock.advance(Duration::from_millis(999));
+    assert!(future::block_on(future::poll_once(&mut publishing)).is_none());
+    clock.advance(Duration::from_millis(1));
+    within(5, publishing);
+    assert_eq!(try_next(&mut stalled), Some(None));
+    assert_eq!(stalled.subscription().closed(), Some(CloseReason::Lagged));
+    let mut rest = Vec::new();
+    while let Some(Some(b)) = try_next(&mut polled) {
+        rest.extend_from_slice(&b);
+    }
+    assert!(rest.ends_with(b"id: 9\ndata: i\n\n"));
 }
 
 /// An accept loop on a real listener, a thread per task.
@@ -529,7 +579,7 @@ fn accept_loop_serves_and_shuts_down_gracefully() {
         read_until(c, "\r\n\r\n");
     }
     assert_eq!(handle.connections(), 2);
-    hub.publish(&Message::new("both")).unwrap();
+    hub.try_publish(&Message::new("both")).unwrap();
     for c in &mut clients {
         assert_eq!(read_until(c, "both\n\n"), "id: 1\ndata: both\n\n");
     }
@@ -546,7 +596,7 @@ fn accept_loop_serves_and_shuts_down_gracefully() {
 fn async_h1_serves_a_hub_response() {
     use sse_futures::server::http;
     let hub = SharedHub::default();
-    hub.publish(&Message::new("one")).unwrap();
+    hub.try_publish(&Message::new("one")).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let server_hub = hub.clone();
@@ -578,7 +628,7 @@ fn async_h1_serves_a_hub_response() {
     );
     assert!(lower.contains("cache-control: no-store\r\n"), "{head}");
     assert!(lower.contains("transfer-encoding: chunked\r\n"), "{head}");
-    hub.publish(&Message::new("two")).unwrap();
+    hub.try_publish(&Message::new("two")).unwrap();
     let more = read_until(&mut client, "data: two");
     assert!(more.contains("id: 2\ndata: two\n\n"), "{more}");
 }
@@ -622,42 +672,168 @@ impl futures_lite::AsyncWrite for SharedStream {
     }
 }
 
-/// A client that stops reading in the middle of an event is dropped once
-/// its subscriber falls out of the replay log, though its socket takes
-/// nothing more.
+/// A client that stops reading in the middle of an event is held for
+/// while its socket refuses writes for less than its lag window (the hub
+/// keeps its next event although the log evicted it), then dropped, though
+/// its socket takes nothing more: at the earliest when the window is over
+/// on the (virtual) clock.
 #[test]
-fn a_client_that_stops_reading_mid_event_is_dropped_once_it_lags() {
+fn a_client_that_stops_reading_mid_event_is_dropped_after_its_lag_window() {
     use sse_core::replay::LogLimits;
     let hub = SharedHub::new(LogLimits {
         max_events: 2,
         max_bytes: 64 << 20,
     });
-    // No keep-alive either: nothing but a publish wakes the stream.
+    // No keep-alive either: only publishes and the lag window wake it.
     let service = Service::new(Endpoint::new("/events"), hub.clone()).config(Config {
         keep_alive: None,
+        lag_window: Duration::from_secs(1),
         ..Config::default()
     });
-    let clock = Clock::new();
+    let clock = VirtualClock::default();
     let (server, mut client) = pair();
     client
         .write_all(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
-    let publishing = async {
+    let done = std::cell::Cell::new(false);
+    let serving = async {
+        let ended = serve_connection(server, &service, &clock).await;
+        done.set(true);
+        ended
+    };
+    let driving = async {
         // More than the socket buffers hold: the write stops part way.
-        hub.publish(&Message::new(&"x".repeat(16 << 20))).unwrap();
-        IoTimer::after(Duration::from_millis(100)).await;
-        // Events 2 and 3 are in the log: not lagging yet. Then 4 pushes 2 out.
+        hub.try_publish(&Message::new(&"x".repeat(16 << 20)))
+            .unwrap();
+        // The 16 MiB event fills the backlog until the stream took it:
+        // these wait for that, then event 2 is held beyond the log [3, 4].
         for d in ["2", "3", "4"] {
-            hub.publish(&Message::new(d)).unwrap();
+            hub.publish(&Message::new(d)).await.unwrap();
+        }
+        while hub.with_hub(|h| h.backlog().events) != 1 {
+            assert!(!done.get(), "dropped before its window");
             IoTimer::after(Duration::from_millis(10)).await;
         }
+        IoTimer::after(Duration::from_millis(100)).await;
+        let mut waited = Duration::ZERO;
+        while !done.get() {
+            assert_eq!(hub.with_hub(|h| h.backlog().events), 1, "held for it");
+            clock.advance(Duration::from_millis(100));
+            waited += Duration::from_millis(100);
+            IoTimer::after(Duration::from_millis(20)).await;
+        }
+        waited
     };
-    let serving = serve_connection(server, &service, &clock);
-    let (ended, ()) = within(10, future::zip(serving, publishing));
+    let (ended, waited) = within(20, future::zip(serving, driving));
     assert_eq!(ended.unwrap(), Ended::Closed(CloseReason::Lagged));
+    assert!(waited >= Duration::from_secs(1), "dropped after {waited:?}");
+    assert_eq!(hub.with_hub(|h| h.backlog().events), 0, "let go");
     // What the client did get ends there, in the middle of the event.
     let mut got = Vec::new();
     client.read_to_end(&mut got).unwrap();
     assert!(got.len() < 16 << 20, "{} bytes", got.len());
     assert!(!got.ends_with(b"\n\n"));
+}
+
+/// A burst far larger than the replay log, published while the
+/// connection's task has not run yet, reaches its client whole: the hub
+/// holds it, and a publisher that fills the backlog waits (async) until the
+/// client reads, instead of evicting what it has not been sent.
+#[test]
+fn a_burst_waits_for_a_reading_client_instead_of_dropping_it() {
+    use sse_core::hub::{BacklogLimits, Hub};
+    use sse_core::replay::LogLimits;
+    let hub = SharedHub::from_hub(
+        Hub::new(LogLimits {
+            max_events: 4,
+            max_bytes: 1 << 20,
+        })
+        .with_backlog(BacklogLimits {
+            max_events: 16,
+            max_bytes: 1 << 20,
+        }),
+    );
+    let service = Service::new(Endpoint::new("/events"), hub.clone()).config(Config {
+        keep_alive: None,
+        ..Config::default()
+    });
+    let clock = VirtualClock::default();
+    let (server, mut client) = pair();
+    client
+        .write_all(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    // The connection subscribes, then is not polled during the first 20.
+    let mut serving = Box::pin(serve_connection(server, &service, &clock));
+    within(10, async {
+        while hub.with_hub(|h| h.subscribers()) == 0 {
+            assert!(future::poll_once(&mut serving).await.is_none());
+            IoTimer::after(Duration::from_millis(5)).await;
+        }
+    });
+    for i in 1..=20 {
+        hub.try_publish(&Message::new(&i.to_string())).unwrap();
+    }
+    // 4 in the log, 16 held beyond it: full.
+    assert_eq!(
+        hub.try_publish(&Message::new("21")),
+        Err(sse_core::hub::PublishError::Full)
+    );
+    let reader = std::thread::spawn(move || {
+        let mut parser = sse_core::parse::Parser::new();
+        let text = read_until(&mut client, "data: 100\n\n");
+        let body = &text[text.find("\r\n\r\n").unwrap() + 4..];
+        parser.handle_bytes(body.as_bytes());
+        let mut got = Vec::new();
+        while let Some(e) = parser.poll_event() {
+            got.push(e.unwrap().data().to_string());
+        }
+        got
+    });
+    let publishing = async {
+        for i in 21..=100 {
+            hub.publish(&Message::new(&i.to_string())).await.unwrap();
+        }
+        // Room again once the client read everything.
+        while hub.with_hub(|h| h.backlog().events) > 0 {
+            IoTimer::after(Duration::from_millis(5)).await;
+        }
+    };
+    within(
+        20,
+        future::or(async { serving.await.unwrap() }, async {
+            publishing.await;
+            Ended::ClientGone
+        }),
+    );
+    let got = reader.join().unwrap();
+    let want: Vec<String> = (1..=100).map(|i| i.to_string()).collect();
+    assert_eq!(got, want);
+}
+
+/// `end_streams` ends a stream after what was published before it (a
+/// stream whose task had not run yet still gets it), not what comes after.
+#[test]
+fn ended_streams_write_what_was_published_before_the_end() {
+    let clock = VirtualClock::default();
+    let hub = SharedHub::default();
+    let mut body = hub
+        .subscribe(clock.now(), None, Config::default())
+        .into_body(clock.clone());
+    hub.try_publish(&Message::new("before")).unwrap();
+    hub.end_streams();
+    hub.try_publish(&Message::new("after")).unwrap();
+    assert_eq!(
+        try_next(&mut body),
+        Some(Some(Bytes::from_static(b"id: 1\ndata: before\n\n")))
+    );
+    assert_eq!(try_next(&mut body), Some(None));
+    assert_eq!(body.subscription().closed(), Some(CloseReason::Finished));
+    // A stream opened after the end is not affected.
+    let mut later = hub
+        .subscribe(clock.now(), Some("1"), Config::default())
+        .into_body(clock);
+    assert_eq!(
+        try_next(&mut later),
+        Some(Some(Bytes::from_static(b"id: 2\ndata: after\n\n")))
+    );
 }

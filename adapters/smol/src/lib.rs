@@ -20,7 +20,7 @@
 //!     let hub = SharedHub::default();
 //!     let service = Service::new(Endpoint::new("/events"), hub.clone());
 //!     let server = sse_smol::serve("127.0.0.1:8080", service).await?;
-//!     hub.publish(&Message::new("hello")).unwrap();
+//!     hub.publish(&Message::new("hello")).await.unwrap();
 //!     server.stopped().await; // until `server.shutdown()`
 //!     std::io::Result::Ok(())
 //! })
@@ -37,6 +37,8 @@ use std::sync::Arc;
 use smol::net::{AsyncToSocketAddrs, TcpListener, TcpStream};
 use smol::stream::{self, Stream};
 use sse_core::client::Config;
+use sse_core::proxy::{Proxies, Proxy};
+use sse_core::replay::ReplayLog;
 use sse_core::url::{Url, UrlError};
 use sse_core::Instant;
 use sse_futures::server::{ServerHandle, Service};
@@ -84,11 +86,13 @@ impl sse_futures::Timer for Timer {
 }
 
 /// Opens connections with smol: DNS, TCP, and TLS for `https` (Mozilla's
-/// roots unless [`Connector::with_tls`] says otherwise). Connect timeouts
+/// roots unless [`Connector::with_tls`] says otherwise), through HTTP
+/// proxies when [`Connector::with_proxies`] names them. Connect timeouts
 /// are the client machine's (`Config::connect_timeout`).
 #[derive(Clone, Debug, Default)]
 pub struct Connector {
     tls: ClientTls,
+    proxies: Arc<Proxies>,
 }
 
 impl Connector {
@@ -99,7 +103,19 @@ impl Connector {
 
     /// TLS with these settings: custom roots, a client certificate.
     pub fn with_tls(tls: ClientTls) -> Self {
-        Connector { tls }
+        Connector {
+            tls,
+            proxies: Arc::default(),
+        }
+    }
+
+    /// The same connector, reaching URLs through `proxies` (e.g.
+    /// [`Proxies::from_env`], as curl reads the environment).
+    pub fn with_proxies(self, proxies: Proxies) -> Self {
+        Connector {
+            proxies: Arc::new(proxies),
+            ..self
+        }
     }
 }
 
@@ -107,17 +123,21 @@ impl sse_futures::Connector for Connector {
     type Io = MaybeTls<TcpStream>;
 
     fn connect(&self, url: &Url) -> BoxFuture<Result<Self::Io, ConnectError>> {
-        let (url, tls) = (url.clone(), self.tls.clone());
+        let (url, tls, proxies) = (url.clone(), self.tls.clone(), Arc::clone(&self.proxies));
         Box::pin(async move {
-            let host = url.host_unbracketed().to_string();
-            let resolve = smol::net::resolve((host.as_str(), url.port()));
-            sse_futures::tls::connect(&url, &tls, resolve, |addr| async move {
+            let resolve =
+                |host: String, port| async move { smol::net::resolve((host, port)).await };
+            sse_futures::tls::connect(&url, &tls, &proxies, resolve, |addr| async move {
                 let tcp = TcpStream::connect(addr).await?;
                 tcp.set_nodelay(true)?;
                 Ok(tcp)
             })
             .await
         })
+    }
+
+    fn forward_proxy(&self, url: &Url) -> Option<&Proxy> {
+        self.proxies.forward(url)
     }
 }
 
@@ -142,13 +162,19 @@ pub fn open_with(url: &str, config: Config, connector: Connector) -> Result<Even
 }
 
 /// Binds `addr` and serves `service` there; see [`serve_listener`].
-pub async fn serve(addr: impl AsyncToSocketAddrs, service: Service) -> io::Result<ServerHandle> {
+pub async fn serve<L: ReplayLog + Send + 'static>(
+    addr: impl AsyncToSocketAddrs,
+    service: Service<L>,
+) -> io::Result<ServerHandle> {
     serve_listener(TcpListener::bind(addr).await?, service)
 }
 
 /// Serves `service` on `listener`, a smol task per connection. The handle
 /// knows the bound address and shuts the server down.
-pub fn serve_listener(listener: TcpListener, service: Service) -> io::Result<ServerHandle> {
+pub fn serve_listener<L: ReplayLog + Send + 'static>(
+    listener: TcpListener,
+    service: Service<L>,
+) -> io::Result<ServerHandle> {
     let addr = listener.local_addr()?;
     log::info!("serving {} on http://{addr}", service.endpoint.path);
     let handle = server::serve(incoming(listener), spawn, service, Timer::new());
@@ -156,20 +182,20 @@ pub fn serve_listener(listener: TcpListener, service: Service) -> io::Result<Ser
 }
 
 /// Binds `addr` and serves `service` over TLS; see [`serve_tls_listener`].
-pub async fn serve_tls(
+pub async fn serve_tls<L: ReplayLog + Send + 'static>(
     addr: impl AsyncToSocketAddrs,
     tls: Arc<rustls::ServerConfig>,
-    service: Service,
+    service: Service<L>,
 ) -> io::Result<ServerHandle> {
     serve_tls_listener(TcpListener::bind(addr).await?, tls, service)
 }
 
 /// Serves `service` on `listener` over TLS with `tls` (e.g. from
 /// [`tls::server_config`]); each handshake runs in its connection's task.
-pub fn serve_tls_listener(
+pub fn serve_tls_listener<L: ReplayLog + Send + 'static>(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
-    service: Service,
+    service: Service<L>,
 ) -> io::Result<ServerHandle> {
     let addr = listener.local_addr()?;
     log::info!("serving {} on https://{addr}", service.endpoint.path);

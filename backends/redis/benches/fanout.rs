@@ -75,7 +75,7 @@ fn main() {
                     loop {
                         let listener = m.listen();
                         {
-                            let hub = m.hub();
+                            let mut hub = m.hub();
                             for sub in &mut subs {
                                 while let Some(bytes) = hub.poll_transmit(sub, Instant::ZERO) {
                                     std::hint::black_box(bytes);

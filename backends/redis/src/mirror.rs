@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use event_listener::{Event, EventListener};
@@ -11,6 +11,7 @@ use sse_core::hub::{Hub, Subscriber};
 use sse_core::replay::{Entry as LogEntry, LogLimits, MemoryLog, ReplayLog, Resume, EARLIEST};
 use sse_core::server::Config as StreamConfig;
 use sse_core::{Instant, Utf8Bytes};
+use sse_futures::server::{HubGuard, SharedHub};
 
 use crate::error::Error;
 use crate::id::StreamId;
@@ -242,7 +243,7 @@ type Callback = Arc<dyn Fn() + Send + Sync>;
 
 struct Shared {
     log: RedisLog,
-    hub: Mutex<Hub<StreamLog>>,
+    hub: SharedHub<StreamLog>,
     status: Mutex<MirrorStatus>,
     changed: Event,
     stop: AtomicBool,
@@ -264,8 +265,15 @@ impl Shared {
 ///
 /// Every instance runs a mirror of the same stream, publishes through
 /// [`RedisLog::publish`] (never straight into the hub), and serves its
-/// subscribers from its hub with the usual sans-I/O calls. Event IDs are
-/// Redis entry IDs, so a client can resume on any instance.
+/// subscribers from its hub: with `sse-futures`' server
+/// ([`Mirror::shared_hub`] in a `Service`), or with the usual sans-I/O
+/// calls. Event IDs are Redis entry IDs, so a client can resume on any
+/// instance.
+///
+/// The hub holds every entry a local subscriber has not been sent yet (see
+/// the core's [hub](sse_core::hub#bursts-backpressure-and-lag)): when its
+/// backlog is full, the mirror waits before applying more (Redis keeps
+/// them), so a local subscriber that reads never loses an entry to a burst.
 ///
 /// Cheap to clone; [`MirrorTask::run`] does the copying and must be
 /// spawned (on any runtime).
@@ -305,7 +313,7 @@ impl Mirror {
     pub fn start(log: &RedisLog, config: MirrorConfig) -> (Mirror, MirrorTask) {
         let shared = Arc::new(Shared {
             log: log.clone(),
-            hub: Mutex::new(Hub::with_log(StreamLog::new(config.limits))),
+            hub: SharedHub::from_hub(Hub::with_log(StreamLog::new(config.limits))),
             status: Mutex::new(MirrorStatus {
                 state: MirrorState::Starting,
                 applied: None,
@@ -337,11 +345,18 @@ impl Mirror {
     }
 
     /// The hub, locked. Poll subscribers with it
-    /// ([`Hub::poll_transmit`], [`Hub::has_pending`]); do not publish into
-    /// it directly (other instances would not see the event). Hold the lock
-    /// briefly: the mirror waits for it to apply new entries.
-    pub fn hub(&self) -> MutexGuard<'_, Hub<StreamLog>> {
-        lock(&self.shared.hub)
+    /// ([`Hub::poll_transmit`], [`Hub::has_pending`]; [`Hub::unsubscribe`]
+    /// each when its connection ends); do not publish into it directly
+    /// (other instances would not see the event). Hold the lock briefly:
+    /// the mirror waits for it to apply new entries.
+    pub fn hub(&self) -> HubGuard<'_, StreamLog> {
+        self.shared.hub.lock()
+    }
+
+    /// The hub, shared: serve it with `sse-futures`' server (a `Service`
+    /// over it, with an `admit` hook that waits for [`Mirror::sync`]).
+    pub fn shared_hub(&self) -> &SharedHub<StreamLog> {
+        &self.shared.hub
     }
 
     /// The current state.
@@ -386,6 +401,8 @@ impl Mirror {
     /// (as [`Hub::subscribe`]), once the mirror has caught up with Redis
     /// ([`Mirror::sync`]): so an ID another instance handed out a moment
     /// ago is found, and the subscriber gets every later event exactly once.
+    /// Hand it to [`Hub::unsubscribe`] when its connection ends: until then
+    /// the hub holds entries for it.
     ///
     /// While Redis is unreachable this fails with an outage error: answer
     /// the request with an error status (e.g. 503 with `Retry-After`) and
@@ -435,7 +452,7 @@ impl MirrorTask {
                 // Before applying: whoever sees the entries sees Live.
                 self.set_state(MirrorState::Live, None);
             }
-            self.apply(&batch);
+            self.apply(&batch).await;
             match result {
                 Ok(()) => {
                     let position = Some(self.tail.position());
@@ -501,7 +518,8 @@ impl MirrorTask {
         log::debug!("redis mirror of {}: stopped", shared.log.key());
     }
 
-    fn apply(&mut self, batch: &[Entry]) {
+    /// Copies a batch into the hub, waiting while its backlog is full.
+    async fn apply(&mut self, batch: &[Entry]) {
         let floor = if self.floor_done {
             None
         } else {
@@ -510,26 +528,25 @@ impl MirrorTask {
         if batch.is_empty() && floor.is_none() {
             return;
         }
-        {
-            let mut hub = lock(&self.shared.hub);
-            if let Some(floor) = floor {
-                self.floor_done = true;
-                if hub.log().is_empty() {
-                    // Sound only before anything is appended: the floor is
-                    // the entry right before the backfill.
-                    hub_floor(&mut hub, floor);
-                }
+        let hub = &self.shared.hub;
+        if let Some(floor) = floor {
+            self.floor_done = true;
+            let mut hub = hub.lock();
+            if hub.log().is_empty() {
+                // Sound only before anything is appended: the floor is the
+                // entry right before the backfill.
+                hub.log_mut().set_floor(floor);
             }
-            let mut id = String::new();
-            for entry in batch {
-                id.clear();
-                let _ = write!(id, "{}", entry.id);
-                if let Err(e) = hub.publish(&entry.message(&id)) {
-                    log::warn!(
-                        "redis mirror of {}: entry {id} skipped, not valid SSE: {e}",
-                        self.shared.log.key()
-                    );
-                }
+        }
+        let mut id = String::new();
+        for entry in batch {
+            id.clear();
+            let _ = write!(id, "{}", entry.id);
+            if let Err(e) = hub.publish(&entry.message(&id)).await {
+                log::warn!(
+                    "redis mirror of {}: entry {id} skipped, not valid SSE: {e}",
+                    self.shared.log.key()
+                );
             }
         }
         lock(&self.shared.status).applied = Some(self.tail.position());
@@ -559,15 +576,6 @@ impl MirrorTask {
             self.shared.notify();
         }
     }
-}
-
-/// Hubs give no `&mut` access to their log; a fresh hub with the floor set
-/// replaces the empty one (no subscriber can be affected: nothing was
-/// published, and cursors stay valid since sequence numbers start at 1).
-fn hub_floor(hub: &mut Hub<StreamLog>, floor: StreamId) {
-    let mut log = hub.log().clone();
-    log.set_floor(floor);
-    *hub = Hub::with_log(log);
 }
 
 #[cfg(test)]

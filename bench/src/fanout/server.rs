@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use sse_core::encode::Message;
 use sse_core::endpoint::Endpoint;
+use sse_core::hub::{BacklogLimits, Hub};
 use sse_core::replay::LogLimits;
 
 use super::{
@@ -28,7 +29,8 @@ use super::{
 /// One scenario's numbers as the server process prints them (`key=value`).
 pub type Fields = BTreeMap<String, String>;
 
-/// Published events per scenario: a burst, then paced ones.
+/// Published events per scenario: a burst, then paced ones; and the hub's
+/// sizes.
 #[derive(Clone, Copy)]
 pub struct Plan {
     /// Events published back to back.
@@ -37,6 +39,13 @@ pub struct Plan {
     pub paced: u64,
     /// Time between paced events.
     pub interval: Duration,
+    /// Events the replay log keeps; `0`: every event of the scenario, so
+    /// nothing is ever held beyond the log (backpressure never engages).
+    pub log_events: u64,
+    /// Events the hub may hold beyond the log for subscribers not sent them
+    /// yet; `0`: the default (4,096). A small log and backlog make the
+    /// burst's publisher wait for the subscribers.
+    pub backlog_events: u64,
 }
 
 /// Burst: 1,000 events at 1,000 subscribers (1 M deliveries), 200 at
@@ -52,12 +61,16 @@ pub fn plan(subscribers: usize) -> Plan {
             burst: 200,
             paced: 50,
             interval: Duration::from_millis(100),
+            log_events: 0,
+            backlog_events: 0,
         }
     } else {
         Plan {
             burst: 1_000,
             paced: 100,
             interval: Duration::from_millis(10),
+            log_events: 0,
+            backlog_events: 0,
         }
     }
 }
@@ -94,7 +107,7 @@ struct Server {
     connections: Box<dyn Fn() -> usize>,
 }
 
-fn start(adapter: &str, limits: LogLimits) -> Server {
+fn start(adapter: &str, limits: LogLimits, backlog: BacklogLimits) -> Server {
     let config = sse_core::server::Config {
         keep_alive: None,
         ..Default::default()
@@ -102,7 +115,7 @@ fn start(adapter: &str, limits: LogLimits) -> Server {
     match adapter {
         "smol" | "async-std" => {
             use sse_futures::server::{Service, SharedHub};
-            let hub = SharedHub::new(limits);
+            let hub = SharedHub::from_hub(Hub::new(limits).with_backlog(backlog));
             let service = Service::new(Endpoint::new("/events"), hub.clone()).config(config);
             let handle = if adapter == "smol" {
                 let l = smol::block_on(smol::net::TcpListener::bind("127.0.0.1:0")).unwrap();
@@ -116,13 +129,15 @@ fn start(adapter: &str, limits: LogLimits) -> Server {
             Server {
                 addr,
                 publish: Box::new(move |data| {
-                    hub.publish(&Message::new(data)).unwrap();
+                    // Waits while the hub holds all it may for subscribers
+                    // not sent it yet (backpressure).
+                    smol::block_on(hub.publish(&Message::new(data))).unwrap();
                 }),
                 connections: Box::new(move || handle.connections()),
             }
         }
         "blocking" => {
-            let hub = sse_blocking::Hub::new(limits);
+            let hub = sse_blocking::Hub::with_backlog(limits, backlog);
             let mut service = sse_blocking::Service::new(hub.clone(), "/events");
             service.config = config;
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -176,10 +191,13 @@ impl Clients {
 pub fn server_main(args: &[String], live_heap: Option<fn() -> isize>) {
     let n = |i: usize| args[i].parse::<u64>().unwrap();
     let (adapter, subs, threads) = (&args[0], n(1) as usize, &args[2]);
+    let optional = |i: usize| args.get(i).map_or(0, |a| a.parse::<u64>().unwrap());
     let plan = Plan {
         burst: n(3),
         paced: n(4),
         interval: Duration::from_micros(n(5)),
+        log_events: optional(8),
+        backlog_events: optional(9),
     };
     let setup = Setup {
         clients: PathBuf::from(&args[6]),
@@ -224,12 +242,24 @@ fn serve_scenario(
     setup: &Setup,
     out: &mut Fields,
 ) -> Result<(), String> {
+    let log_events = match plan.log_events {
+        0 => plan.burst + plan.paced + 16,
+        n => n,
+    };
+    let backlog = BacklogLimits {
+        max_events: match plan.backlog_events {
+            0 => BacklogLimits::default().max_events,
+            n => n as usize,
+        },
+        max_bytes: 64 << 20,
+    };
     let server = start(
         adapter,
         LogLimits {
-            max_events: (plan.burst + plan.paced) as usize + 16,
+            max_events: log_events as usize,
             max_bytes: 64 << 20,
         },
+        backlog,
     );
     thread::sleep(Duration::from_millis(300));
     out.insert("rss_before".into(), proc_status("VmRSS").to_string());

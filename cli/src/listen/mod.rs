@@ -24,6 +24,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_lite::{future, StreamExt};
 use sse_core::client::{Backoff, ClientError, Config, Method, Notification, Reconnect, Want};
+use sse_core::proxy::{NoProxy, Proxies, Proxy, ProxyError};
 
 use crate::limits::LimitArgs;
 use crate::runtime;
@@ -81,6 +82,32 @@ pub struct Args {
     /// Accept any TLS certificate (self-signed test servers only).
     #[arg(long)]
     insecure: bool,
+    /// Send requests through this HTTP proxy, `[http://][user:pass@]host[:port]`
+    /// (port 1080 when none is given): http URLs in absolute form, https
+    /// through a CONNECT tunnel. `""` turns the environment's proxies off.
+    /// Without it, `http_proxy`, `https_proxy`/`HTTPS_PROXY`,
+    /// `all_proxy`/`ALL_PROXY` and `no_proxy`/`NO_PROXY` are read as curl
+    /// reads them (upper-case `HTTP_PROXY` is ignored, as curl does).
+    #[arg(long, value_name = "URL")]
+    proxy: Option<String>,
+    /// Hosts reached without the proxy: comma-separated names (and their
+    /// subdomains), addresses, CIDR blocks, or `*`. Replaces `NO_PROXY`.
+    #[arg(long, value_name = "LIST")]
+    noproxy: Option<String>,
+}
+
+/// The proxies `args` and the environment name, as curl decides.
+fn proxies(args: &Args) -> Result<Proxies, ProxyError> {
+    let env = |name: &str| std::env::var(name).ok();
+    let proxies = match args.proxy.as_deref().map(str::trim) {
+        Some("") => Proxies::none(),
+        Some(proxy) => Proxies::all(Proxy::parse(proxy)?).with_no_proxy(NoProxy::from_env(env)),
+        None => Proxies::from_env(env)?,
+    };
+    Ok(match &args.noproxy {
+        Some(list) => proxies.with_no_proxy(NoProxy::parse(list)),
+        None => proxies,
+    })
 }
 
 /// Runs `sse listen`.
@@ -92,7 +119,14 @@ pub fn run(args: &Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut events = match runtime::event_source(&args.url, config, args.insecure) {
+    let proxies = match proxies(args) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("sse listen: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut events = match runtime::event_source(&args.url, config, args.insecure, proxies) {
         Ok(es) => es,
         Err(e) => {
             eprintln!("sse listen: {}: {e}", args.url);

@@ -7,14 +7,24 @@
 //! A new client without one gets the retained history first (like
 //! `tail -f`), unless `--live-only`. `/` serves a page that shows the stream in a browser.
 //!
-//! The pieces: [`input`] parses stdin lines, [`feed`] is the hub (in memory,
-//! or a Redis stream mirror with `--redis`), [`conn`] serves one connection
-//! with the core's `sse_core::endpoint::Endpoint`, and this file
-//! wires them to a listener, stdin, the `--demo` clock and signals:
-//! SIGINT/SIGTERM shut down; SIGUSR1 drops every stream (clients reconnect
-//! and resume), e.g. to test clients or before a deploy.
+//! Serving is `sse-futures`' server ([`sse_futures::server::serve_connection`]
+//! through `sse-smol`'s listener), the same code as every adapter's: the
+//! request head is checked by the core (a malformed one, or one whose body
+//! cannot be delimited, gets a 400 and a close), routed by its
+//! `sse_core::endpoint::Endpoint`, and each stream is a hub subscription.
+//! A burst on stdin never drops a reader: the hub holds every event a
+//! subscriber has not been sent, and the stdin reader pauses while it holds
+//! all it may (`--replay` plus the hub's backlog); only a client whose
+//! socket refuses writes for `--lag-window-ms` is let go, and dropped once
+//! the log evicts its next event (it then resumes by its last event ID).
+//!
+//! The pieces: [`input`] parses stdin lines, [`feed`] publishes into the
+//! hub (in memory, or a Redis stream mirror with `--redis`), [`page`] is the
+//! page at `/`, and this file wires them to a listener, stdin, the
+//! `--demo` clock and signals: SIGINT/SIGTERM shut down; SIGUSR1 drops
+//! every stream (clients reconnect and resume), e.g. to test clients or
+//! before a deploy.
 
-mod conn;
 mod feed;
 pub mod input;
 mod page;
@@ -22,18 +32,18 @@ mod page;
 use std::io::{self, BufRead, Write};
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use event_listener::Event;
-use futures_lite::future;
 use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
 use smol::net::TcpListener;
 use sse_core::encode::Message;
-use sse_core::endpoint::Endpoint;
-use sse_core::replay::LogLimits;
+use sse_core::endpoint::{respond, Endpoint};
+use sse_core::replay::{LogLimits, ReplayLog};
 use sse_core::server::Config;
+use sse_futures::server::{Admit, Service, SharedHub};
+use sse_futures::BoxFuture;
 
 use feed::Feed;
 
@@ -56,6 +66,11 @@ pub struct Args {
     /// Keep-alive comment after N ms without writes (0: never).
     #[arg(long, value_name = "N", default_value_t = 15_000)]
     keep_alive_ms: u64,
+    /// Drop a client whose socket refused writes for N ms without a break
+    /// (once the replay log no longer has its next event). A client that
+    /// reads, however slowly, is never dropped: stdin waits for it.
+    #[arg(long, value_name = "N", default_value_t = 5_000)]
+    lag_window_ms: u64,
     /// Allow EventSources from this origin (`*` for any).
     #[arg(long, value_name = "ORIGIN")]
     cors: Option<String>,
@@ -99,79 +114,118 @@ async fn serve(args: &Args) -> Result<(), String> {
             .max_bytes
             .max(args.replay.saturating_mul(1024)),
     };
-    let feed = match (&args.redis, &args.stream) {
+    match (&args.redis, &args.stream) {
         (Some(url), Some(stream)) => {
             let (feed, task) = feed::redis(url, stream, limits)?;
             smol::spawn(task.run()).detach();
-            feed
+            let Feed::Redis(mirror) = &feed else {
+                unreachable!("a Redis feed")
+            };
+            let hub = mirror.shared_hub().clone();
+            // New streams wait until the mirror caught up (so an ID another
+            // instance handed out is found); none while Redis is down.
+            let admitting = mirror.clone();
+            let admit = move |_: &sse_core::http1::RequestHead| -> BoxFuture<Result<(), String>> {
+                let mirror = admitting.clone();
+                Box::pin(async move {
+                    if mirror.status().state == sse_redis::MirrorState::Down {
+                        return Err("the Redis stream is unreachable".into());
+                    }
+                    mirror.sync().await.map_err(|e| e.to_string())
+                })
+            };
+            // An outage ends open streams: their clients see it, reconnect
+            // (answered with an empty stream until Redis is back) and resume.
+            let watched = mirror.clone();
+            let ended = hub.clone();
+            let outages = std::sync::atomic::AtomicU64::new(0);
+            mirror.on_publish(move || {
+                let status = watched.status();
+                let seen = outages.swap(status.outages, std::sync::atomic::Ordering::AcqRel);
+                if status.outages != seen && status.state == sse_redis::MirrorState::Down {
+                    log::warn!("ending every stream: the Redis stream is unreachable");
+                    ended.end_streams();
+                }
+            });
+            serve_hub(args, feed, hub, Some(Arc::new(admit))).await
         }
-        _ => Feed::memory(limits),
-    };
+        _ => {
+            let feed = Feed::memory(limits);
+            let Feed::Memory(hub) = &feed else {
+                unreachable!("a memory feed")
+            };
+            let hub = hub.clone();
+            serve_hub(args, feed, hub, None).await
+        }
+    }
+}
+
+/// Serves `hub` (fed by `feed`) until SIGINT or SIGTERM.
+async fn serve_hub<L: ReplayLog + Send + 'static>(
+    args: &Args,
+    feed: Feed,
+    hub: SharedHub<L>,
+    admit: Option<Arc<Admit>>,
+) -> Result<(), String> {
     let listener = TcpListener::bind(args.addr)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
-    let local = listener.local_addr().map_err(|e| e.to_string())?;
-
     let config = Config {
         retry: args.retry_ms,
         keep_alive: (args.keep_alive_ms > 0).then(|| Duration::from_millis(args.keep_alive_ms)),
+        lag_window: Duration::from_millis(args.lag_window_ms),
         ..Config::default()
     };
-    let shared = Arc::new(conn::Shared {
-        feed: feed.clone(),
-        endpoint: Endpoint {
-            path: args.path.clone(),
-            cors: args.cors.clone(),
-        },
-        config,
-        page: page::html(&args.path),
-        origin: std::time::Instant::now(),
-        generation: AtomicU64::new(0),
-        kick: Event::new(),
-        history: !args.live_only,
-    });
+    let page = page::html(&args.path);
+    let endpoint = Endpoint {
+        path: args.path.clone(),
+        cors: args.cors.clone(),
+    };
+    let mut service = Service::new(endpoint, hub.clone())
+        .config(config)
+        .history(!args.live_only)
+        .fallback(move |head| {
+            (head.path() == "/" && head.method() == "GET").then(|| {
+                respond(
+                    200,
+                    &[("Content-Type", "text/html; charset=utf-8")],
+                    page.as_bytes(),
+                )
+            })
+        });
+    service.admit = admit;
+    let server = sse_smol::serve_listener(listener, service).map_err(|e| e.to_string())?;
+    let local = server
+        .local_addr()
+        .ok_or_else(|| "the listener has no address".to_string())?;
 
     println!("listening on http://{local}{}", args.path);
     let _ = io::stdout().flush();
 
     let stop = Arc::new(Event::new());
     let stopped = stop.listen();
-    watch_signals(Arc::clone(&shared), Arc::clone(&stop))?;
+    watch_signals(hub, Arc::clone(&stop))?;
     read_stdin(feed.clone(), args.json);
     if args.demo {
-        smol::spawn(demo(feed.clone())).detach();
+        smol::spawn(demo(feed)).detach();
     }
-
-    let accept = async {
-        loop {
-            match listener.accept().await {
-                Ok((stream, _)) => {
-                    smol::spawn(conn::serve(stream, Arc::clone(&shared))).detach();
-                }
-                Err(e) => {
-                    log::warn!("accept failed: {e}");
-                    smol::Timer::after(Duration::from_millis(100)).await;
-                }
-            }
-        }
-    };
-    future::or(accept, stopped).await;
-    // End every stream: bump the generation and wake them.
-    shared.generation.fetch_add(1, Ordering::AcqRel);
-    shared.kick.notify(usize::MAX);
+    stopped.await;
+    server.shutdown_and_wait().await;
     Ok(())
 }
 
 /// SIGINT/SIGTERM → `stop`; SIGUSR1 → drop every open stream.
-fn watch_signals(shared: Arc<conn::Shared>, stop: Arc<Event>) -> Result<(), String> {
+fn watch_signals<L: ReplayLog + Send + 'static>(
+    hub: SharedHub<L>,
+    stop: Arc<Event>,
+) -> Result<(), String> {
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGUSR1])
         .map_err(|e| format!("cannot watch signals: {e}"))?;
     std::thread::spawn(move || {
         for signal in signals.forever() {
             if signal == SIGUSR1 {
                 log::info!("SIGUSR1: dropping every stream");
-                shared.generation.fetch_add(1, Ordering::AcqRel);
-                shared.kick.notify(usize::MAX);
+                hub.end_streams();
             } else {
                 stop.notify(usize::MAX);
                 return;
@@ -181,7 +235,8 @@ fn watch_signals(shared: Arc<conn::Shared>, stop: Arc<Event>) -> Result<(), Stri
     Ok(())
 }
 
-/// Publishes every stdin line; keeps serving after stdin ends.
+/// Publishes every stdin line, pausing while the hub is full (a fast
+/// input never outruns the readers); keeps serving after stdin ends.
 fn read_stdin(feed: Feed, json: bool) {
     std::thread::spawn(move || {
         for (n, line) in io::stdin().lock().lines().enumerate() {

@@ -206,15 +206,48 @@ impl Peer {
     }
 }
 
-/// The `sse` binary.
+/// The proxy variables curl (and `sse listen`) reads: cleared for every
+/// run, so that the machine's own settings cannot change a test.
+pub const PROXY_VARS: [&str; 8] = [
+    "http_proxy",
+    "HTTP_PROXY",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+    "no_proxy",
+    "NO_PROXY",
+];
+
+/// The `sse` binary, without proxy variables.
 pub fn sse() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sse"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sse"));
+    for var in PROXY_VARS {
+        command.env_remove(var);
+    }
+    command
 }
 
 /// Runs `sse listen ARGS`, killed after `limit` if still running. Its
 /// output is read while it runs (a pipe left full would stall it).
 pub fn listen_within(args: &[&str], limit: Duration) -> Output {
-    let mut child = spawn_listen(args);
+    listen_env_within(args, &[], limit)
+}
+
+/// Runs `sse listen ARGS` with these proxy variables (and no others).
+pub fn listen_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    listen_env_within(args, env, Duration::from_secs(20))
+}
+
+fn listen_env_within(args: &[&str], env: &[(&str, &str)], limit: Duration) -> Output {
+    let mut child = sse()
+        .envs(env.iter().copied())
+        .arg("listen")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sse runs");
     let drain = |mut pipe: Box<dyn Read + Send>| {
         thread::spawn(move || {
             let mut all = Vec::new();

@@ -39,8 +39,11 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use sse_core::client::{Config, Notification, ReadyState};
-use sse_core::http1::{reason_phrase, HeadStatus, RequestHead, RequestParser};
+use sse_core::client::{Client, Config, Notification, ReadyState};
+use sse_core::http1::{
+    reason_phrase, BodyDecoder, BodyEvent, Framing as WireFraming, HeadStatus, RequestHead,
+    RequestParser, ResponseParser,
+};
 use sse_core::Instant;
 
 use super::clock::{ceil_ms, VirtualClock, SCENARIO_LIMIT, SETTLE_LIMIT};
@@ -92,7 +95,11 @@ pub type MakeDriver =
 pub struct LoopbackClient {
     make: MakeDriver,
     real_refusals: bool,
+    skips: Option<Skips>,
 }
+
+/// Why a driver cannot play a scenario, if it cannot.
+pub type Skips = fn(&Scenario) -> Option<String>;
 
 impl LoopbackClient {
     /// A runner for the driver `make` builds.
@@ -100,6 +107,16 @@ impl LoopbackClient {
         LoopbackClient {
             make,
             real_refusals: false,
+            skips: None,
+        }
+    }
+
+    /// The same runner, skipping (with the reason `skips` gives) the
+    /// scenarios the driver cannot play.
+    pub fn skipping(self, skips: Skips) -> Self {
+        LoopbackClient {
+            skips: Some(skips),
+            ..self
         }
     }
 
@@ -113,6 +130,7 @@ impl LoopbackClient {
         LoopbackClient {
             make,
             real_refusals: true,
+            skips: None,
         }
     }
 }
@@ -151,6 +169,10 @@ pub fn relax_refused(scenario: &Scenario) -> Scenario {
 }
 
 impl ClientUnderTest for LoopbackClient {
+    fn skip(&self, scenario: &Scenario) -> Option<String> {
+        self.skips.and_then(|skips| skips(scenario))
+    }
+
     fn run(&mut self, scenario: &Scenario) -> Result<Observed, String> {
         let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
         listener.set_nonblocking(true).map_err(|e| e.to_string())?;
@@ -214,6 +236,8 @@ struct Conn {
     steps: VecDeque<ServerStep>,
     next_at: u64,
     written: u64,
+    /// The same bytes as an HTTP client reads them.
+    response: Written,
     /// The server ended it (eof or reset).
     ended: bool,
     /// Its request is in `observed.requests`.
@@ -300,8 +324,74 @@ impl Conn {
         // The client may have gone; then the bytes go nowhere.
         if tcp.write_all(bytes).is_ok() {
             self.written += bytes.len() as u64;
+            self.response.feed(bytes);
         }
         Ok(())
+    }
+
+    /// Whether the client has read everything written so far.
+    fn all_read(&self) -> bool {
+        if self.stats.http {
+            self.response.read_by(&self.stats)
+        } else {
+            self.stats.read.load(Ordering::Acquire) >= self.written
+        }
+    }
+}
+
+/// What the server wrote on one connection as an HTTP client reads it:
+/// whether the response head is complete, how many body bytes it carries
+/// once de-framed, and whether its framing ended the body (the last chunk,
+/// or all of a `Content-Length`). An HTTP-level client's counters
+/// ([`Stats::http`]) are compared with these.
+#[derive(Debug)]
+struct Written {
+    parser: ResponseParser,
+    body: Option<BodyDecoder>,
+    head: bool,
+    body_len: u64,
+    body_end: bool,
+}
+
+impl Written {
+    fn new() -> Self {
+        Written {
+            parser: ResponseParser::new(),
+            body: None,
+            head: false,
+            body_len: 0,
+            body_end: false,
+        }
+    }
+
+    fn feed(&mut self, mut bytes: &[u8]) {
+        if self.body.is_none() {
+            let Ok(HeadStatus::Complete(head, used)) = self.parser.handle_bytes(bytes) else {
+                return; // not complete yet, or a head the client fails at
+            };
+            self.head = true;
+            let framing = head.framing(false).unwrap_or(WireFraming::Empty);
+            self.body = Some(BodyDecoder::new(framing));
+            bytes = bytes.get(used..).unwrap_or_default();
+        }
+        if let Some(body) = &mut self.body {
+            body.handle_bytes(bytes);
+            while let Some(Ok(event)) = body.poll_body() {
+                match event {
+                    BodyEvent::Data(data) => self.body_len += data.len() as u64,
+                    BodyEvent::End => self.body_end = true,
+                }
+            }
+        }
+    }
+
+    /// Whether an HTTP-level client took all of it: the head, every body
+    /// byte, and the end its framing marked (the library reports that end
+    /// on its body stream, as it reports the close of an unframed body).
+    fn read_by(&self, stats: &Stats) -> bool {
+        (!self.head || stats.head.load(Ordering::Acquire))
+            && stats.read.load(Ordering::Acquire) >= self.body_len
+            && (!self.body_end || stats.ended.load(Ordering::Acquire))
     }
 }
 
@@ -526,6 +616,7 @@ impl Run<'_> {
                 steps: steps.into(),
                 next_at: self.now,
                 written: 0,
+                response: Written::new(),
                 ended: false,
                 recorded: false,
                 disconnect_seen: false,
@@ -587,7 +678,7 @@ impl Run<'_> {
         self.conns.iter().all(|c| {
             let dropped = c.stats.dropped.load(Ordering::Acquire);
             let request = dropped || c.recorded;
-            let bytes = dropped || c.stats.read.load(Ordering::Acquire) >= c.written;
+            let bytes = dropped || c.all_read();
             // After a body complete by its framing a client may stop
             // reading: the close that follows is nothing it must see.
             let end = dropped || !c.ended || c.body_done || c.stats.ended.load(Ordering::Acquire);
@@ -598,19 +689,30 @@ impl Run<'_> {
 
 /// The URL a request asked for, as the wire says: the connection's scheme
 /// (TLS is not played, so the wire cannot say), the `Host` header and the
-/// request target. A client that connects to one URL and asks for another
-/// shows here.
+/// request target; or the target itself in the absolute form a client sends
+/// to its proxy (the runner is sse-reqwest's proxy). A client that connects
+/// to one URL and asks for another, or whose `Host` header disagrees with
+/// an absolute target, shows here.
 fn wire_url(connected: &str, head: &RequestHead) -> String {
     let (scheme, rest) = connected.split_once("://").unwrap_or(("http", connected));
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    let authority = authority_of(rest);
     let host = head.header_str("host").unwrap_or("(no Host header)");
-    let url = format!("{scheme}://{host}{}", head.target());
-    if host.eq_ignore_ascii_case(authority) {
+    let target = head.target();
+    let (url, asked) = match target.split_once("://") {
+        Some((_, after)) if !target.starts_with('/') => (target.to_owned(), authority_of(after)),
+        _ => (format!("{scheme}://{host}{target}"), host),
+    };
+    if asked.eq_ignore_ascii_case(authority) && host.eq_ignore_ascii_case(asked) {
         url
     } else {
         format!("{url} (but connected to {connected})")
     }
+}
+
+/// `host[:port]` of a URL's part after `scheme://`.
+fn authority_of(rest: &str) -> &str {
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    authority.rsplit_once('@').map_or(authority, |(_, a)| a)
 }
 
 /// The waker of a polled driver: it only records that it was woken.
@@ -623,37 +725,84 @@ impl std::task::Wake for Woken {
     }
 }
 
-/// Runs the futures driver ([`sse_futures::EventSource`]) as an executor
-/// would: polled when its waker was woken (by the clock, the socket's
-/// reactor, or the runner's stand-in reactor for plain std sockets), and
-/// after each user action.
-pub struct FuturesDriver<C: sse_futures::Connector, T: sse_futures::Timer = VirtualClock> {
-    es: sse_futures::EventSource<C, T>,
-    woken: Arc<Woken>,
+/// What the runner needs of an async `EventSource`: `sse-futures`' (which
+/// the runtime adapters instantiate) or `sse-reqwest`'s.
+pub trait AsyncEventSource: futures_lite::Stream<Item = Notification> + Unpin {
+    /// `close()`.
+    fn close(&mut self);
+    /// `reopen()`.
+    fn reopen(&mut self);
+    /// Sets the last event ID.
+    fn set_last_event_id(&mut self, id: String);
+    /// The core machine.
+    fn client(&self) -> &Client;
 }
 
-impl<C: sse_futures::Connector, T: sse_futures::Timer> FuturesDriver<C, T> {
+impl<C: sse_futures::Connector, T: sse_futures::Timer> AsyncEventSource
+    for sse_futures::EventSource<C, T>
+{
+    fn close(&mut self) {
+        sse_futures::EventSource::close(self);
+    }
+    fn reopen(&mut self) {
+        sse_futures::EventSource::reopen(self);
+    }
+    fn set_last_event_id(&mut self, id: String) {
+        sse_futures::EventSource::set_last_event_id(self, id);
+    }
+    fn client(&self) -> &Client {
+        sse_futures::EventSource::client(self)
+    }
+}
+
+/// Runs an async `EventSource` as an executor would: polled when its
+/// waker was woken (by the clock, the socket's reactor, or the runner's
+/// stand-in reactor for plain std sockets), and after each user action.
+/// With a tokio runtime ([`FuturesDriver::on_tokio`]), every call runs
+/// inside it, as in a task of that runtime.
+pub struct FuturesDriver<S: AsyncEventSource> {
+    es: S,
+    woken: Arc<Woken>,
+    tokio: Option<tokio::runtime::Handle>,
+}
+
+impl<S: AsyncEventSource> FuturesDriver<S> {
     /// Drives `es`.
-    pub fn new(es: sse_futures::EventSource<C, T>) -> Self {
+    pub fn new(es: S) -> Self {
         FuturesDriver {
             es,
             woken: Arc::new(Woken(AtomicBool::new(true))),
+            tokio: None,
+        }
+    }
+
+    /// Drives `es` inside the tokio runtime `tokio`.
+    pub fn on_tokio(es: S, tokio: tokio::runtime::Handle) -> Self {
+        FuturesDriver {
+            tokio: Some(tokio),
+            ..FuturesDriver::new(es)
         }
     }
 
     fn touched(&self) {
         self.woken.0.store(true, Ordering::SeqCst);
     }
+
+    /// Runs `f` on the event source, inside the tokio runtime if any.
+    fn with<R>(&mut self, f: impl FnOnce(&mut S) -> R) -> R {
+        let _inside = self.tokio.as_ref().map(|t| t.enter());
+        f(&mut self.es)
+    }
 }
 
-impl<C: sse_futures::Connector, T: sse_futures::Timer> Driver for FuturesDriver<C, T> {
+impl<S: AsyncEventSource> Driver for FuturesDriver<S> {
     fn poll(&mut self) -> Poll<Option<Notification>> {
         if !self.woken.0.swap(false, Ordering::SeqCst) {
             return Poll::Pending;
         }
         let waker = Waker::from(Arc::clone(&self.woken));
         let mut cx = Context::from_waker(&waker);
-        match futures_lite::Stream::poll_next(std::pin::Pin::new(&mut self.es), &mut cx) {
+        match self.with(|es| futures_lite::Stream::poll_next(std::pin::Pin::new(es), &mut cx)) {
             // The consumer asks for the next one at once.
             Poll::Ready(Some(n)) => {
                 self.touched();
@@ -667,19 +816,19 @@ impl<C: sse_futures::Connector, T: sse_futures::Timer> Driver for FuturesDriver<
         (!self.woken.0.load(Ordering::SeqCst)).then_some(0)
     }
     fn close(&mut self) {
-        self.es.close();
+        self.with(|es| es.close());
         self.touched();
     }
     fn reopen(&mut self) {
-        self.es.reopen();
+        self.with(|es| es.reopen());
         self.touched();
     }
     fn set_last_event_id(&mut self, id: String) {
-        self.es.set_last_event_id(id);
+        self.with(|es| es.set_last_event_id(id));
         self.touched();
     }
     fn ready_state(&mut self) -> ReadyState {
-        self.es.ready_state()
+        self.es.client().ready_state()
     }
     fn finish(&mut self) -> (String, u64) {
         let client = self.es.client();

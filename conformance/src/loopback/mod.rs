@@ -9,5 +9,6 @@
 pub mod client;
 pub mod clock;
 pub mod parse;
+pub mod reqwest;
 pub mod server;
 pub mod wire;

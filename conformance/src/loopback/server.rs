@@ -17,6 +17,14 @@
 //!
 //! Over HTTP/1.1 the adapter adds `Connection: close` (hop-by-hop framing,
 //! which the core leaves to adapters); it is left out of the compared head.
+//! A request answered with a complete response (a 400 for a request whose
+//! body cannot be delimited, a 404) is read as a client does: the body is
+//! the subscriber's output, then the client closes its end and the runner
+//! waits for the server to close the connection.
+//! A `publish` with `repeat` (a burst) *freezes* every connection first:
+//! async tasks are not polled and blocking threads block in their next
+//! write without timing out (a thread that was not scheduled), so the whole
+//! burst is published before any subscriber's code runs; then they thaw.
 //! A `pause` makes the server end's writes block (blocking, up to the
 //! write timeout the server set, then `WouldBlock` with nothing taken) or
 //! stay pending (async), like a full socket; a paused subscriber reads
@@ -115,10 +123,35 @@ impl Pause {
     }
 }
 
+/// Holds every connection's code still while set (see [the module
+/// docs](self)).
+#[derive(Default)]
+pub struct Frozen {
+    frozen: Mutex<bool>,
+    thawed: Condvar,
+}
+
+impl Frozen {
+    fn set(&self, frozen: bool) {
+        *lock(&self.frozen) = frozen;
+        self.thawed.notify_all();
+    }
+
+    /// Blocks while frozen.
+    fn wait(&self) {
+        let mut frozen = lock(&self.frozen);
+        while *frozen {
+            frozen = self.thawed.wait(frozen).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
 /// What the runner knows about the server's end of one connection.
 #[derive(Default)]
 struct ConnState {
     pause: Pause,
+    /// Shared by all connections of a server.
+    frozen: Arc<Frozen>,
     /// Bytes the server read (the request) and wrote.
     read: AtomicU64,
     written: AtomicU64,
@@ -201,6 +234,7 @@ impl Read for ServerEnd {
 
 impl Write for ServerEnd {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.conn.frozen.wait();
         let pause = &self.conn.pause;
         let mut paused = lock(&pause.paused);
         let until = self.write_timeout.map(|t| Instant::now() + t);
@@ -277,13 +311,15 @@ impl TaskWaker {
     }
 }
 
-/// A one-task executor that lets the runner see when its task is idle.
-fn run_task<F: Future>(fut: F, task: &Arc<TaskWaker>) -> F::Output {
+/// A one-task executor that lets the runner see when its task is idle, and
+/// polls nothing while `frozen`.
+fn run_task<F: Future>(fut: F, task: &Arc<TaskWaker>, frozen: &Frozen) -> F::Output {
     *lock(&task.thread) = Some(std::thread::current());
     let waker = Waker::from(Arc::clone(task));
     let mut cx = Context::from_waker(&waker);
     let mut fut = std::pin::pin!(fut);
     loop {
+        frozen.wait();
         task.state.store(RUNNING, Ordering::SeqCst);
         if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
             return out;
@@ -347,6 +383,8 @@ struct Sub {
     eof: bool,
     /// The end was reported (once, in the step it happened).
     close_reported: bool,
+    /// A complete answer was read: settled only once the server closed.
+    answered: bool,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -383,6 +421,9 @@ impl Sub {
         }
         if conn.finished.load(Ordering::SeqCst) {
             return self.eof;
+        }
+        if self.answered {
+            return false;
         }
         if let Some(tid) = lock(&conn.tid).clone() {
             if let Some(parked) = thread_parked(&tid) {
@@ -434,8 +475,9 @@ trait Kind {
         clock: VirtualClock,
         stop: Arc<AtomicBool>,
     ) -> JoinHandle<()>;
-    /// Publishes to every subscriber.
-    fn publish(&self, msg: &Message<'_>) -> Result<(), String>;
+    /// Publishes to every subscriber if the hub has room: `Ok(false)` when
+    /// its backlog is full (nothing published).
+    fn publish(&self, msg: &Message<'_>) -> Result<bool, String>;
     /// Lets waiting connections see that time moved.
     fn wake(&self);
 }
@@ -460,8 +502,12 @@ impl Kind for sse_blocking::Service {
             conn.finished.store(true, Ordering::SeqCst);
         })
     }
-    fn publish(&self, msg: &Message<'_>) -> Result<(), String> {
-        self.hub.publish(msg).map(drop).map_err(|e| e.to_string())
+    fn publish(&self, msg: &Message<'_>) -> Result<bool, String> {
+        match self.hub.try_publish(msg) {
+            Ok(_) => Ok(true),
+            Err(sse_core::hub::PublishError::Full) => Ok(false),
+            Err(e) => Err(e.to_string()),
+        }
     }
     fn wake(&self) {
         self.hub.wake_all();
@@ -496,6 +542,7 @@ impl Kind for Async {
         std::thread::spawn(move || {
             let _ = tcp.set_nonblocking(true);
             let task = Arc::clone(&conn.task);
+            let frozen = Arc::clone(&conn.frozen);
             let c = Arc::clone(&conn);
             let ended = match runtime {
                 Runtime::Smol => smol::Async::new(tcp).ok().map(|io| {
@@ -503,6 +550,7 @@ impl Kind for Async {
                     run_task(
                         sse_futures::server::serve_connection(io, &service, &clock),
                         &task,
+                        &frozen,
                     )
                 }),
                 Runtime::AsyncStd => {
@@ -513,6 +561,7 @@ impl Kind for Async {
                     Some(run_task(
                         sse_futures::server::serve_connection(io, &service, &clock),
                         &task,
+                        &frozen,
                     ))
                 }
             };
@@ -522,9 +571,12 @@ impl Kind for Async {
             conn.finished.store(true, Ordering::SeqCst);
         })
     }
-    fn publish(&self, msg: &Message<'_>) -> Result<(), String> {
-        let hub = &self.service.hub;
-        hub.publish(msg).map(drop).map_err(|e| e.to_string())
+    fn publish(&self, msg: &Message<'_>) -> Result<bool, String> {
+        match self.service.hub.try_publish(msg) {
+            Ok(_) => Ok(true),
+            Err(sse_core::hub::PublishError::Full) => Ok(false),
+            Err(e) => Err(e.to_string()),
+        }
     }
     fn wake(&self) {}
 }
@@ -543,6 +595,8 @@ pub struct LoopbackServer {
     /// subscriber named in the request's [`SUBSCRIBER_HEADER`].
     senders: Senders,
     stop: Arc<AtomicBool>,
+    /// Holds every connection still during a burst.
+    frozen: Arc<Frozen>,
     /// After this the case no longer waits for anything (stuck).
     deadline: Instant,
 }
@@ -550,8 +604,9 @@ pub struct LoopbackServer {
 impl LoopbackServer {
     /// The blocking adapter's server ([`sse_blocking::serve_connection`]).
     pub fn blocking(config: &CaseConfig) -> Result<Self, String> {
-        let (server_config, limits) = settings(config)?;
-        let mut service = sse_blocking::Service::new(sse_blocking::Hub::new(limits), "/events");
+        let (server_config, limits, backlog) = settings(config)?;
+        let hub = sse_blocking::Hub::with_backlog(limits, backlog);
+        let mut service = sse_blocking::Service::new(hub, "/events");
         service.config = server_config;
         let senders = Senders::default();
         let kept = senders.clone();
@@ -564,12 +619,13 @@ impl LoopbackServer {
     /// An async adapter's server on `runtime`'s sockets.
     pub fn of(runtime: Runtime) -> impl Fn(&CaseConfig) -> Result<Self, String> {
         move |config| {
-            let (server_config, limits) = settings(config)?;
+            let (server_config, limits, backlog) = settings(config)?;
             let senders = Senders::default();
             let kept = senders.clone();
+            let hub = sse_core::hub::Hub::new(limits).with_backlog(backlog);
             let service = sse_futures::server::Service::new(
                 sse_core::endpoint::Endpoint::new("/events"),
-                sse_futures::server::SharedHub::new(limits),
+                sse_futures::server::SharedHub::from_hub(hub),
             )
             .config(server_config)
             .on_stream(move |head, sender| kept.keep(head, move |msg| sender.send(msg)));
@@ -593,6 +649,7 @@ impl LoopbackServer {
             subs: BTreeMap::new(),
             senders,
             stop: Arc::default(),
+            frozen: Arc::default(),
             deadline: Instant::now() + SCENARIO_LIMIT,
         })
     }
@@ -613,6 +670,7 @@ impl LoopbackServer {
 impl Drop for LoopbackServer {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Release);
+        self.frozen.set(false);
         for sub in self.subs.values_mut() {
             sub.conn.pause.set(false);
             let _ = sub.client.shutdown(std::net::Shutdown::Both);
@@ -632,7 +690,10 @@ impl ServerUnderTest for LoopbackServer {
         let addr = self.listener.local_addr().map_err(|e| e.to_string())?;
         let mut client = TcpStream::connect(addr).map_err(|e| e.to_string())?;
         let (server, _) = self.listener.accept().map_err(|e| e.to_string())?;
-        let conn = Arc::new(ConnState::default());
+        let conn = Arc::new(ConnState {
+            frozen: Arc::clone(&self.frozen),
+            ..ConnState::default()
+        });
         let thread = self.kind.spawn(
             server,
             Arc::clone(&conn),
@@ -658,6 +719,7 @@ impl ServerUnderTest for LoopbackServer {
             pending: Vec::new(),
             eof: false,
             close_reported: false,
+            answered: false,
             thread: Some(thread),
         };
         // The old connection of a reconnecting subscriber goes on.
@@ -675,34 +737,44 @@ impl ServerUnderTest for LoopbackServer {
             Ok(HeadStatus::Partial) => return Err("no response head".into()),
             Err(e) => return Err(format!("bad response head: {e}")),
         };
+        if head.status() != 200 {
+            // A complete answer: the client reads it and closes its end, as
+            // clients do; the server then closes the connection.
+            let _ = sub.client.shutdown(std::net::Shutdown::Write);
+            sub.answered = true;
+            sub.settle(self.deadline);
+        }
         self.subs.insert(req.subscriber.clone(), sub);
         self.settle();
-        Ok(Head {
-            status: head.status(),
-            headers: head
-                .headers()
-                .iter()
-                .filter(|(n, _)| !n.eq_ignore_ascii_case("connection"))
-                .map(|(n, v)| (canonical(n), String::from_utf8_lossy(v).into_owned()))
-                .collect(),
-        })
+        Ok(Head::from_wire(&head))
     }
 
-    fn publish(&mut self, event: &Publish) -> Result<(), String> {
+    fn publish(&mut self, event: &Publish) -> Result<u64, String> {
         self.reference.publish(event)?;
-        let data = event.data_text();
-        let msg = Message {
-            id: event.id.as_deref(),
-            event: event.event.as_deref(),
-            data: &data,
-            retry: None,
-        };
-        match &event.to {
-            Some(to) => self.senders.send(to, &msg)?,
-            None => self.kind.publish(&msg)?,
+        let burst = event.count() > 1;
+        if burst {
+            self.frozen.set(true);
         }
+        let mut published = 0;
+        for i in 1..=event.count() {
+            let data = event.data_of(i);
+            let msg = event.message(&data);
+            let done = match &event.to {
+                Some(to) => self.senders.send(to, &msg).map(|()| true),
+                None => self.kind.publish(&msg),
+            };
+            match done {
+                Ok(true) => published += 1,
+                Ok(false) => break,
+                Err(e) => {
+                    self.frozen.set(false);
+                    return Err(e);
+                }
+            }
+        }
+        self.frozen.set(false);
         self.settle();
-        Ok(())
+        Ok(published)
     }
 
     fn advance(&mut self, ms: u64) {
@@ -756,23 +828,6 @@ impl ServerUnderTest for LoopbackServer {
     }
 }
 
-/// `content-type` → `Content-Type`, as the fixtures write header names.
-fn canonical(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut upper = true;
-    for c in name.chars() {
-        out.push(if upper { c.to_ascii_uppercase() } else { c });
-        upper = c == '-';
-    }
-    if out.eq_ignore_ascii_case("last-event-id") {
-        return "Last-Event-ID".into();
-    }
-    if out == "X-Accel-Buffering" {
-        return out;
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -824,11 +879,11 @@ mod tests {
                 conn.finished.store(true, Ordering::SeqCst);
             })
         }
-        fn publish(&self, msg: &Message<'_>) -> Result<(), String> {
+        fn publish(&self, msg: &Message<'_>) -> Result<bool, String> {
             for tx in lock(&self.0).iter() {
                 let _ = tx.send(msg.data.to_string());
             }
-            Ok(())
+            Ok(true)
         }
         fn wake(&self) {}
     }

@@ -20,6 +20,14 @@ use super::clock::{VirtualClock, Woke};
 /// What the client's end of one connection has done.
 #[derive(Debug, Default)]
 pub struct Stats {
+    /// Counted at the HTTP level, for a client that reads through an HTTP
+    /// library whose socket the runner cannot see (sse-reqwest, see
+    /// [`LoopConnector::expect`]): `read` is body bytes after decoding and
+    /// `head` says the response head arrived. Otherwise `read` is bytes off
+    /// the socket.
+    pub http: bool,
+    /// An HTTP-level client has the response head.
+    pub head: AtomicBool,
     /// Bytes the client has read.
     pub read: AtomicU64,
     /// The client saw the end (a zero read or an error).
@@ -402,6 +410,24 @@ impl LoopConnector {
         })
     }
 
+    /// The address every connection goes to: the runner's listener.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Registers a connection that an HTTP library opens by itself, with
+    /// the runner as its proxy: the next accepted connection is this
+    /// attempt's, for `url`. Its client counts at the HTTP level (see
+    /// [`Stats::http`]) on the counters returned.
+    pub fn expect(&self, url: &str) -> Arc<Stats> {
+        let attempt = self.attempts.fetch_add(1, Ordering::SeqCst);
+        let stats = Stats {
+            http: true,
+            ..Stats::default()
+        };
+        self.register(attempt, url, stats)
+    }
+
     /// Whether the newest connection is still up on the client's side.
     pub fn live(&self) -> bool {
         self.newest
@@ -425,18 +451,23 @@ impl LoopConnector {
         let tcp = TcpStream::connect(self.addr)?;
         tcp.set_nonblocking(true)?;
         let _ = tcp.set_nodelay(true);
-        let stats = Arc::new(Stats::default());
+        Ok((tcp, self.register(attempt, url.as_str(), Stats::default())))
+    }
+
+    /// Queues a connection for the server to accept; it is the newest.
+    fn register(&self, attempt: usize, url: &str, stats: Stats) -> Arc<Stats> {
+        let stats = Arc::new(stats);
         if let Ok(mut newest) = self.newest.lock() {
             *newest = Some(Arc::clone(&stats));
         }
         if let Ok(mut q) = self.opened.lock() {
             q.push_back(Opened {
                 attempt,
-                url: url.as_str().into(),
+                url: url.into(),
                 stats: Arc::clone(&stats),
             });
         }
-        Ok((tcp, stats))
+        stats
     }
 }
 

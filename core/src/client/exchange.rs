@@ -32,6 +32,7 @@ use crate::http1::{
     encode_request, BodyDecoder, BodyEvent, EncodeError, HeadStatus, InPlace,
     Request as Http1Request, ResponseParser,
 };
+use crate::proxy::Proxy;
 use crate::time::Instant;
 
 /// The HTTP/1.1 state of one connection of a [`Client`]: it writes the
@@ -52,14 +53,33 @@ impl Exchange {
     /// control character, a field the encoder owns); report that to the
     /// machine as a failed connect.
     pub fn start(request: &Request, out: &mut impl BufMut) -> Result<Exchange, EncodeError> {
-        let headers: Vec<(&str, &str)> = request
+        Exchange::start_via(request, None, out)
+    }
+
+    /// As [`Exchange::start`], for a request sent to the forward proxy
+    /// `via` when there is one ([`Proxies::forward`](crate::proxy::Proxies::forward)):
+    /// the target is then the whole URL (absolute form), and the proxy's
+    /// credentials go in `Proxy-Authorization`.
+    pub fn start_via(
+        request: &Request,
+        via: Option<&Proxy>,
+        out: &mut impl BufMut,
+    ) -> Result<Exchange, EncodeError> {
+        let mut headers: Vec<(&str, &str)> = request
             .headers
             .iter()
             .map(|(n, v)| (n.as_str(), v.as_str()))
             .collect();
+        if let Some(credentials) = via.and_then(Proxy::authorization) {
+            headers.push(("Proxy-Authorization", credentials));
+        }
+        let target = match via {
+            Some(_) => request.url.as_str(),
+            None => request.url.request_target(),
+        };
         let wire = Http1Request {
             method: request.method.as_str(),
-            target: request.url.request_target(),
+            target,
             host: request.url.authority(),
             headers: &headers,
             body: request.body.as_deref(),
@@ -263,6 +283,26 @@ mod tests {
         assert!(text.starts_with("GET /s?x=1 HTTP/1.1\r\nHost: example.test:8080\r\n"));
         assert!(text.contains("Accept: text/event-stream\r\n"));
         assert!(text.ends_with("\r\n\r\n"));
+    }
+
+    #[test]
+    fn through_a_forward_proxy_the_target_is_the_whole_url() {
+        let (_, req) = client();
+        let proxy = Proxy::parse("http://u:p@proxy:3128").unwrap();
+        let mut out = Vec::new();
+        Exchange::start_via(&req, Some(&proxy), &mut out).unwrap();
+        let text = core::str::from_utf8(&out).unwrap();
+        assert!(text.starts_with(
+            "GET http://example.test:8080/s?x=1 HTTP/1.1\r\nHost: example.test:8080\r\n"
+        ));
+        assert!(
+            text.ends_with("Proxy-Authorization: Basic dTpw\r\n\r\n"),
+            "{text}"
+        );
+        let mut direct = Vec::new();
+        Exchange::start_via(&req, None, &mut direct).unwrap();
+        assert!(direct.starts_with(b"GET /s?x=1 HTTP/1.1\r\n"));
+        assert!(!direct.windows(6).any(|w| w == b"Proxy-"));
     }
 
     #[test]

@@ -432,12 +432,20 @@ impl RequestParser {
 
     /// Pushes bytes. Returns the head and the number of bytes of `input` it
     /// used, or [`HeadStatus::Partial`] when all of `input` was taken.
+    ///
+    /// A head whose body cannot be delimited is an error here (RFC 9112
+    /// §6.3: an invalid, overflowing or conflicting `Content-Length`,
+    /// `Transfer-Encoding` with `Content-Length`, or a transfer coding other
+    /// than `chunked`; see [`RequestHead::framing`]): a server must answer
+    /// it with `400` and close the connection, whatever the request is for.
     pub fn handle_bytes(&mut self, input: &[u8]) -> Result<HeadStatus<RequestHead>, HeadError> {
         let Some(n) = self.head.feed(input)? else {
             return Ok(HeadStatus::Partial);
         };
         let raw = self.head.take();
-        match parse_request(raw, self.head.limits.max_headers) {
+        match parse_request(raw, self.head.limits.max_headers)
+            .and_then(|head| head.framing().map(|_| head))
+        {
             Ok(head) => Ok(HeadStatus::Complete(head, n)),
             Err(err) => Err(self.head.fail(err)),
         }

@@ -11,10 +11,11 @@ use bytes::{Buf, Bytes, BytesMut};
 use futures_lite::{future, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use sse_core::endpoint::{bad_request, Route, LINGER};
 use sse_core::http1::{HeadError, HeadStatus, RequestHead, RequestParser};
+use sse_core::replay::{ReplayLog, EARLIEST};
 use sse_core::server::CloseReason;
 
 use super::{Sender, Service, Subscription, WRITE_BATCH};
-use crate::runtime::Timer;
+use crate::runtime::{BoxFuture, Timer};
 
 /// How long a client may take to send its request head (and, in
 /// [`serve_with`](super::serve_with), to finish a TLS handshake): the
@@ -30,12 +31,19 @@ pub type Fallback = dyn Fn(&RequestHead) -> Option<Bytes> + Send + Sync;
 /// subscriber alone (keep it, e.g. by user, to send to them later).
 pub type OnStream = dyn Fn(&RequestHead, Sender) + Send + Sync;
 
+/// Called before a stream is subscribed: completes once the hub can serve
+/// it (e.g. a mirror of a shared log caught up, so an ID handed out
+/// elsewhere is found), or with the reason it cannot now; the client then
+/// gets [`Endpoint::unavailable`](sse_core::endpoint::Endpoint::unavailable)
+/// and retries.
+pub type Admit = dyn Fn(&RequestHead) -> BoxFuture<Result<(), String>> + Send + Sync;
+
 /// How a connection served by [`serve_connection`] ended well.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Ended {
     /// A complete answer was written (404, 405, CORS preflight, `HEAD`, the
-    /// fallback's page).
+    /// fallback's page, an `admit` hook's refusal).
     Answered,
     /// The client closed the connection while streaming.
     ClientGone,
@@ -53,7 +61,8 @@ pub enum ConnectionError {
     HeadTimeout,
     /// The connection closed before a complete request head.
     NoRequest,
-    /// The request head was malformed or too large; a 400 was sent.
+    /// The request head was malformed or too large, or announced a body
+    /// that cannot be delimited (RFC 9112 §6.3); a 400 was sent.
     BadRequest(HeadError),
     /// Reading or writing the socket failed.
     Io(io::Error),
@@ -88,17 +97,23 @@ impl From<io::Error> for ConnectionError {
 
 /// Serves one HTTP/1.1 connection of `service`: reads the request head (at
 /// most the core's default [`HeadLimits`](sse_core::http1::HeadLimits),
-/// within [`HEAD_TIMEOUT`]), lets its endpoint route it, and either writes
-/// a complete answer (its fallback answers paths that are not the
-/// stream's) or subscribes to its hub with the request's last event ID,
-/// hands a [`Sender`] to its `on_stream` hook, and writes the stream head,
-/// then the subscription's bytes as they come.
+/// within [`HEAD_TIMEOUT`]; a malformed head, or one whose body cannot be
+/// delimited, gets a 400 and a close), lets its endpoint route it, and
+/// either writes a complete answer (its fallback answers paths that are not
+/// the stream's) or, once its `admit` hook agrees, subscribes to its hub
+/// with the request's last event ID, hands a [`Sender`] to its `on_stream`
+/// hook, and writes the stream head, then the subscription's bytes as they
+/// come.
 ///
 /// A stream ends when the client closes the connection (a read is kept
-/// pending all along to notice), when the subscriber is closed (it lagged
-/// behind, even while its socket takes nothing, in the middle of an event;
-/// or [`SharedHub::end_streams`](super::SharedHub::end_streams)), or when the returned future is
-/// dropped: that is how [`serve`](super::serve) shuts connections down.
+/// pending all along to notice), when the subscriber is closed (its socket
+/// refused writes for its lag window and it fell out of the replay log,
+/// even in the middle of an event; or
+/// [`SharedHub::end_streams`](super::SharedHub::end_streams)), or when the
+/// returned future is dropped: that is how [`serve`](super::serve) shuts
+/// connections down. Only time the socket refused writes counts against a
+/// subscriber: every refused write is reported to the hub, every write that
+/// goes through clears it.
 /// Any `AsyncRead + AsyncWrite` works: TCP, TLS, an in-memory pipe.
 ///
 /// After a complete answer the connection is closed with `close()` and
@@ -106,13 +121,14 @@ impl From<io::Error> for ConnectionError {
 /// input could reset the connection and lose the answer). Where `close()`
 /// only flushes (async-io's `Async<TcpStream>`), a client that reads until
 /// the end of the connection sees it end when that second is over.
-pub async fn serve_connection<Io>(
+pub async fn serve_connection<Io, L>(
     mut io: Io,
-    service: &Service,
+    service: &Service<L>,
     timer: &impl Timer,
 ) -> Result<Ended, ConnectionError>
 where
     Io: AsyncRead + AsyncWrite + Unpin,
+    L: ReplayLog,
 {
     let deadline = timer.now() + HEAD_TIMEOUT;
     let timeout = async {
@@ -147,6 +163,18 @@ where
             answer_and_close(&mut io, &answer, timer).await?;
             return Ok(Ended::Answered);
         }
+    };
+    if let Some(admit) = &service.admit {
+        if let Err(reason) = admit(&head).await {
+            log::warn!("stream not served now: {reason}");
+            let answer = endpoint.unavailable(&service.config, &reason);
+            answer_and_close(&mut io, &answer, timer).await?;
+            return Ok(Ended::Answered);
+        }
+    }
+    let last_event_id = match last_event_id {
+        None if service.history => Some(EARLIEST.to_string()),
+        id => id,
     };
     let config = service.config.clone();
     let mut sub = service
@@ -215,10 +243,10 @@ where
 /// (committing it once the socket takes any of it, dropping it when the
 /// socket takes none: it is offered again, as things then stand, when the
 /// socket is writable), flush when there is nothing more.
-fn poll_stream<Io>(
+fn poll_stream<Io, L: ReplayLog>(
     cx: &mut Context<'_>,
     io: &mut Io,
-    sub: &mut Subscription,
+    sub: &mut Subscription<L>,
     out: &mut BytesMut,
     flushed: &mut bool,
     timer: &impl Timer,
@@ -267,9 +295,9 @@ where
                 return Poll::Ready(Err(io::Error::from(io::ErrorKind::WriteZero).into()))
             }
             Poll::Ready(Ok(n)) => {
-                if let Some(now) = now {
-                    sub.handle_written(now);
-                }
+                // Taken: a batch just offered, or more of a committed one
+                // (the client reads: it does not count as blocked).
+                sub.handle_written(now.unwrap_or_else(|| timer.now()));
                 out.advance(n);
                 *flushed = false;
             }
@@ -278,9 +306,12 @@ where
                 if !committed {
                     out.clear();
                 }
-                // Not writable: meanwhile, a client that stopped reading
-                // is dropped once it lags (even in the middle of a batch).
-                return match sub.poll_stuck(cx) {
+                // Not writable: only such time counts against the
+                // subscriber. Meanwhile, a client that stopped reading is
+                // dropped once it refused writes for its lag window and
+                // fell out of the log (even in the middle of a batch).
+                sub.handle_blocked(now.unwrap_or_else(|| timer.now()));
+                return match sub.poll_stuck(cx, timer) {
                     Poll::Ready(reason) => Poll::Ready(Ok(Ended::Closed(reason))),
                     Poll::Pending => Poll::Pending,
                 };

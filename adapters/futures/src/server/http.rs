@@ -27,6 +27,7 @@ use std::str::FromStr;
 
 use http_types::headers::{HeaderName, HeaderValue};
 use http_types::{Method, Request, Response, StatusCode};
+use sse_core::replay::ReplayLog;
 use sse_core::server::Config;
 
 use super::{Body, BodyReader, SharedHub};
@@ -57,7 +58,12 @@ pub fn last_event_id(req: &Request) -> Option<String> {
 /// Subscribes to `hub` for `req` (resuming after its last event ID) and
 /// answers with the stream: keep-alives on `timer`, the body ending when
 /// the subscriber is closed. A `HEAD` request gets the head alone.
-pub fn respond<T: Timer>(req: &Request, hub: &SharedHub, config: Config, timer: T) -> Response {
+pub fn respond<T: Timer, L: ReplayLog + Send + 'static>(
+    req: &Request,
+    hub: &SharedHub<L>,
+    config: Config,
+    timer: T,
+) -> Response {
     let id = last_event_id(req);
     let sub = hub.subscribe(timer.now(), id.as_deref(), config);
     let body = sub.into_body(timer);

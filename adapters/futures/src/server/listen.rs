@@ -11,9 +11,10 @@ use std::time::Duration;
 use event_listener::Event as Signal;
 use futures_lite::{future, AsyncRead, AsyncWrite, Stream, StreamExt};
 use sse_core::endpoint::Endpoint;
+use sse_core::replay::{MemoryLog, ReplayLog};
 use sse_core::server::Config;
 
-use super::conn::{serve_connection, Ended, Fallback, OnStream, HEAD_TIMEOUT};
+use super::conn::{serve_connection, Admit, Ended, Fallback, OnStream, HEAD_TIMEOUT};
 use super::Sender;
 use super::SharedHub;
 use crate::runtime::{BoxFuture, Timer};
@@ -24,28 +25,50 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// What every connection of a server shares: where the stream is, what it
 /// streams, and how.
-#[derive(Clone)]
-pub struct Service {
+pub struct Service<L: ReplayLog = MemoryLog> {
     /// The stream's path, CORS and routing.
     pub endpoint: Endpoint,
     /// What subscribers get.
-    pub hub: SharedHub,
-    /// Each subscriber's stream settings (keep-alive, `retry:`, lag policy).
+    pub hub: SharedHub<L>,
+    /// Each subscriber's stream settings (keep-alive, `retry:`, lag policy
+    /// and window).
     pub config: Config,
+    /// Whether a subscriber that sends no last event ID first gets
+    /// everything the log retains (as if it sent `earliest`, like `tail
+    /// -f`) instead of live events only.
+    pub history: bool,
     /// Answers for other paths; `None` answers them with 404.
     pub fallback: Option<Arc<Fallback>>,
+    /// Holds streams back until the hub can serve them (see [`Admit`]).
+    pub admit: Option<Arc<Admit>>,
     /// Gets a [`Sender`] for each stream that opens (see [`OnStream`]).
     pub on_stream: Option<Arc<OnStream>>,
 }
 
-impl Service {
+impl<L: ReplayLog> Clone for Service<L> {
+    fn clone(&self) -> Self {
+        Service {
+            endpoint: self.endpoint.clone(),
+            hub: self.hub.clone(),
+            config: self.config.clone(),
+            history: self.history,
+            fallback: self.fallback.clone(),
+            admit: self.admit.clone(),
+            on_stream: self.on_stream.clone(),
+        }
+    }
+}
+
+impl<L: ReplayLog> Service<L> {
     /// Serves `hub` at `endpoint` with the default stream settings.
-    pub fn new(endpoint: Endpoint, hub: SharedHub) -> Self {
+    pub fn new(endpoint: Endpoint, hub: SharedHub<L>) -> Self {
         Service {
             endpoint,
             hub,
             config: Config::default(),
+            history: false,
             fallback: None,
+            admit: None,
             on_stream: None,
         }
     }
@@ -56,12 +79,31 @@ impl Service {
         self
     }
 
+    /// New subscribers without a last event ID first get the retained
+    /// history (see [`Service::history`](Service#structfield.history)).
+    pub fn history(mut self, history: bool) -> Self {
+        self.history = history;
+        self
+    }
+
     /// Answers other paths with `fallback` (see [`Fallback`]).
     pub fn fallback(
         mut self,
         fallback: impl Fn(&sse_core::http1::RequestHead) -> Option<bytes::Bytes> + Send + Sync + 'static,
     ) -> Self {
         self.fallback = Some(Arc::new(fallback));
+        self
+    }
+
+    /// Holds each stream back until `admit` completes (see [`Admit`]).
+    pub fn admit(
+        mut self,
+        admit: impl Fn(&sse_core::http1::RequestHead) -> BoxFuture<Result<(), String>>
+            + Send
+            + Sync
+            + 'static,
+    ) -> Self {
+        self.admit = Some(Arc::new(admit));
         self
     }
 
@@ -75,12 +117,14 @@ impl Service {
     }
 }
 
-impl fmt::Debug for Service {
+impl<L: ReplayLog> fmt::Debug for Service<L> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Service")
             .field("endpoint", &self.endpoint)
             .field("config", &self.config)
+            .field("history", &self.history)
             .field("fallback", &self.fallback.is_some())
+            .field("admit", &self.admit.is_some())
             .field("on_stream", &self.on_stream.is_some())
             .finish_non_exhaustive()
     }
@@ -226,16 +270,17 @@ impl Drop for TaskGuard {
 /// once with the server's handle. The loop ends, dropping `incoming`, on
 /// [`ServerHandle::shutdown`] or when `incoming` ends; a failed accept is
 /// logged and retried after a short pause.
-pub fn serve<I, Io, T>(
+pub fn serve<I, Io, T, L>(
     incoming: I,
     spawn: impl Fn(BoxFuture<()>) + Send + Sync + 'static,
-    service: Service,
+    service: Service<L>,
     timer: T,
 ) -> ServerHandle
 where
     I: Stream<Item = io::Result<Io>> + Send + Unpin + 'static,
     Io: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     T: Timer,
+    L: ReplayLog + Send + 'static,
 {
     serve_with(
         incoming,
@@ -248,14 +293,15 @@ where
 
 /// [`serve`], where each accepted connection first goes through `handshake`
 /// (e.g. a TLS accept) in its own task, within [`HEAD_TIMEOUT`].
-pub fn serve_with<I, Raw, Io, H, T>(
+pub fn serve_with<I, Raw, Io, H, T, L>(
     mut incoming: I,
     handshake: H,
     spawn: impl Fn(BoxFuture<()>) + Send + Sync + 'static,
-    service: Service,
+    service: Service<L>,
     timer: T,
 ) -> ServerHandle
 where
+    L: ReplayLog + Send + 'static,
     I: Stream<Item = io::Result<Raw>> + Send + Unpin + 'static,
     Raw: Send + 'static,
     H: Fn(Raw) -> BoxFuture<io::Result<Io>> + Send + Sync + 'static,
@@ -312,14 +358,15 @@ where
 }
 
 /// One connection's task: handshake, serve, end on shutdown.
-async fn connection<Raw, Io, H, T>(
+async fn connection<Raw, Io, H, T, L>(
     id: u64,
     raw: Raw,
     guard: TaskGuard,
-    service: Arc<Service>,
+    service: Arc<Service<L>>,
     timer: Arc<T>,
     handshake: Arc<H>,
 ) where
+    L: ReplayLog + Send + 'static,
     H: Fn(Raw) -> BoxFuture<io::Result<Io>> + Send + Sync + 'static,
     Io: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     T: Timer,

@@ -5,10 +5,15 @@
 //! slow subscriber is dropped, how a request is routed) is the core's; the
 //! pieces here only move bytes and time. How they connect:
 //!
-//! - [`SharedHub`] is a cloneable handle on a [`sse_core::hub::Hub`]:
-//!   publishers call [`SharedHub::publish`] from any task or thread, and it
-//!   wakes every waiting subscriber. [`SharedHub::subscribe`] gives a
-//!   [`Subscription`].
+//! - [`SharedHub`] is a cloneable handle on a [`sse_core::hub::Hub`] (over
+//!   any replay log: in memory by default, a Redis stream mirror with
+//!   `sse-redis`): publishers call [`SharedHub::publish`] from any task or
+//!   thread, and it wakes every waiting subscriber. It waits while the hub
+//!   holds as much as it may for subscribers that have not been sent it yet
+//!   (backpressure: a burst never drops a subscriber that reads, see the
+//!   core's [hub](sse_core::hub#bursts-backpressure-and-lag));
+//!   [`SharedHub::try_publish`] says so instead of waiting.
+//!   [`SharedHub::subscribe`] gives a [`Subscription`].
 //! - A response body is a [`Stream`](futures_lite::Stream) of [`Bytes`](bytes::Bytes):
 //!   [`HubBody`] streams a subscription, [`EventBody`] streams any
 //!   `Stream` of owned [`Event`]s (or, with [`JsonEvents`], of
@@ -20,12 +25,16 @@
 //! - `http` (feature `http-types`) turns a body into an
 //!   `http_types::Response` for async-h1 or tide.
 //! - [`serve_connection`] is a whole raw HTTP/1.1 connection: request head
-//!   (bounded in size and time), routing by the core's
+//!   (bounded in size and time; malformed heads and request bodies that
+//!   cannot be delimited get a 400 and a close), routing by the core's
 //!   [`Endpoint`](sse_core::endpoint::Endpoint), the stream head, then the
 //!   subscription's bytes until the client goes away or the subscriber is
-//!   dropped; a [`Service`]'s `on_stream` hook gets a [`Sender`] for each
-//!   stream, to send to that subscriber alone. [`serve`] and [`serve_with`] run an accept loop over any
-//!   `Stream` of connections, spawn a task per connection with the
+//!   dropped (its socket refused writes for its lag window and it fell out
+//!   of the replay log). A [`Service`]'s `admit` hook may hold a stream back
+//!   until its source is ready, or refuse it with a reason; its
+//!   `on_stream` hook gets a [`Sender`] for each stream, to send to that
+//!   subscriber alone. [`serve`] and [`serve_with`] run an accept loop over
+//!   any `Stream` of connections, spawn a task per connection with the
 //!   runtime's spawn function, and give a [`ServerHandle`] for graceful
 //!   shutdown. The runtime crates (`sse-smol`, `sse-async-std`) wrap these
 //!   around their listeners.
@@ -49,7 +58,7 @@
 //!
 //! let hub = SharedHub::default();
 //! let mut body = hub.subscribe(Instant::ZERO, None, Config::default()).into_body(Clock);
-//! hub.publish(&Message::new("hello")).unwrap();
+//! future::block_on(hub.publish(&Message::new("hello"))).unwrap();
 //! let bytes = future::block_on(body.next()).unwrap();
 //! assert_eq!(&bytes[..], b"id: 1\ndata: hello\n\n");
 //! ```
@@ -68,8 +77,8 @@ use sse_core::Instant;
 #[cfg(feature = "json")]
 pub use body::JsonEvents;
 pub use body::{Body, BodyReader, Event, EventBody};
-pub use conn::{serve_connection, ConnectionError, Ended, Fallback, OnStream, HEAD_TIMEOUT};
-pub use hub::{HubBody, Sender, SharedHub, Subscription};
+pub use conn::{serve_connection, Admit, ConnectionError, Ended, Fallback, OnStream, HEAD_TIMEOUT};
+pub use hub::{HubBody, HubGuard, Sender, SharedHub, Subscription};
 pub use listen::{serve, serve_with, ServerHandle, Service};
 
 use crate::runtime::{BoxFuture, Timer};

@@ -72,8 +72,8 @@ fn broadcast_to_two_subscribers_and_resume_by_last_event_id() {
             let head = read_until(tcp, "\r\n\r\n").await;
             assert!(head.starts_with("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"));
         }
-        hub.publish(&Message::new("one")).unwrap();
-        hub.publish(&Message::new("two").event("n")).unwrap();
+        hub.try_publish(&Message::new("one")).unwrap();
+        hub.try_publish(&Message::new("two").event("n")).unwrap();
         for tcp in [&mut a, &mut b] {
             let text = read_until(tcp, "data: two\n\n").await;
             assert!(
@@ -184,12 +184,12 @@ fn event_source_opens_and_resumes_after_the_server_drops_it() {
         let url = format!("http://{addr}/events");
         let mut es = rt::adapter::open(&url, client_config()).unwrap();
         assert!(matches!(es.next().await, Some(Notification::Open)));
-        hub.publish(&Message::new("a")).unwrap();
+        hub.try_publish(&Message::new("a")).unwrap();
         assert_eq!(next_message(&mut es).await, ("a".into(), "1".into()));
         // Drop every stream, then publish while the client waits to
         // reconnect: only a resume by Last-Event-ID delivers "b".
         hub.end_streams();
-        hub.publish(&Message::new("b")).unwrap();
+        hub.try_publish(&Message::new("b")).unwrap();
         match es.next().await {
             Some(Notification::Error {
                 reconnecting: true, ..
@@ -212,7 +212,7 @@ fn tls_end_to_end_with_a_self_signed_certificate() {
         let key = PrivateKeyDer::Pkcs8(cert.key_pair.serialize_der().into());
         let tls = rt::adapter::tls::server_config(vec![der.clone()], key).unwrap();
         let hub = SharedHub::default();
-        hub.publish(&Message::new("secret")).unwrap();
+        hub.try_publish(&Message::new("secret")).unwrap();
         let server = rt::adapter::serve_tls("127.0.0.1:0", tls, service(&hub))
             .await
             .unwrap();
@@ -272,10 +272,12 @@ fn graceful_shutdown_leaves_no_task_or_socket_behind() {
 }
 
 /// A client that stops reading in the middle of an event is dropped, on
-/// this runtime's listener, once its subscriber falls out of the log.
+/// this runtime's listener, once its socket refused writes for its lag
+/// window and its subscriber falls out of the log (the exact timing is
+/// checked on a virtual clock in `sse-futures`' tests).
 #[test]
 fn a_client_that_stops_reading_mid_event_is_dropped_once_it_lags() {
-    within(20, async {
+    within(30, async {
         use sse_core::replay::LogLimits;
         let hub = SharedHub::new(LogLimits {
             max_events: 2,
@@ -283,6 +285,7 @@ fn a_client_that_stops_reading_mid_event_is_dropped_once_it_lags() {
         });
         let config = Config {
             keep_alive: None,
+            lag_window: Duration::from_millis(300),
             ..Config::default()
         };
         let (server, addr) = start(service(&hub).config(config)).await;
@@ -290,17 +293,62 @@ fn a_client_that_stops_reading_mid_event_is_dropped_once_it_lags() {
         read_until(&mut paused, "\r\n\r\n").await;
         assert_eq!(server.connections(), 1);
         // More than the socket buffers hold: the write stops part way.
-        hub.publish(&Message::new(&"x".repeat(16 << 20))).unwrap();
-        rt::sleep(Duration::from_millis(100)).await;
-        assert_eq!(server.connections(), 1, "stuck, not dropped");
-        // Events 2 and 3 are in the log: not lagging yet. Then 4 pushes 2 out.
+        hub.try_publish(&Message::new(&"x".repeat(16 << 20)))
+            .unwrap();
+        // These wait until the stream took (part of) the big one; then
+        // event 2 is out of the log [3, 4].
         for d in ["2", "3", "4"] {
-            hub.publish(&Message::new(d)).unwrap();
+            hub.publish(&Message::new(d)).await.unwrap();
         }
         while server.connections() > 0 {
             rt::sleep(Duration::from_millis(10)).await;
         }
+        assert_eq!(hub.with_hub(|h| h.backlog().events), 0, "let go");
         drop(paused);
+        server.shutdown_and_wait().await;
+    });
+}
+
+/// A burst of ten times the log through this runtime's listener reaches a
+/// client that reads, whole (the publisher waits for it when the backlog
+/// is full), and the client is never dropped.
+#[test]
+fn a_burst_reaches_a_reading_client_whole() {
+    within(30, async {
+        use sse_core::hub::{BacklogLimits, Hub};
+        use sse_core::replay::LogLimits;
+        let hub = SharedHub::from_hub(
+            Hub::new(LogLimits {
+                max_events: 100,
+                max_bytes: 1 << 20,
+            })
+            .with_backlog(BacklogLimits {
+                max_events: 200,
+                max_bytes: 1 << 20,
+            }),
+        );
+        let (server, addr) = start(service(&hub)).await;
+        let mut client = send(addr, "GET /events HTTP/1.1\r\nHost: x\r\n\r\n").await;
+        read_until(&mut client, "\r\n\r\n").await;
+        let reading = async {
+            let text = read_until(&mut client, "id: 1000\ndata: 1000\n\n").await;
+            let mut parser = sse_core::parse::Parser::new();
+            parser.handle_bytes(text.as_bytes());
+            let mut got = Vec::new();
+            while let Some(e) = parser.poll_event() {
+                got.push(e.unwrap().data().to_string());
+            }
+            got
+        };
+        let publishing = async {
+            for i in 1..=1000 {
+                hub.publish(&Message::new(&i.to_string())).await.unwrap();
+            }
+        };
+        let (got, ()) = future::zip(reading, publishing).await;
+        let want: Vec<String> = (1..=1000).map(|i| i.to_string()).collect();
+        assert_eq!(got, want);
+        assert_eq!(server.connections(), 1, "never dropped");
         server.shutdown_and_wait().await;
     });
 }

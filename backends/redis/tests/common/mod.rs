@@ -192,7 +192,7 @@ impl Reader {
 
     /// Moves whatever the hub has for this subscriber into `events`.
     pub fn drain(&mut self, mirror: &Mirror) {
-        let hub = mirror.hub();
+        let mut hub = mirror.hub();
         while let Some(bytes) = hub.poll_transmit(&mut self.sub, sse_core::Instant::ZERO) {
             self.parser.handle_bytes(&bytes);
         }
