@@ -1,9 +1,21 @@
 //! Server fan-out over loopback, for each adapter's server (`sse-smol`,
-//! `sse-async-std`, `sse-blocking`), with 1,000 and 10,000 raw-socket
-//! subscribers living in a second process: deliveries per second for a
-//! burst, end-to-end latency for paced publishing, and the server process's
-//! resident memory per idle subscriber. Prints markdown tables; asserts
-//! nothing about time.
+//! `sse-async-std`, `sse-blocking`, `sse-tokio`) and for axum's own
+//! `axum::response::sse::Sse` fed by a `tokio::sync::broadcast` channel
+//! (the pattern axum's documentation shows), with 1,000 and 10,000
+//! raw-socket subscribers living in a second process: deliveries per second
+//! for a burst, end-to-end latency for paced publishing, server CPU per
+//! delivery, and the server process's resident memory per idle subscriber.
+//! Prints markdown tables; asserts nothing about time.
+//!
+//! Contestants (`--adapters`, default all): `smol`, `async-std`, `blocking`,
+//! `tokio` (`sse_tokio::serve_listener`: HTTP/1.1 through the shared
+//! connection code), `tokio-hyper` (the same hub through hyper's HTTP/1.1,
+//! `sse_tokio::http::serve` with `sse_tokio::http::app`, as an axum or hyper
+//! application serves it) and `axum` (`axum::serve`, a handler returning
+//! `Sse` over a `BroadcastStream`, each event with the hub's `id`, so every
+//! contestant sends the same bytes). The tokio-based servers run on tokio's
+//! default multi-threaded runtime (a worker per core); the subscribers decode
+//! hyper's chunked bodies with the core's decoder.
 //!
 //! ```text
 //! cargo bench -p sse-bench --bench fanout
@@ -79,7 +91,16 @@ struct Options {
 fn options(args: &[String]) -> Options {
     let mut o = Options {
         runs: 2,
-        adapters: vec!["smol".into(), "async-std".into(), "blocking".into()],
+        adapters: [
+            "smol",
+            "async-std",
+            "blocking",
+            "tokio",
+            "tokio-hyper",
+            "axum",
+        ]
+        .map(String::from)
+        .to_vec(),
         subscribers: vec![1_000, 10_000],
         client_threads: 2,
         blocking_stack: None,

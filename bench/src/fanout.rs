@@ -3,7 +3,9 @@
 //!
 //! A [`Pool`] opens many plain TCP connections to an event stream server,
 //! sends each a `GET`, reads the response head, and then parses every event
-//! of every stream with the core's [`Parser`] on a few threads, each waiting
+//! of every stream with the core's [`Parser`] (through the core's chunked
+//! decoder when the server chunks the body, as hyper does over HTTP/1.1)
+//! on a few threads, each waiting
 //! on its own `mio` poller (epoll). The bench runs the pool in a second
 //! process, so that the server and the subscribers each stay under the fd
 //! limit and the server's memory is measured alone.
@@ -24,6 +26,7 @@ use mio::net::TcpStream as MioStream;
 use mio::{Events, Interest, Poll, Token};
 use rustix::process::{getrlimit, setrlimit, Resource};
 use rustix::time::{clock_gettime, ClockId};
+use sse_core::http1::{BodyDecoder, BodyEvent, Framing};
 use sse_core::parse::Parser;
 
 pub mod server;
@@ -178,7 +181,7 @@ impl Pool {
         let request =
             format!("GET {path} HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n");
         let threads = threads.clamp(1, n.max(1));
-        let mut shares: Vec<Vec<(TcpStream, Vec<u8>)>> = (0..threads).map(|_| Vec::new()).collect();
+        let mut shares: Vec<Vec<(TcpStream, Head)>> = (0..threads).map(|_| Vec::new()).collect();
         let mut opened = 0;
         while opened < n {
             let window = WINDOW.min(n - opened);
@@ -195,8 +198,8 @@ impl Pool {
                 socks.push(s);
             }
             for mut s in socks {
-                let rest = read_head(&mut s).map_err(|e| at(e, "response head"))?;
-                shares[opened % threads].push((s, rest));
+                let head = read_head(&mut s).map_err(|e| at(e, "response head"))?;
+                shares[opened % threads].push((s, head));
                 opened += 1;
             }
         }
@@ -212,19 +215,20 @@ impl Pool {
         for (i, share) in shares.into_iter().enumerate() {
             let poll = Poll::new()?;
             let mut conns = Vec::with_capacity(share.len());
-            for (k, (s, rest)) in share.into_iter().enumerate() {
+            for (k, (s, head)) in share.into_iter().enumerate() {
                 s.set_nonblocking(true)?;
                 let mut sock = MioStream::from_std(s);
                 poll.registry()
                     .register(&mut sock, Token(k), Interest::READABLE)?;
-                let mut parser = Parser::new();
-                parser.handle_bytes(&rest);
-                conns.push(Conn {
+                let mut conn = Conn {
                     sock,
-                    parser,
+                    parser: Parser::new(),
+                    chunked: head.chunked.then(|| BodyDecoder::new(Framing::Chunked)),
                     count: 0,
                     done: false,
-                });
+                };
+                conn.take(&head.rest);
+                conns.push(conn);
             }
             let shared = Arc::clone(&shared);
             handles.push(
@@ -296,12 +300,34 @@ struct Conn {
     count: u64,
     /// Ended or failed: no more events will come.
     done: bool,
+    /// A chunked body's decoder.
+    chunked: Option<BodyDecoder>,
 }
 
-/// Reads a response head byte by byte (so no event is read past it), checks
-/// for status 200, and returns nothing else; the caller's parser gets the
-/// body.
-fn read_head(s: &mut TcpStream) -> io::Result<Vec<u8>> {
+impl Conn {
+    /// Body bytes to the parser, through the chunked decoder if any.
+    fn take(&mut self, bytes: &[u8]) {
+        let Some(decoder) = &mut self.chunked else {
+            self.parser.handle_bytes(bytes);
+            return;
+        };
+        decoder.handle_bytes(bytes);
+        while let Some(Ok(BodyEvent::Data(data))) = decoder.poll_body() {
+            self.parser.handle_bytes(&data);
+        }
+    }
+}
+
+/// A response head's verdict: whether the body is chunked, and the body
+/// bytes read with it.
+struct Head {
+    chunked: bool,
+    rest: Vec<u8>,
+}
+
+/// Reads a response head, checks for status 200, and returns the body bytes
+/// read with it and whether the body is chunked.
+fn read_head(s: &mut TcpStream) -> io::Result<Head> {
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut head = Vec::with_capacity(256);
     let mut buf = [0u8; 512];
@@ -323,7 +349,11 @@ fn read_head(s: &mut TcpStream) -> io::Result<Vec<u8>> {
                 )));
             }
             s.set_read_timeout(None)?;
-            return Ok(head.split_off(end + 4));
+            let rest = head.split_off(end + 4);
+            let chunked = String::from_utf8_lossy(&head)
+                .to_ascii_lowercase()
+                .contains("\r\ntransfer-encoding: chunked\r\n");
+            return Ok(Head { chunked, rest });
         }
     }
 }
@@ -377,7 +407,7 @@ fn read_loop(shared: &Shared, mut conns: Vec<Conn>, mut poll: Poll) {
                     }
                     Ok(k) => {
                         let now = monotonic_ns();
-                        c.parser.handle_bytes(&buf[..k]);
+                        c.take(&buf[..k]);
                         let before = c.count;
                         while let Some(e) = c.parser.poll_event() {
                             match e {

@@ -3,7 +3,7 @@
 
 use sse_conformance::client::{ClientUnderTest, CoreClient};
 use sse_conformance::loopback::client::{
-    async_std_driver, blocking_driver, smol_driver, LoopbackClient, MakeDriver,
+    async_std_driver, blocking_driver, smol_driver, tokio_driver, LoopbackClient, MakeDriver,
 };
 use sse_conformance::loopback::parse::LoopbackParser;
 use sse_conformance::loopback::reqwest as reqwest_loop;
@@ -20,6 +20,8 @@ pub enum Adapter {
     Smol,
     /// `sse-blocking`: std::net and threads.
     Blocking,
+    /// `sse-tokio`: the futures driver on tokio sockets; hyper serving.
+    Tokio,
     /// `sse-reqwest`: the client over a reqwest::Client on tokio (a client
     /// only: no server suite).
     Reqwest,
@@ -27,11 +29,12 @@ pub enum Adapter {
 
 impl Adapter {
     /// Every implementation, in table order.
-    pub const ALL: [Adapter; 5] = [
+    pub const ALL: [Adapter; 6] = [
         Adapter::Core,
         Adapter::AsyncStd,
         Adapter::Smol,
         Adapter::Blocking,
+        Adapter::Tokio,
         Adapter::Reqwest,
     ];
 
@@ -42,6 +45,7 @@ impl Adapter {
             Adapter::AsyncStd => "async-std",
             Adapter::Smol => "smol",
             Adapter::Blocking => "blocking",
+            Adapter::Tokio => "tokio",
             Adapter::Reqwest => "reqwest",
         }
     }
@@ -60,6 +64,7 @@ impl Adapter {
             // run it (`poll_next` with zero waits is covered by
             // conformance/tests).
             Adapter::Blocking => Some(blocking_driver),
+            Adapter::Tokio => Some(tokio_driver),
             Adapter::Reqwest => Some(reqwest_loop::reqwest_driver),
         }
     }

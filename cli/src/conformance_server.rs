@@ -18,6 +18,7 @@ pub fn run_one(case: &Case, adapter: Adapter) -> Option<CaseResult> {
         Adapter::Blocking => run_case(case, LoopbackServer::blocking),
         Adapter::Smol => run_case(case, LoopbackServer::of(Runtime::Smol)),
         Adapter::AsyncStd => run_case(case, LoopbackServer::of(Runtime::AsyncStd)),
+        Adapter::Tokio => run_case(case, LoopbackServer::of(Runtime::Tokio)),
         Adapter::Reqwest => return None,
     })
 }

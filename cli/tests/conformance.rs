@@ -18,11 +18,11 @@ fn bare_conformance_prints_one_table_and_passes() {
     let table: Vec<&str> = out.lines().filter(|l| l.starts_with('|')).collect();
     assert_eq!(table.len(), 5, "{out}");
     assert!(
-        table[0].contains("| core | async-std | smol | blocking | reqwest |"),
+        table[0].contains("| core | async-std | smol | blocking | tokio | reqwest |"),
         "{out}"
     );
     // reqwest is a client only: no server column.
-    for (suite, cells) in [("parse", 5), ("client", 5), ("server", 4)] {
+    for (suite, cells) in [("parse", 6), ("client", 6), ("server", 5)] {
         let row = table
             .iter()
             .find(|r| r.starts_with(&format!("| {suite} |")));
@@ -53,7 +53,7 @@ fn fixtures(suite: &str) -> usize {
 
 #[test]
 fn one_suite_against_one_adapter() {
-    for adapter in ["blocking", "smol", "async-std"] {
+    for adapter in ["blocking", "smol", "async-std", "tokio"] {
         for suite in ["client", "server"] {
             let (out, ok) = sse(&["conformance", suite, "--adapter", adapter]);
             assert!(ok, "{adapter}: {out}");

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Interop with software nobody here wrote, on 127.0.0.1:
 #   headless Chromium, npm `eventsource` and Python httpx-sse against `sse serve`;
+#   headless Chromium's ten EventSources against the tokio axum example (HTTP/2
+#   over TLS on one connection; the HTTP/1.1 six-connection limit);
 #   `sse listen` against a Python sse-starlette server.
 #
 #   bash conformance/interop/run.sh [PAIR ...]   (default: all)
@@ -20,6 +22,9 @@ else
   cargo build -q --release -p sse-cli --manifest-path "$root/Cargo.toml"
   sse="$root/target/release/sse"
 fi
+# The tokio adapter's axum example, for the chromium-h2 and chromium-h1-limit pairs.
+cargo build -q --release -p sse-tokio --example tokio-axum --manifest-path "$root/Cargo.toml"
+export SSE_TOKIO_AXUM="$root/target/release/examples/tokio-axum"
 
 (cd pairs && npm ci --silent --no-audit --no-fund >/dev/null)
 venv=pairs/.venv
@@ -27,7 +32,7 @@ venv=pairs/.venv
 "$venv/bin/pip" install -q --disable-pip-version-check -r pairs/requirements.txt
 
 pairs=("$@")
-[ ${#pairs[@]} -gt 0 ] || pairs=(node-eventsource httpx-sse starlette chromium chromium-cors)
+[ ${#pairs[@]} -gt 0 ] || pairs=(node-eventsource httpx-sse starlette chromium chromium-cors chromium-h2 chromium-h1-limit)
 
 if [[ " ${pairs[*]} " == *" chromium"* ]] && ! command -v chromium >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then

@@ -4,8 +4,8 @@
 
 use sse_conformance::client::{fixture_dir, load_scenarios, run_scenario, ClientUnderTest};
 use sse_conformance::loopback::client::{
-    async_std_driver, blocking_driver, blocking_poll_driver, futures_driver, smol_driver, Driver,
-    FuturesDriver, LoopbackClient, MakeDriver,
+    async_std_driver, blocking_driver, blocking_poll_driver, futures_driver, smol_driver,
+    tokio_driver, Driver, FuturesDriver, LoopbackClient, MakeDriver,
 };
 use sse_conformance::loopback::clock::VirtualClock;
 use sse_conformance::loopback::reqwest::reqwest_driver;
@@ -79,6 +79,11 @@ fn reqwest_driver_passes_every_client_scenario_it_can_play() {
 }
 
 #[test]
+fn tokio_sockets_pass_every_client_scenario() {
+    run_all("tokio", tokio_driver);
+}
+
+#[test]
 fn parse_fixtures_through_each_adapter_client() {
     use sse_conformance::loopback::parse::LoopbackParser;
     use sse_conformance::parse::{fixtures_dir, load, run};
@@ -87,6 +92,7 @@ fn parse_fixtures_through_each_adapter_client() {
         ("futures", futures_driver as MakeDriver),
         ("smol", smol_driver),
         ("async-std", async_std_driver),
+        ("tokio", tokio_driver),
         ("blocking", blocking_poll_driver),
         ("reqwest", reqwest_driver),
     ] {
@@ -234,6 +240,7 @@ fn refused_for_real_each_driver() {
         ("futures", futures_driver as MakeDriver),
         ("smol", smol_driver),
         ("async-std", async_std_driver),
+        ("tokio", tokio_driver),
         // A real refusal after the script's waits needs a connector that
         // blocks in virtual time: the threaded driver (few runs here).
         ("blocking", blocking_driver),

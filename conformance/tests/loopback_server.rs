@@ -38,3 +38,9 @@ fn server_fixtures_against_the_async_std_server() {
     use sse_conformance::loopback::server::{LoopbackServer, Runtime};
     server_fixtures(&LoopbackServer::of(Runtime::AsyncStd));
 }
+
+#[test]
+fn server_fixtures_against_the_tokio_server() {
+    use sse_conformance::loopback::server::{LoopbackServer, Runtime};
+    server_fixtures(&LoopbackServer::of(Runtime::Tokio));
+}

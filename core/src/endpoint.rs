@@ -123,9 +123,7 @@ impl Endpoint {
     /// [`server::Stream::response_head`] or a hub subscriber), the CORS
     /// header when configured, and `Connection: close`.
     pub fn stream_head(&self, head: &ResponseHead, out: &mut impl BufMut) {
-        let mut headers: Vec<(&str, &str)> =
-            head.headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
-        headers.extend(self.cors_headers());
+        let mut headers = self.stream_headers(head);
         headers.push(("Connection", "close"));
         // Names are constants and values come from the core's own encoder or
         // this endpoint's configuration; a bad CORS value is the only way to
@@ -134,6 +132,16 @@ impl Endpoint {
             headers.retain(|(n, _)| !n.starts_with("Access-Control"));
             let _ = encode_response_head(out, &Response::new(head.status).headers(&headers));
         }
+    }
+
+    /// The header fields of a stream response: `head`'s and the CORS ones
+    /// when configured, without the HTTP/1.1 framing [`Endpoint::stream_head`]
+    /// adds. For servers that frame responses themselves (hyper, HTTP/2).
+    pub fn stream_headers<'a>(&'a self, head: &'a ResponseHead) -> Vec<(&'a str, &'a str)> {
+        let mut headers: Vec<(&str, &str)> =
+            head.headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        headers.extend(self.cors_headers());
+        headers
     }
 
     /// A stream that opens and ends at once, saying why in a comment

@@ -55,3 +55,14 @@ pub trait Connector: Send + Sync + 'static {
 /// A failed connection attempt: what the core is told, and the cause
 /// (the core's type, shared with the blocking adapter).
 pub use sse_core::client::ConnectError;
+
+/// A shared timer is a timer: one clock for many tasks.
+impl<T: Timer + ?Sized> Timer for std::sync::Arc<T> {
+    fn now(&self) -> Instant {
+        (**self).now()
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> BoxFuture<()> {
+        (**self).sleep_until(deadline)
+    }
+}

@@ -105,6 +105,8 @@ struct Server {
     addr: SocketAddr,
     publish: Box<dyn Fn(&str)>,
     connections: Box<dyn Fn() -> usize>,
+    /// The tokio runtime serving it, if it is a tokio server.
+    _runtime: Option<tokio::runtime::Runtime>,
 }
 
 fn start(adapter: &str, limits: LogLimits, backlog: BacklogLimits) -> Server {
@@ -134,6 +136,7 @@ fn start(adapter: &str, limits: LogLimits, backlog: BacklogLimits) -> Server {
                     smol::block_on(hub.publish(&Message::new(data))).unwrap();
                 }),
                 connections: Box::new(move || handle.connections()),
+                _runtime: None,
             }
         }
         "blocking" => {
@@ -148,9 +151,94 @@ fn start(adapter: &str, limits: LogLimits, backlog: BacklogLimits) -> Server {
                     hub.publish(&Message::new(data)).unwrap();
                 }),
                 connections: Box::new(move || handle.connections()),
+                _runtime: None,
             }
         }
-        other => panic!("unknown adapter {other} (smol, async-std, blocking)"),
+        "tokio" | "tokio-hyper" => {
+            use sse_tokio::server::{Service, SharedHub};
+            // The hub's clock lets a waiting publish release bodies that
+            // hyper stopped polling (tokio-hyper); the shared HTTP/1.1 code
+            // reports refused writes itself.
+            let hub = SharedHub::from_hub(Hub::new(limits).with_backlog(backlog))
+                .with_timer(sse_tokio::Timer::new());
+            let service = Service::new(Endpoint::new("/events"), hub.clone()).config(config);
+            let runtime = tokio_runtime();
+            let handle = runtime.block_on(async {
+                let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                if adapter == "tokio" {
+                    sse_tokio::serve_listener(l, service).unwrap()
+                } else {
+                    let app = sse_tokio::http::app(service, sse_tokio::Timer::new());
+                    sse_tokio::http::serve(l, None, app).unwrap()
+                }
+            });
+            Server {
+                addr: handle.local_addr().unwrap(),
+                publish: Box::new(move |data| {
+                    futures_lite::future::block_on(hub.publish(&Message::new(data))).unwrap();
+                }),
+                connections: Box::new(move || handle.connections()),
+                _runtime: Some(runtime),
+            }
+        }
+        "axum" => axum_server(limits.max_events),
+        other => {
+            panic!("unknown adapter {other} (smol, async-std, blocking, tokio, tokio-hyper, axum)")
+        }
+    }
+}
+
+/// tokio's default multi-threaded runtime (a worker per core).
+fn tokio_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// axum's SSE as its documentation shows it: a handler subscribing to a
+/// `tokio::sync::broadcast` channel and returning `Sse` over the
+/// `BroadcastStream`; no keep-alive (as for the other contestants). The
+/// channel holds every event of a scenario, like the hub's log, so no
+/// subscriber lags. Each event has the id the hub would give it, so every
+/// contestant sends the same bytes of events.
+fn axum_server(capacity: usize) -> Server {
+    use axum::response::sse::{Event, Sse};
+    use futures_lite::StreamExt;
+    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+    use tokio::sync::broadcast;
+    use tokio_stream::wrappers::BroadcastStream;
+
+    type Events = broadcast::Sender<(u64, String)>;
+    async fn events(
+        axum::extract::State(tx): axum::extract::State<Events>,
+    ) -> Sse<impl futures_lite::Stream<Item = Result<Event, std::convert::Infallible>>> {
+        let stream = BroadcastStream::new(tx.subscribe()).filter_map(|msg| {
+            let (id, data) = msg.ok()?;
+            Some(Ok(Event::default().id(id.to_string()).data(data)))
+        });
+        Sse::new(stream)
+    }
+    let (tx, _) = broadcast::channel::<(u64, String)>(capacity);
+    let app = axum::Router::new()
+        .route("/events", axum::routing::get(events))
+        .with_state(tx.clone());
+    let runtime = tokio_runtime();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    runtime.spawn(async move { axum::serve(listener, app).await });
+    let counting = tx.clone();
+    let next = AtomicU64::new(1);
+    Server {
+        addr,
+        publish: Box::new(move |data| {
+            let _ = tx.send((next.fetch_add(1, Relaxed), data.to_string()));
+        }),
+        // A subscriber per open stream.
+        connections: Box::new(move || counting.receiver_count()),
+        _runtime: Some(runtime),
     }
 }
 

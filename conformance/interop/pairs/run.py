@@ -4,7 +4,8 @@ and `sse listen`, all on 127.0.0.1.
 
     python3 run.py SSE_BINARY PAIR [PAIR ...]
 
-PAIRs: node-eventsource, httpx-sse, starlette, chromium, chromium-cors. Prints one
+PAIRs: node-eventsource, httpx-sse, starlette, chromium, chromium-cors, chromium-h2,
+chromium-h1-limit (the last two against the tokio adapter's axum example). Prints one
 `PASS name (versions; seconds): what was checked` or `FAIL name (...): why`
 line per pair and exits 1 if any failed. `run.sh` runs each pair in its own
 process under `timeout`, which is the hard bound; the waits below are only
@@ -276,7 +277,7 @@ class Chromium:
             "document.getElementById('count').textContent, "
             "document.getElementById('last').textContent].join('|')")
 
-    def __init__(self, page, expr=EXPR):
+    def __init__(self, page, expr=EXPR, flags=()):
         import urllib.request
         import websocket  # websocket-client
 
@@ -287,7 +288,8 @@ class Chromium:
         self.profile = tempfile.mkdtemp(prefix="sse-interop-chromium-")
         self.proc = subprocess.Popen(
             [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-             "--no-first-run", "--remote-debugging-port=0", "--user-data-dir=" + self.profile, page],
+             "--no-first-run", "--remote-debugging-port=0", "--user-data-dir=" + self.profile,
+             *flags, page],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:
             port = None
@@ -313,13 +315,21 @@ class Chromium:
         self.ids = iter(range(1, 10**6))
 
     def state(self):
+        return self.eval(self.expr)
+
+    def eval(self, expr, await_promise=False):
+        """The value of a JavaScript expression in the page (a promise's
+        result with await_promise)."""
         n = next(self.ids)
         self.ws.send(json.dumps({"id": n, "method": "Runtime.evaluate",
-                                 "params": {"expression": self.expr, "returnByValue": True}}))
+                                 "params": {"expression": expr, "returnByValue": True,
+                                            "awaitPromise": await_promise}}))
         while True:
             reply = json.loads(self.ws.recv())
             if reply.get("id") == n:
-                return reply["result"]["result"].get("value", "")
+                result = reply["result"]
+                assert "exceptionDetails" not in result, f"{expr!r} threw: {result['exceptionDetails']}"
+                return result["result"].get("value", "")
 
     def wait_for(self, pred, what, timeout=10):
         end = time.time() + timeout
@@ -441,6 +451,137 @@ def pair_chromium_cors(sse):
         site.shutdown()
 
 
+class Axum:
+    """The tokio adapter's axum example (adapters/tokio/examples/axum.rs),
+    over TLS with a certificate it makes itself (rcgen) or over plain HTTP."""
+
+    def __init__(self, tls):
+        binary = os.environ.get("SSE_TOKIO_AXUM") or os.path.join(
+            HERE, "..", "..", "..", "target", "release", "examples", "tokio-axum")
+        args = [binary, "127.0.0.1:0"] + (["--tls-self-signed"] if tls else [])
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        line = self.proc.stdout.readline()
+        assert line.startswith("listening on "), f"first line {line!r}"
+        self.url = line.split("listening on ", 1)[1].strip()
+        self.base = self.url.rsplit("/", 1)[0]
+
+    def stats(self):
+        """The server's own count of connections and streams, over a
+        connection of this process (not the browser's)."""
+        import ssl
+        import urllib.request
+        context = ssl._create_unverified_context()  # the example's self-signed certificate
+        return json.load(urllib.request.urlopen(self.base + "/stats", timeout=5, context=context))
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+# Chromium as the must-show asks: a browser that accepts the test's
+# certificate, talks HTTP/2 over TCP (no QUIC) and nothing else.
+BROWSER_FLAGS = ("--disable-quic", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--ignore-certificate-errors")
+
+# Ten EventSources from one page, each recording its state and events.
+OPEN_TEN = """(() => {
+  const names = ["connecting", "open", "closed"];
+  window.streams = [];
+  for (let i = 0; i < 10; i++) {
+    const s = {state: "connecting", events: []};
+    window.streams.push(s);
+    const es = new EventSource("/events");
+    es.onopen = es.onerror = () => { s.state = names[es.readyState]; };
+    es.onmessage = (e) => { s.events.push(e.lastEventId + ":" + e.data); };
+  }
+  return true;
+})()"""
+STREAMS = "JSON.stringify(window.streams)"
+
+
+def open_ten(browser, origin):
+    """Once the page of `origin` has loaded (the target exists before its
+    document does), opens the ten streams from it."""
+    end = time.time() + 10
+    while browser.eval("location.origin + '|' + document.readyState") != origin + "|complete":
+        assert time.time() < end, f"the page of {origin} did not load"
+        time.sleep(0.02)
+    browser.eval(OPEN_TEN)
+
+
+def wait_streams(browser, pred, what, timeout=10):
+    end = time.time() + timeout
+    streams = []
+    while time.time() < end:
+        streams = json.loads(browser.eval(STREAMS))
+        if pred(streams):
+            return streams
+        time.sleep(0.02)
+    raise AssertionError(f"{what}; the streams: {[(s['state'], len(s['events'])) for s in streams]}")
+
+
+def pair_chromium_h2(_sse):
+    """Ten EventSources from one page on the axum example over TLS: HTTP/2
+    by ALPN, all ten on one connection, each gets the same three events
+    (published by the page itself, on that connection too)."""
+    server = Axum(tls=True)
+    browser = None
+    try:
+        # A page of the server's origin that opens no stream of its own.
+        browser = Chromium(server.base + "/stats", flags=BROWSER_FLAGS)
+        open_ten(browser, server.base)
+        wait_streams(browser, lambda ss: all(s["state"] == "open" for s in ss), "all ten open")
+        browser.eval("""(async () => {
+          for (const data of ["one", "two", "three"]) {
+            await fetch("/publish", {method: "POST", body: data});
+          }
+          return true;
+        })()""", await_promise=True)
+        want = ["1:one", "2:two", "3:three"]
+        wait_streams(browser, lambda ss: all(s["events"] == want for s in ss),
+                     f"all ten receive {want}")
+        seen = json.loads(browser.eval("fetch('/stats').then(r => r.text())", await_promise=True))
+        # Every connection that carried a request (the page, its ten
+        # streams, the publishes, this fetch): exactly one, HTTP/2.
+        used = seen["connections"]
+        assert [(c["version"], c["streams"]) for c in used] == [("HTTP/2.0", 10)], seen
+        idle = seen["accepted"] - len(used)
+        return ("TLS (rcgen) + ALPN: ten EventSources, the page, 3 publishes on one HTTP/2 connection "
+                f"({used[0]['requests']} requests; each stream got 1-3 in order); "
+                f"{idle} more connection(s) opened by Chromium carried no request")
+    finally:
+        if browser:
+            browser.close()
+        server.close()
+
+
+def pair_chromium_h1_limit(_sse):
+    """The same page over plain HTTP/1.1: the browser opens six connections
+    to the origin and no more, so six streams open and the seventh (and the
+    rest) stall in `connecting`; the server saw six streams. This is what
+    the HTTP/2 pair is the cure for, and proves that pair can fail."""
+    server = Axum(tls=False)
+    browser = None
+    try:
+        browser = Chromium(server.base + "/stats", flags=BROWSER_FLAGS)
+        open_ten(browser, server.base)
+        wait_streams(browser, lambda ss: sum(s["state"] == "open" for s in ss) >= 6, "six open")
+        time.sleep(1.5)  # long enough for a seventh connection, were one allowed
+        streams = json.loads(browser.eval(STREAMS))
+        states = [s["state"] for s in streams]
+        assert states.count("open") == 6 and states.count("connecting") == 4, states
+        seen = server.stats()
+        streams = [c["streams"] for c in seen["connections"] if c["streams"]]
+        assert streams == [1] * 6, seen
+        assert all(c["version"] == "HTTP/1.1" for c in seen["connections"]), seen
+        return (f"plain HTTP/1.1: six streams open on six connections, the seventh to tenth stall "
+                f"(states {states.count('open')} open, {states.count('connecting')} connecting)")
+    finally:
+        if browser:
+            browser.close()
+        server.close()
+
+
 def version(cmd):
     try:
         return subprocess.run(cmd, capture_output=True, text=True, timeout=20).stdout.strip()
@@ -469,6 +610,8 @@ PAIRS = {
     "starlette": pair_starlette,
     "chromium": pair_chromium,
     "chromium-cors": pair_chromium_cors,
+    "chromium-h2": pair_chromium_h2,
+    "chromium-h1-limit": pair_chromium_h1_limit,
 }
 
 

@@ -47,7 +47,7 @@ use sse_core::http1::{
 use sse_core::Instant;
 
 use super::clock::{ceil_ms, VirtualClock, SCENARIO_LIMIT, SETTLE_LIMIT};
-use super::wire::{reset, LoopConnector, Refusals, RuntimeConnector, Stats};
+use super::wire::{reset, tokio_socket, LoopConnector, Refusals, RuntimeConnector, Stats};
 use crate::client::{
     core_config, decode_hex, flatten, state_name, ClientUnderTest, Framing, Observed,
     ObservedRequest, Scenario, ServerStep, UserAction, UserStep,
@@ -1085,6 +1085,20 @@ pub fn async_std_driver(
 ) -> Result<Box<dyn Driver>, String> {
     let connector =
         RuntimeConnector::new(connector, |tcp| Ok(async_std::net::TcpStream::from(tcp)));
+    let es = sse_futures::EventSource::with_parts(url, config, connector, clock)
+        .map_err(|e| e.to_string())?;
+    Ok(Box::new(FuturesDriver::new(es)))
+}
+
+/// The futures driver over tokio's socket type (through tokio-util's
+/// compat layer), as `sse-tokio` runs it.
+pub fn tokio_driver(
+    url: &str,
+    config: Config,
+    connector: LoopConnector,
+    clock: VirtualClock,
+) -> Result<Box<dyn Driver>, String> {
+    let connector = RuntimeConnector::new(connector, tokio_socket);
     let es = sse_futures::EventSource::with_parts(url, config, connector, clock)
         .map_err(|e| e.to_string())?;
     Ok(Box::new(FuturesDriver::new(es)))

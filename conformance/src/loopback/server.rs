@@ -528,6 +528,10 @@ pub enum Runtime {
     Smol,
     /// `async_std::net::TcpStream`.
     AsyncStd,
+    /// `tokio::net::TcpStream`, served as `sse-tokio` serves it
+    /// ([`sse_tokio::serve_connection`]: HTTP/1.1 requests, as the runner's,
+    /// through the shared connection code over tokio's compat layer).
+    Tokio,
 }
 
 impl Kind for Async {
@@ -563,6 +567,24 @@ impl Kind for Async {
                         &task,
                         &frozen,
                     ))
+                }
+                Runtime::Tokio => {
+                    use tokio_util::compat::FuturesAsyncReadCompatExt;
+                    let _runtime = super::wire::tokio_runtime().enter();
+                    let io = super::wire::tokio_socket(tcp).ok();
+                    let served = io.map(|io| {
+                        let io = PausedIo { io, conn: c }.compat();
+                        let served = sse_tokio::serve_connection(io, service, clock);
+                        run_task(served, &task, &frozen)
+                    });
+                    match served {
+                        Some(Ok(sse_tokio::Served::Http1(ended))) => Some(Ok(ended)),
+                        Some(Err(e)) => {
+                            log::debug!("tokio connection: {e}");
+                            None
+                        }
+                        _ => None,
+                    }
                 }
             };
             if let Some(Ok(sse_futures::server::Ended::Closed(reason))) = ended {

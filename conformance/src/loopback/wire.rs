@@ -530,3 +530,30 @@ pub fn reset(tcp: TcpStream) {
     let _ = socket2::SockRef::from(&tcp).set_linger(Some(Duration::ZERO));
     drop(tcp);
 }
+
+/// The tokio runtime the tokio drivers' sockets and timers register with:
+/// one worker thread, which runs tokio's I/O and time drivers while the
+/// runner polls the futures on its own threads (tokio wakes whichever
+/// waker polled last, as for any executor).
+pub fn tokio_runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("conformance-tokio")
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("cannot start a tokio runtime: {e}"))
+    })
+}
+
+/// A connected std socket as tokio's, seen through tokio-util's compat
+/// layer as `futures-io`: what `sse-tokio`'s connector hands the driver.
+pub fn tokio_socket(
+    tcp: TcpStream,
+) -> io::Result<tokio_util::compat::Compat<tokio::net::TcpStream>> {
+    use tokio_util::compat::TokioAsyncReadCompatExt;
+    let _runtime = tokio_runtime().enter();
+    tcp.set_nonblocking(true)?;
+    Ok(tokio::net::TcpStream::from_std(tcp)?.compat())
+}

@@ -462,6 +462,23 @@ pub struct RequestHead {
 }
 
 impl RequestHead {
+    /// A head built by hand, e.g. from a request another HTTP library
+    /// parsed (an HTTP/2 request is described as HTTP/1.1 would carry it:
+    /// its `:path` as the target). Nothing is validated.
+    pub fn new(
+        method: impl Into<Bytes>,
+        target: impl Into<Bytes>,
+        version: Version,
+        headers: Headers,
+    ) -> Self {
+        RequestHead {
+            method: method.into(),
+            target: target.into(),
+            version,
+            headers,
+        }
+    }
+
     /// The method, e.g. `GET` (case-sensitive, as sent).
     pub fn method(&self) -> &str {
         core::str::from_utf8(&self.method).unwrap_or("")

@@ -169,6 +169,12 @@ impl ServerHandle {
         self.state.connections.load(Ordering::Acquire)
     }
 
+    /// Connections accepted since the server started, open or not: e.g.
+    /// to see that an HTTP/2 client opened one for all its streams.
+    pub fn accepted(&self) -> u64 {
+        self.state.next_id.load(Ordering::Acquire)
+    }
+
     /// Stops accepting (the listener is dropped, so the port refuses) and
     /// ends every connection. Returns at once; [`ServerHandle::stopped`]
     /// tells when everything is gone. Calling it again does nothing.
@@ -294,7 +300,7 @@ where
 /// [`serve`], where each accepted connection first goes through `handshake`
 /// (e.g. a TLS accept) in its own task, within [`HEAD_TIMEOUT`].
 pub fn serve_with<I, Raw, Io, H, T, L>(
-    mut incoming: I,
+    incoming: I,
     handshake: H,
     spawn: impl Fn(BoxFuture<()>) + Send + Sync + 'static,
     service: Service<L>,
@@ -308,15 +314,51 @@ where
     Io: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     T: Timer,
 {
+    let service = Arc::new(service);
+    let timer = Arc::new(timer);
+    let handshake = Arc::new(handshake);
+    let accept_timer = Arc::clone(&timer);
+    serve_connections(incoming, spawn, accept_timer, move |id, raw| {
+        let task = connection(
+            id,
+            raw,
+            Arc::clone(&service),
+            Arc::clone(&timer),
+            Arc::clone(&handshake),
+        );
+        Box::pin(task)
+    })
+}
+
+/// The accept loop of [`serve`] around any connection handler: every
+/// connection `incoming` yields is handed to `connection` with a number
+/// (for logs), and the future it returns runs in a task given to `spawn`
+/// (the accept loop is one too), until it completes or
+/// [`ServerHandle::shutdown`] drops it. Returns at once with the handle,
+/// which counts those tasks. The loop ends, dropping `incoming`, on
+/// shutdown or when `incoming` ends; a failed accept is logged and retried
+/// after a short pause on `timer`.
+///
+/// For servers whose connections are not [`serve_connection`]'s, e.g.
+/// hyper's HTTP/1.1 and HTTP/2 connections in `sse-tokio`.
+pub fn serve_connections<I, Raw, T, C>(
+    mut incoming: I,
+    spawn: impl Fn(BoxFuture<()>) + Send + Sync + 'static,
+    timer: T,
+    connection: C,
+) -> ServerHandle
+where
+    I: Stream<Item = io::Result<Raw>> + Send + Unpin + 'static,
+    Raw: Send + 'static,
+    T: Timer,
+    C: Fn(u64, Raw) -> BoxFuture<()> + Send + Sync + 'static,
+{
     let state = Arc::new(State::default());
     let guard = TaskGuard::new(&state, false);
     let handle = ServerHandle {
         state: Arc::clone(&state),
         local_addr: None,
     };
-    let service = Arc::new(service);
-    let timer = Arc::new(timer);
-    let handshake = Arc::new(handshake);
     // The accept loop spawns connections, and is spawned itself.
     let spawn = Arc::new(spawn);
     let spawn_connection = Arc::clone(&spawn);
@@ -337,15 +379,18 @@ where
                     continue;
                 }
             };
-            let id = state.next_id.fetch_add(1, Ordering::Relaxed);
-            let task = connection(
-                id,
-                raw,
-                TaskGuard::new(&state, true),
-                Arc::clone(&service),
-                Arc::clone(&timer),
-                Arc::clone(&handshake),
-            );
+            let id = state.next_id.fetch_add(1, Ordering::AcqRel);
+            let guard = TaskGuard::new(&state, true);
+            let work = connection(id, raw);
+            let task = async move {
+                let state = Arc::clone(&guard.state);
+                future::or(work, async {
+                    state.stopping().await;
+                    log::debug!("connection {id}: ended by shutdown");
+                })
+                .await;
+                drop(guard);
+            };
             (*spawn_connection)(Box::pin(task));
         }
         // Close the listener before the task counts as gone.
@@ -357,11 +402,10 @@ where
     handle
 }
 
-/// One connection's task: handshake, serve, end on shutdown.
+/// One connection's work: handshake, then serve.
 async fn connection<Raw, Io, H, T, L>(
     id: u64,
     raw: Raw,
-    guard: TaskGuard,
     service: Arc<Service<L>>,
     timer: Arc<T>,
     handshake: Arc<H>,
@@ -371,35 +415,26 @@ async fn connection<Raw, Io, H, T, L>(
     Io: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     T: Timer,
 {
-    let state = Arc::clone(&guard.state);
-    let work = async {
-        let deadline = timer.now() + HEAD_TIMEOUT;
-        let timeout = async {
-            timer.sleep_until(deadline).await;
-            Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "handshake timed out",
-            ))
-        };
-        let io = match future::or((*handshake)(raw), timeout).await {
-            Ok(io) => io,
-            Err(e) => {
-                log::debug!("connection {id}: handshake failed: {e}");
-                return;
-            }
-        };
-        log::debug!("connection {id}: open");
-        let ended = serve_connection(io, &service, &*timer).await;
-        match ended {
-            Ok(Ended::Closed(reason)) => log::debug!("connection {id}: {reason}"),
-            Ok(ended) => log::debug!("connection {id}: {ended:?}"),
-            Err(e) => log::debug!("connection {id}: {e}"),
+    let deadline = timer.now() + HEAD_TIMEOUT;
+    let timeout = async {
+        timer.sleep_until(deadline).await;
+        Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "handshake timed out",
+        ))
+    };
+    let io = match future::or((*handshake)(raw), timeout).await {
+        Ok(io) => io,
+        Err(e) => {
+            log::debug!("connection {id}: handshake failed: {e}");
+            return;
         }
     };
-    future::or(work, async {
-        state.stopping().await;
-        log::debug!("connection {id}: ended by shutdown");
-    })
-    .await;
-    drop(guard);
+    log::debug!("connection {id}: open");
+    let ended = serve_connection(io, &service, &*timer).await;
+    match ended {
+        Ok(Ended::Closed(reason)) => log::debug!("connection {id}: {reason}"),
+        Ok(ended) => log::debug!("connection {id}: {ended:?}"),
+        Err(e) => log::debug!("connection {id}: {e}"),
+    }
 }

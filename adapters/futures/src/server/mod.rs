@@ -79,7 +79,7 @@ pub use body::JsonEvents;
 pub use body::{Body, BodyReader, Event, EventBody};
 pub use conn::{serve_connection, Admit, ConnectionError, Ended, Fallback, OnStream, HEAD_TIMEOUT};
 pub use hub::{HubBody, HubGuard, Sender, SharedHub, Subscription};
-pub use listen::{serve, serve_with, ServerHandle, Service};
+pub use listen::{serve, serve_connections, serve_with, ServerHandle, Service};
 
 use crate::runtime::{BoxFuture, Timer};
 
