@@ -758,6 +758,60 @@ mod tests {
     }
 
     #[test]
+    fn retry_after_scales_only_to_whole_seconds() {
+        assert_eq!(scale_retry_after("7", 1.0), Ok("7".into()));
+        assert_eq!(scale_retry_after(" 20", 0.1), Ok("2".into()));
+        let err = scale_retry_after("7", 0.1).unwrap_err();
+        assert!(err.contains("`Retry-After: 7` is whole seconds"), "{err}");
+        // A date is no wait to scale.
+        let date = "Wed, 21 Oct 2015 07:28:00 GMT";
+        assert_eq!(scale_retry_after(date, 0.1), Ok(date.into()));
+    }
+
+    #[test]
+    fn ours_alone_needs_its_capability_and_jitter_its_own_clock() {
+        let scenarios = crate::client::load_scenarios(&crate::client::fixture_dir()).unwrap();
+        let get = |name: &str| scenarios.iter().find(|s| s.name == name).unwrap();
+        let (none, template) = (&[][..], "p {url}");
+        let caps = |declared: &[String]| {
+            crate::external::command::program(template, declared, super::super::SLOTS, CAPS, 0.1)
+                .unwrap()
+                .1
+        };
+        let bare = caps(none);
+        let all = caps(&[
+            "reconnect,retry,close,reopen,set-last-event-id,backoff,retry-statuses,error-body"
+                .into(),
+        ]);
+        let at = |scale: f64| Settings {
+            time_scale: scale,
+            ..Settings::default()
+        };
+        for (name, cap) in [
+            ("backoff-growth-and-cap", "backoff"),
+            ("retry-on-status-unlisted-fails", "retry-statuses"),
+            ("error-body-kept-bounded", "error-body"),
+            ("reopen-after-failure", "reopen"),
+            ("set-last-event-id-while-open", "set-last-event-id"),
+        ] {
+            let reason = skip_reason(get(name), &bare, &at(0.1)).unwrap();
+            assert!(
+                reason.starts_with(&format!("needs capability `{cap}` (ours alone: ")),
+                "{name}: {reason}"
+            );
+            assert_eq!(skip_reason(get(name), &all, &at(0.1)), None, "{name}");
+        }
+        let jitter = get("jitter-seed-1");
+        let reason = skip_reason(jitter, &all, &at(0.1)).unwrap();
+        assert!(reason.contains("only at --time-scale 1"), "{reason}");
+        assert_eq!(skip_reason(jitter, &all, &at(1.0)), None);
+        // Choosing notifications stays ours alone for every program.
+        assert!(skip_reason(get("want-none"), &all, &at(1.0))
+            .unwrap()
+            .starts_with("ours alone: choosing which notifications"));
+    }
+
+    #[test]
     fn an_injected_retry_goes_after_the_bom() {
         assert_eq!(
             with_injected("\u{feff}data: 1\n\n", "retry: 9\n"),
