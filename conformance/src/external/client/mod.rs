@@ -222,7 +222,7 @@ impl ExternalClient {
             Ok(seen) => seen,
             Err(e) => return report(Outcome::Failed(vec![format!("could not run: {e}")])),
         };
-        let failures = judge(plan.expect, &plan.closes, seen, &self.settings);
+        let failures = judge(plan.expect, &plan.user_steps, seen, &self.settings);
         if failures.is_empty() {
             report(Outcome::Passed)
         } else {
@@ -234,7 +234,7 @@ impl ExternalClient {
 /// Turns what a session saw into an [`Observed`] and compares.
 fn judge(
     mut expect: Scenario,
-    closes: &[(u64, UserAction)],
+    user_steps: &[(u64, UserAction)],
     seen: session::Seen,
     settings: &Settings,
 ) -> Vec<String> {
@@ -303,13 +303,14 @@ fn judge(
         i += 1;
         late(i - 1, n.at_ms, expected_notes)
     });
-    let (states, final_state) = infer_states(&notifications, closes, &checks, &wanted, tolerance);
+    let (states, final_state) =
+        infer_states(&notifications, user_steps, &checks, &wanted, tolerance);
     // A drop for a new connection (at about the time of a request) is no
     // disconnect; a request that a `reopen` sent after the drop asked for
     // is no such new connection.
     let expected_drops = expect.expect.disconnects_ms.as_ref().map_or(0, Vec::len);
     let reopened = |dropped: u64, request: u64| {
-        closes
+        user_steps
             .iter()
             .any(|(t, a)| *a == UserAction::Reopen && dropped < *t && *t <= request)
     };
@@ -356,7 +357,7 @@ fn judge(
 /// `connecting`).
 fn timeline(
     notes: &[ObservedNotification],
-    closes: &[(u64, UserAction)],
+    user_steps: &[(u64, UserAction)],
 ) -> Vec<(u64, &'static str)> {
     const REOPEN: &str = "reopen";
     let mut changes: Vec<(u64, &'static str)> = notes
@@ -371,7 +372,7 @@ fn timeline(
             Some((n.at_ms, state))
         })
         .collect();
-    changes.extend(closes.iter().filter_map(|(at, action)| match action {
+    changes.extend(user_steps.iter().filter_map(|(at, action)| match action {
         UserAction::Close => Some((*at, "closed")),
         UserAction::Reopen => Some((*at, REOPEN)),
         _ => None,
@@ -405,16 +406,17 @@ fn states_between(timeline: &[(u64, &'static str)], lo: u64, hi: u64) -> Vec<&'s
 }
 
 /// The ready states at each check time and at the end, inferred from the
-/// notifications: a check passes when the wanted state was held at some
+/// notifications and the user's `close` and `reopen` steps (`user_steps`;
+/// other steps are ignored): a check passes when the wanted state was held at some
 /// moment within the tolerance around its time.
 pub fn infer_states(
     notes: &[ObservedNotification],
-    closes: &[(u64, UserAction)],
+    user_steps: &[(u64, UserAction)],
     checks: &[u64],
     wanted: &[&str],
     tolerance: Tolerance,
 ) -> (Vec<String>, &'static str) {
-    let timeline = timeline(notes, closes);
+    let timeline = timeline(notes, user_steps);
     let states = checks
         .iter()
         .zip(wanted)

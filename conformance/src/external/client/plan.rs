@@ -26,8 +26,8 @@ pub(super) enum Step {
 
 /// Everything a session needs.
 pub(super) struct Plan {
-    /// The scenario with its expectations rewritten to the local URLs and
-    /// stripped of what the protocol does not carry.
+    /// The scenario with its expectations rewritten to the local URLs (and
+    /// without disconnects where the wire cannot tell them).
     pub expect: Scenario,
     /// The answer to the n-th request.
     pub scripts: Vec<Vec<Step>>,
@@ -36,7 +36,7 @@ pub(super) struct Plan {
     pub commands: Vec<(u64, String)>,
     /// The `close` and `reopen` steps, at scenario ms: they change the
     /// ready state without a line from the program.
-    pub closes: Vec<(u64, UserAction)>,
+    pub user_steps: Vec<(u64, UserAction)>,
     /// The run ends at this scenario time.
     pub end_ms: u64,
     /// An `eof` right after a write waits a little, as a `reset` does: the
@@ -335,7 +335,7 @@ pub(super) fn plan(s: &Scenario, caps: &Caps, settings: &Settings) -> Result<Pla
             Some((u.at_ms, line))
         })
         .collect();
-    let closes = s
+    let user_steps = s
         .user
         .iter()
         .filter(|u| matches!(u.action, UserAction::Close | UserAction::Reopen))
@@ -348,7 +348,7 @@ pub(super) fn plan(s: &Scenario, caps: &Caps, settings: &Settings) -> Result<Pla
         expect,
         scripts,
         commands,
-        closes,
+        user_steps,
         values,
         env,
         listeners: hosts.listeners,
