@@ -416,7 +416,7 @@ fn read_events_from(
         }
         parser.handle_bytes(body);
         while let Some(event) = parser.poll_event() {
-            got.push(event.unwrap().data.to_string());
+            got.push(event.unwrap().data().to_string());
         }
         if let Some(pace) = pace {
             thread::sleep(pace);

@@ -867,9 +867,9 @@ pub(crate) fn flatten(n: Notification, at_ms: u64) -> ObservedNotification {
         Notification::Message(m) => {
             o.kind = "message".into();
             o.message = Some((
-                m.event.event_type.to_string(),
-                m.event.data.to_string(),
-                m.event.id.to_string(),
+                m.event.event_type().to_string(),
+                m.event.data().to_string(),
+                m.event.id().to_string(),
                 m.origin.to_string(),
             ));
         }

@@ -25,7 +25,7 @@ fn fast() -> Config {
 fn next_data(es: &mut impl Iterator<Item = Notification>) -> String {
     for n in es.by_ref() {
         if let Notification::Message(m) = n {
-            return m.event.data.to_string();
+            return m.event.data().to_string();
         }
     }
     panic!("stream ended");
@@ -103,7 +103,7 @@ fn reconnects_with_last_event_id_and_204_stops() {
         .unwrap()
         .map(|n| match n {
             Notification::Open => "open".into(),
-            Notification::Message(m) => format!("{}@{}", m.event.data, m.event.id),
+            Notification::Message(m) => format!("{}@{}", m.event.data(), m.event.id()),
             Notification::Error {
                 reconnecting,
                 error,

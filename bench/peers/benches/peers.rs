@@ -40,7 +40,7 @@ async fn count_ours(mut es: impl futures_lite::Stream<Item = Notification> + Unp
         match note {
             Notification::Message(m) => {
                 n += 1;
-                bytes += m.event.data.len();
+                bytes += m.event.data().len();
             }
             Notification::Error {
                 error: ClientError::EndOfStream,
@@ -167,7 +167,7 @@ fn main() {
     let parsed = sse_core::parse::parse_all(&w.bytes);
     let expected: Counts = (
         parsed.len(),
-        parsed.iter().flatten().map(|e| e.data.len()).sum(),
+        parsed.iter().flatten().map(|e| e.data().len()).sum(),
     );
     let mut server = Command::new(std::env::current_exe().unwrap())
         .arg("--serve")

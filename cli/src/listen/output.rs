@@ -24,7 +24,6 @@ use std::io::{self, Stdout, Write};
 
 use sse_conformance::client::{error_status, reason_name};
 use sse_core::client::{ClientError, MessageEvent, Notification};
-use sse_core::Utf8Bytes;
 
 /// Bytes gathered before they are written out even without a flush: a
 /// read's worth of events per write, and a bound on the buffer.
@@ -163,13 +162,13 @@ impl JsonLines {
 
     fn message(&mut self, out: &mut Vec<u8>, m: &MessageEvent) {
         out.extend_from_slice(b"{\"kind\":\"message\",\"type\":");
-        self.event_type.write(out, &m.event.event_type);
+        self.event_type.write(out, m.event.event_type().as_bytes());
         out.extend_from_slice(b",\"data\":");
-        json_str(out, m.event.data.as_bytes());
+        json_str(out, m.event.data().as_bytes());
         out.extend_from_slice(b",\"id\":");
-        json_str(out, m.event.id.as_bytes());
+        json_str(out, m.event.id().as_bytes());
         out.extend_from_slice(b",\"origin\":");
-        self.origin.write(out, &m.origin);
+        self.origin.write(out, m.origin.as_bytes());
         out.extend_from_slice(b"}\n");
     }
 }
@@ -258,21 +257,24 @@ fn json_str(out: &mut Vec<u8>, s: &[u8]) {
 
 /// The JSON string of the last value seen, for values that repeat from one
 /// message to the next (the event type, the origin).
+///
+/// The value is kept as a copy: a handle would keep the whole input
+/// region it came from alive (an event type is a span of the event's
+/// buffer), and the parser could not reuse that memory.
 #[derive(Default)]
 struct Escaped {
-    raw: Utf8Bytes,
+    raw: Vec<u8>,
     json: Vec<u8>,
 }
 
 impl Escaped {
-    /// Appends `value` as a JSON string.
-    fn write(&mut self, out: &mut Vec<u8>, value: &Utf8Bytes) {
-        let (new, old) = (value.as_bytes(), self.raw.as_bytes());
-        let same = new.as_ptr() == old.as_ptr() && new.len() == old.len() || new == old;
-        if !same {
+    /// Appends `value` (UTF-8) as a JSON string.
+    fn write(&mut self, out: &mut Vec<u8>, value: &[u8]) {
+        if value != self.raw {
             self.json.clear();
-            json_str(&mut self.json, new);
-            self.raw = value.clone();
+            json_str(&mut self.json, value);
+            self.raw.clear();
+            self.raw.extend_from_slice(value);
         }
         out.extend_from_slice(&self.json);
     }
@@ -282,13 +284,13 @@ fn write_readable(out: &mut Vec<u8>, n: &Notification) {
     let status = match n {
         Notification::Message(m) => {
             out.push(b'[');
-            out.extend_from_slice(m.event.event_type.as_bytes());
-            if !m.event.id.is_empty() {
+            out.extend_from_slice(m.event.event_type().as_bytes());
+            if !m.event.id().is_empty() {
                 out.extend_from_slice(b" id=");
-                out.extend_from_slice(m.event.id.as_bytes());
+                out.extend_from_slice(m.event.id().as_bytes());
             }
             out.extend_from_slice(b"] ");
-            let mut lines = m.event.data.as_bytes().split(|&b| b == b'\n');
+            let mut lines = m.event.data().as_bytes().split(|&b| b == b'\n');
             out.extend_from_slice(lines.next().unwrap_or_default());
             for line in lines {
                 out.extend_from_slice(b"\n    ");
@@ -325,9 +327,7 @@ mod tests {
     use sse_core::parse::{Event, ParseError};
 
     fn message(event_type: &str, data: &str, id: &str) -> Notification {
-        let mut event = Event::message(data.to_string());
-        event.event_type = event_type.to_string().into();
-        event.id = id.to_string().into();
+        let event = Event::new(event_type.to_string(), data.to_string(), id.to_string());
         Notification::Message(MessageEvent {
             event,
             origin: "http://x.test:8080".into(),

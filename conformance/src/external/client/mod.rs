@@ -447,9 +447,9 @@ pub fn notification_json(n: &Notification) -> Value {
         Notification::Open => serde_json::json!({"kind": "open"}),
         Notification::Message(m) => serde_json::json!({
             "kind": "message",
-            "type": m.event.event_type.as_str(),
-            "data": m.event.data.as_str(),
-            "id": m.event.id.as_str(),
+            "type": m.event.event_type().as_str(),
+            "data": m.event.data().as_str(),
+            "id": m.event.id().as_str(),
             "origin": m.origin.as_str(),
         }),
         Notification::Error {
