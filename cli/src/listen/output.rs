@@ -7,7 +7,9 @@
 //!
 //! `--json` lines (stable: the conformance client protocol reads them):
 //! `{"kind":"open"}`, `{"kind":"message","type","data","id","origin"}`,
-//! `{"kind":"error","reconnecting","message"}`, `{"kind":"closed"}`,
+//! `{"kind":"error","reconnecting","reason","status"?,"message"}` (with
+//! `--max-error-body` also `"content_type"` and `"error_body"` for a failed
+//! response), `{"kind":"closed"}`,
 //! `{"kind":"parse_error","message"}` and, with `--comments`,
 //! `{"kind":"comment","text"}`. Strings are escaped here, from the bytes
 //! (no UTF-8 re-check, no `serde_json` value or serializer), exactly as
@@ -20,7 +22,8 @@
 
 use std::io::{self, Stdout, Write};
 
-use sse_core::client::{MessageEvent, Notification};
+use sse_conformance::client::{error_status, reason_name};
+use sse_core::client::{ClientError, MessageEvent, Notification};
 
 /// Bytes gathered before they are written out even without a flush: a
 /// read's worth of events per write, and a bound on the buffer.
@@ -41,6 +44,14 @@ impl Output {
             buf: Vec::with_capacity(BUFFER),
             stdout: io::stdout(),
             json: json.then(JsonLines::default),
+        }
+    }
+
+    /// With `--json`: error lines carry the failed response's content type
+    /// and kept body (`--max-error-body`).
+    pub fn show_error_bodies(&mut self, on: bool) {
+        if let Some(lines) = &mut self.json {
+            lines.error_bodies = on;
         }
     }
 
@@ -83,6 +94,9 @@ impl Output {
 struct JsonLines {
     event_type: Escaped,
     origin: Escaped,
+    /// Error lines carry the content type and kept body of a failed
+    /// response (`--max-error-body`).
+    error_bodies: bool,
 }
 
 impl JsonLines {
@@ -94,15 +108,7 @@ impl JsonLines {
             Notification::Error {
                 reconnecting,
                 error,
-            } => {
-                out.extend_from_slice(if *reconnecting {
-                    b"{\"kind\":\"error\",\"reconnecting\":true,\"message\":"
-                } else {
-                    b"{\"kind\":\"error\",\"reconnecting\":false,\"message\":"
-                });
-                json_str(out, error.to_string().as_bytes());
-                out.extend_from_slice(b"}\n");
-            }
+            } => self.error(out, *reconnecting, error),
             Notification::Closed => out.extend_from_slice(b"{\"kind\":\"closed\"}\n"),
             Notification::ParseError(e) => {
                 out.extend_from_slice(b"{\"kind\":\"parse_error\",\"message\":");
@@ -116,6 +122,42 @@ impl JsonLines {
             }
             _ => {}
         }
+    }
+
+    /// `{"kind":"error","reconnecting","reason","status"?, "content_type"?,
+    /// "error_body"?, "message"}`: the status where the error has one, the
+    /// content type and kept body of a failed response with
+    /// `--max-error-body`.
+    fn error(&self, out: &mut Vec<u8>, reconnecting: bool, error: &ClientError) {
+        out.extend_from_slice(if reconnecting {
+            b"{\"kind\":\"error\",\"reconnecting\":true,\"reason\":\""
+        } else {
+            b"{\"kind\":\"error\",\"reconnecting\":false,\"reason\":\""
+        });
+        out.extend_from_slice(reason_name(error).as_bytes());
+        out.push(b'"');
+        if let Some(status) = error_status(error) {
+            out.extend_from_slice(format!(",\"status\":{status}").as_bytes());
+        }
+        if let (
+            true,
+            ClientError::Status {
+                content_type, body, ..
+            }
+            | ClientError::ContentType { content_type, body },
+        ) = (self.error_bodies, error)
+        {
+            out.extend_from_slice(b",\"content_type\":");
+            match content_type {
+                Some(t) => json_str(out, t.as_bytes()),
+                None => out.extend_from_slice(b"null"),
+            }
+            out.extend_from_slice(b",\"error_body\":");
+            json_str(out, String::from_utf8_lossy(body).as_bytes());
+        }
+        out.extend_from_slice(b",\"message\":");
+        json_str(out, error.to_string().as_bytes());
+        out.extend_from_slice(b"}\n");
     }
 
     fn message(&mut self, out: &mut Vec<u8>, m: &MessageEvent) {
@@ -309,7 +351,7 @@ mod tests {
                     reconnecting: true,
                     error: ClientError::Transport(TransportError::Reset),
                 },
-                json!({"kind": "error", "reconnecting": true,
+                json!({"kind": "error", "reconnecting": true, "reason": "transport",
                        "message": "stream broken: connection reset"}),
             ),
             (
@@ -317,8 +359,16 @@ mod tests {
                     reconnecting: false,
                     error: ClientError::TooManyRedirects { limit: 10 },
                 },
-                json!({"kind": "error", "reconnecting": false,
+                json!({"kind": "error", "reconnecting": false, "reason": "too_many_redirects",
                        "message": "more than 10 redirects"}),
+            ),
+            (
+                Notification::Error {
+                    reconnecting: false,
+                    error: status_error(),
+                },
+                json!({"kind": "error", "reconnecting": false, "reason": "status",
+                       "status": 400, "message": "unexpected status 400"}),
             ),
             (Notification::Closed, json!({"kind": "closed"})),
             (
@@ -336,6 +386,57 @@ mod tests {
             JsonLines::default().write(&mut out, &n);
             assert_eq!(String::from_utf8(out).unwrap(), format!("{value}\n"));
         }
+    }
+
+    fn status_error() -> ClientError {
+        ClientError::Status {
+            status: 400,
+            content_type: Some("application/json".into()),
+            body: bytes::Bytes::from_static(b"{\"error\":\"bad\xff\"}"),
+        }
+    }
+
+    /// With `--max-error-body`, a failed response's content type and kept
+    /// body (invalid UTF-8 replaced) are on its error line.
+    #[test]
+    fn error_bodies_on_request() {
+        let lines = |error: ClientError| {
+            let mut out = Vec::new();
+            let mut json = JsonLines {
+                error_bodies: true,
+                ..JsonLines::default()
+            };
+            json.write(
+                &mut out,
+                &Notification::Error {
+                    reconnecting: false,
+                    error,
+                },
+            );
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(
+            lines(status_error()),
+            format!(
+                "{}\n",
+                json!({"kind": "error", "reconnecting": false, "reason": "status",
+                       "status": 400, "content_type": "application/json",
+                       "error_body": "{\"error\":\"bad\u{fffd}\"}",
+                       "message": "unexpected status 400"})
+            )
+        );
+        let wrong_type = ClientError::ContentType {
+            content_type: None,
+            body: bytes::Bytes::new(),
+        };
+        let line = lines(wrong_type);
+        assert!(
+            line.contains(r#""status":200,"content_type":null,"error_body":"","#),
+            "{line}"
+        );
+        // Errors without a response have neither.
+        let line = lines(ClientError::ConnectTimeout);
+        assert!(!line.contains("error_body"), "{line}");
     }
 
     #[test]
