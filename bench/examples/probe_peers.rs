@@ -7,7 +7,7 @@ use futures_lite::{future::block_on, StreamExt};
 fn ours(input: &[u8]) -> Vec<String> {
     sse_core::parse::parse_all(input)
         .into_iter()
-        .filter_map(|e| Some(e.ok()?.data.to_string()))
+        .filter_map(|e| Some(e.ok()?.data().to_string()))
         .collect()
 }
 

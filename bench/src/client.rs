@@ -70,7 +70,7 @@ pub fn tally<I: Iterator<Item = Notification>>(it: I) -> Tally {
         match note {
             Notification::Message(m) => {
                 let e = &m.event;
-                tally.add(e.data.len(), e.event_type.len(), e.id.len());
+                tally.add(e.data().len(), e.event_type().len(), e.id().len());
             }
             Notification::Error {
                 error: ClientError::EndOfStream,

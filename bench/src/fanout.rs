@@ -413,7 +413,7 @@ fn read_loop(shared: &Shared, mut conns: Vec<Conn>, mut poll: Poll) {
                             match e {
                                 Ok(e) => {
                                     c.count += 1;
-                                    if let Ok(sent) = e.data.as_str().parse::<u64>() {
+                                    if let Ok(sent) = e.data().as_str().parse::<u64>() {
                                         samples.push(now.saturating_sub(sent));
                                     }
                                 }

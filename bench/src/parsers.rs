@@ -106,7 +106,7 @@ impl Tally {
         parser.handle_bytes(bytes);
         while let Some(event) = parser.poll_event() {
             if let Ok(e) = event {
-                self.add(e.data.len(), e.event_type.len(), e.id.len());
+                self.add(e.data().len(), e.event_type().len(), e.id().len());
             }
         }
     }
@@ -214,7 +214,7 @@ pub fn memcpy_floor(input: &[u8]) -> Tally {
 pub fn expected(input: &[u8]) -> Tally {
     let mut tally = Tally::default();
     for e in sse_core::parse::parse_all(input).into_iter().flatten() {
-        tally.add(e.data.len(), e.event_type.len(), e.id.len());
+        tally.add(e.data().len(), e.event_type().len(), e.id().len());
     }
     tally
 }

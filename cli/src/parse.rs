@@ -67,9 +67,9 @@ fn drain(parser: &mut Parser, out: &mut impl Write) -> io::Result<()> {
         match result {
             Ok(event) => {
                 let line = ExpectedEvent {
-                    event_type: event.event_type.to_string(),
-                    data: event.data.to_string(),
-                    id: event.id.to_string(),
+                    event_type: event.event_type().to_string(),
+                    data: event.data().to_string(),
+                    id: event.id().to_string(),
                 };
                 writeln!(out, "{}", serde_json::to_string(&line)?)?;
             }

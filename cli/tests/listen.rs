@@ -37,11 +37,11 @@ fn json_lines_reconnect_with_last_event_id_and_204_exits_0() {
     let expected = [
         r#"{"kind":"open"}"#.to_string(),
         format!(r#"{{"kind":"message","type":"tick","data":"a\nb","id":"1","origin":"{origin}"}}"#),
-        r#"{"kind":"error","reconnecting":true,"message":"stream ended"}"#.into(),
+        r#"{"kind":"error","reconnecting":true,"reason":"end_of_stream","message":"stream ended"}"#.into(),
         r#"{"kind":"open"}"#.into(),
         format!(r#"{{"kind":"message","type":"message","data":"c","id":"1","origin":"{origin}"}}"#),
-        r#"{"kind":"error","reconnecting":true,"message":"stream ended"}"#.into(),
-        r#"{"kind":"error","reconnecting":false,"message":"server said stop (204 no content)"}"#
+        r#"{"kind":"error","reconnecting":true,"reason":"end_of_stream","message":"stream ended"}"#.into(),
+        r#"{"kind":"error","reconnecting":false,"reason":"no_content","status":204,"message":"server said stop (204 no content)"}"#
             .into(),
     ];
     assert_eq!(stdout(&out).lines().collect::<Vec<_>>(), expected);

@@ -1,9 +1,12 @@
 //! Two `sse serve --redis` instances on one Redis stream: a subscriber of A
 //! fails over to B with its last event ID and gets every remaining event
-//! exactly once, in order. Needs `redis-server`, which `ci/test.sh` installs.
+//! exactly once, in order; over HTTPS with HTTP/2 too. Needs
+//! `redis-server`, which `ci/test.sh` installs.
 
 #[path = "../../backends/redis/tests/common/mod.rs"]
 mod common;
+mod https;
+mod served;
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
@@ -231,4 +234,45 @@ fn redis_restart_is_an_error_then_nothing_is_lost() {
         .map_or(true, |(id, _)| id.is_empty()));
     kill(&mut client);
     kill(&mut server);
+}
+
+/// A mirror served over HTTPS (`--tls-cert`): an HTTP/2 client (by ALPN)
+/// gets what `sse publish` appends, with Redis IDs, and a second stream on
+/// the same connection resumes after the first of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mirror_over_https_and_http2_streams_and_resumes() {
+    let redis = RedisServer::start(&[]);
+    let url = redis.url();
+    let key = "sse:tls";
+    let pki = https::Pki::new("redis");
+    let options = ["--redis", &url, "--stream", key, "--live-only"];
+    let server = served::Server::start(&[&pki.args()[..], &options].concat());
+    assert!(server.url.starts_with("https://"), "{}", server.url);
+    let test = async {
+        let conn = pki.h2(server.addr()).await;
+        let (head, mut live) = https::h2_get(&conn, "/events", &[]).await;
+        assert_eq!(head.status, 200);
+        let data: Vec<String> = (1..=3).map(|i| format!("t{i}")).collect();
+        let ids = tokio::task::spawn_blocking({
+            let (url, data) = (url.clone(), data.clone());
+            move || publish(&url, key, &data)
+        })
+        .await
+        .unwrap();
+        let want: String = ids
+            .iter()
+            .zip(&data)
+            .map(|(id, data)| format!("id: {id}\ndata: {data}\n\n"))
+            .collect();
+        assert_eq!(https::h2_read_until(&mut live, "data: t3\n\n").await, want);
+        let (_, mut resumed) = https::h2_get(&conn, "/events", &[("last-event-id", &ids[0])]).await;
+        let rest = want.split_once("\n\n").unwrap().1;
+        assert_eq!(
+            https::h2_read_until(&mut resumed, "data: t3\n\n").await,
+            rest
+        );
+    };
+    tokio::time::timeout(Duration::from_secs(20), test)
+        .await
+        .expect("within 20 s");
 }

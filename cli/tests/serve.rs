@@ -2,88 +2,15 @@
 //! them: the pipe-to-browser path, resume after a dropped stream and after a
 //! restarted client, signals, JSON input, CORS.
 
+mod served;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-fn sse() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sse"))
-}
-
-/// A running `sse serve`; killed on drop.
-struct Server {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    url: String,
-}
-
-impl Server {
-    fn start(args: &[&str]) -> Server {
-        let mut child = sse()
-            .arg("serve")
-            .args(["--addr", "127.0.0.1:0"])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("sse runs");
-        let stdin = child.stdin.take();
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
-        let url = first
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("first line {first:?}"))
-            .to_string();
-        Server { child, stdin, url }
-    }
-
-    fn send(&mut self, line: &str) {
-        let stdin = self.stdin.as_mut().unwrap();
-        writeln!(stdin, "{line}").unwrap();
-        stdin.flush().unwrap();
-    }
-
-    fn addr(&self) -> &str {
-        self.url
-            .strip_prefix("http://")
-            .and_then(|s| s.split('/').next())
-            .unwrap()
-    }
-
-    fn signal(&self, name: &str) {
-        let ok = Command::new("kill")
-            .args([&format!("-{name}"), &self.child.id().to_string()])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok);
-    }
-
-    /// Waits (at most 10 s) for the process to exit; returns its status code.
-    fn wait(&mut self) -> Option<i32> {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code();
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-        None
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use served::{sse, Server};
 
 /// Runs `sse listen` to completion with a 20 s safety net.
 fn listen(args: &[&str]) -> Output {
@@ -240,6 +167,47 @@ fn sigterm_and_sigint_shut_down_cleanly() {
         s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         let _ = s.read_to_end(&mut rest);
         assert!(String::from_utf8_lossy(&rest).starts_with("HTTP/1.1 200 OK\r\n"));
+    }
+}
+
+/// Bad options exit 2 before anything is served; a taken address is a
+/// failure to serve, exit 1.
+#[test]
+fn bad_path_exits_2_and_a_taken_address_1() {
+    let out = sse()
+        .args(["serve", "--addr", "127.0.0.1:0", "--path", "events"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(out.stdout.is_empty(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("sse serve: --path \"events\" must start with /"),
+        "{err}"
+    );
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = sse()
+        .args(["serve", "--addr", &addr])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(out.stdout.is_empty(), "{out:?}");
+}
+
+/// Signals are handled from the listening line on: a SIGUSR1 sent the
+/// moment it appears drops streams (there are none) instead of killing the
+/// process, which then exits 0 on SIGTERM.
+#[test]
+fn signals_right_after_the_listening_line_are_handled() {
+    for _ in 0..20 {
+        let mut server = Server::start(&[]);
+        server.signal("USR1");
+        server.signal("TERM");
+        assert_eq!(server.wait(), Some(0));
     }
 }
 
@@ -416,7 +384,7 @@ fn read_events_from(
         }
         parser.handle_bytes(body);
         while let Some(event) = parser.poll_event() {
-            got.push(event.unwrap().data.to_string());
+            got.push(event.unwrap().data().to_string());
         }
         if let Some(pace) = pace {
             thread::sleep(pace);

@@ -69,11 +69,13 @@ if any reqwest-eventsource ld-eventsource-client axum-sse; then
 fi
 
 py=$venv/bin/python
-listen="$sse listen {url} --json --no-backoff [--retry-ms {retry_ms}] [--last-event-id {last_event_id}] [-H {header}] [-X {method}] [--data {body}] [--reconnect{reconnect_always}] [--timeout-ms {idle_timeout_ms}] [--max-line-bytes {max_line_len}] [--comments{comments}]"
+# Our own client, with every option the protocol has a placeholder for
+# and commands on stdin (close, reopen, last-event-id).
+listen="$sse listen {url} --json [--no-backoff{no_backoff}] [--backoff-max-ms {backoff_max_ms}] [--no-jitter{no_jitter}] [--seed {seed}] [--backoff-reset-ms {backoff_reset_ms}] [--retry-ms {retry_ms}] [--last-event-id {last_event_id}] [-H {header}] [-X {method}] [--data {body}] [--reconnect{reconnect_always}] [--timeout-ms {idle_timeout_ms}] [--connect-timeout-ms {connect_timeout_ms}] [--max-redirects {max_redirects}] [--retry-status {retry_status}] [--max-error-body {max_error_body}] [--max-line-bytes {max_line_len}] [--comments{comments}] --stdin-commands"
 serve="$sse serve --json --addr 127.0.0.1:0 [--retry-ms {retry_ms}] [--keep-alive-ms {keep_alive_ms}]"
 servers="[--keep-alive-ms {keep_alive_ms}] [--retry-ms {retry_ms}]"
 declare -A suite cmd caps
-suite[sse-listen]=client;            cmd[sse-listen]=$listen;                                caps[sse-listen]=reconnect
+suite[sse-listen]=client;            cmd[sse-listen]=$listen;                                caps[sse-listen]=reconnect,close,reopen,set-last-event-id
 suite[chromium]=client;              cmd[chromium]="$py $shims/chromium_eventsource.py {url}"; caps[chromium]=reconnect,close
 suite[node-eventsource]=client;      cmd[node-eventsource]="node $shims/node-eventsource.mjs {url}"; caps[node-eventsource]=reconnect,close,headers
 suite[httpx-sse]=client;             cmd[httpx-sse]="$py $shims/httpx_sse_client.py {url}";  caps[httpx-sse]=close,headers,post

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Interop with software nobody here wrote, on 127.0.0.1:
 #   headless Chromium, npm `eventsource` and Python httpx-sse against `sse serve`;
+#   headless Chromium's page and ten EventSources against `sse serve --tls-cert`
+#   (HTTP/2 by ALPN, one connection; the certificate made with openssl);
 #   headless Chromium's ten EventSources against the tokio axum example (HTTP/2
 #   over TLS on one connection; the HTTP/1.1 six-connection limit);
 #   `sse listen` against a Python sse-starlette server.
@@ -32,7 +34,7 @@ venv=pairs/.venv
 "$venv/bin/pip" install -q --disable-pip-version-check -r pairs/requirements.txt
 
 pairs=("$@")
-[ ${#pairs[@]} -gt 0 ] || pairs=(node-eventsource httpx-sse starlette chromium chromium-cors chromium-h2 chromium-h1-limit)
+[ ${#pairs[@]} -gt 0 ] || pairs=(node-eventsource httpx-sse starlette chromium chromium-cors chromium-serve-h2 chromium-h2 chromium-h1-limit)
 
 if [[ " ${pairs[*]} " == *" chromium"* ]] && ! command -v chromium >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then

@@ -837,6 +837,20 @@ pub fn reason_name(error: &ClientError) -> &'static str {
     }
 }
 
+/// The status of the response an error is about, where it has one: a
+/// failed status, 200 with the wrong content type, 204, a redirect without
+/// `Location`.
+pub fn error_status(error: &ClientError) -> Option<u16> {
+    match error {
+        ClientError::Status { status, .. } | ClientError::MissingLocation { status } => {
+            Some(*status)
+        }
+        ClientError::ContentType { .. } => Some(200),
+        ClientError::NoContent => Some(204),
+        _ => None,
+    }
+}
+
 pub(crate) fn flatten(n: Notification, at_ms: u64) -> ObservedNotification {
     let mut o = ObservedNotification {
         at_ms,
@@ -853,9 +867,9 @@ pub(crate) fn flatten(n: Notification, at_ms: u64) -> ObservedNotification {
         Notification::Message(m) => {
             o.kind = "message".into();
             o.message = Some((
-                m.event.event_type.to_string(),
-                m.event.data.to_string(),
-                m.event.id.to_string(),
+                m.event.event_type().to_string(),
+                m.event.data().to_string(),
+                m.event.id().to_string(),
                 m.origin.to_string(),
             ));
         }
@@ -866,24 +880,14 @@ pub(crate) fn flatten(n: Notification, at_ms: u64) -> ObservedNotification {
             o.kind = "error".into();
             o.reconnecting = Some(reconnecting);
             o.reason = Some(reason_name(&error).into());
-            match error {
-                ClientError::Status {
-                    status,
-                    content_type,
-                    body,
-                } => {
-                    o.status = Some(status);
-                    o.content_type = content_type;
-                    o.error_body = Some(String::from_utf8_lossy(&body).into_owned());
-                }
-                ClientError::ContentType { content_type, body } => {
-                    o.status = Some(200);
-                    o.content_type = content_type;
-                    o.error_body = Some(String::from_utf8_lossy(&body).into_owned());
-                }
-                ClientError::NoContent => o.status = Some(204),
-                ClientError::MissingLocation { status } => o.status = Some(status),
-                _ => {}
+            o.status = error_status(&error);
+            if let ClientError::Status {
+                content_type, body, ..
+            }
+            | ClientError::ContentType { content_type, body } = error
+            {
+                o.content_type = content_type;
+                o.error_body = Some(String::from_utf8_lossy(&body).into_owned());
             }
         }
         _ => o.kind = "other".into(),

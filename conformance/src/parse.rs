@@ -144,9 +144,9 @@ pub fn parse_chunks<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Outcome {
             // Fixtures stay within the default limits: an error is a bug.
             match result {
                 Ok(e) => events.push(ExpectedEvent {
-                    event_type: e.event_type.to_string(),
-                    data: e.data.to_string(),
-                    id: e.id.to_string(),
+                    event_type: e.event_type().to_string(),
+                    data: e.data().to_string(),
+                    id: e.id().to_string(),
                 }),
                 Err(err) => events.push(ExpectedEvent {
                     event_type: "error".into(),

@@ -51,10 +51,10 @@ fn wire_output_parses_back_to_published_events() {
             let mut next = 0;
             while let Some(event) = parser.poll_event() {
                 let event = event.expect("within limits");
-                if notice_types.contains(&event.event_type.as_str()) {
+                if notice_types.contains(&event.event_type().as_str()) {
                     continue;
                 }
-                if event.id.is_empty() {
+                if event.id().is_empty() {
                     // Sent to this subscriber alone; not a broadcast.
                     let direct = case
                         .steps
@@ -62,16 +62,16 @@ fn wire_output_parses_back_to_published_events() {
                         .filter_map(|s| s.publish.as_ref())
                         .any(|p| {
                             p.to.as_deref() == Some(name.as_str())
-                                && p.data_text() == event.data.as_str()
+                                && p.data_text() == event.data().as_str()
                         });
                     assert!(direct, "{}: {name}: unexpected event {event:?}", case.name);
                     continue;
                 }
                 // Each broadcast event matches a later published one (in order).
                 let found = published[next..].iter().position(|(ty, data, id)| {
-                    ty == event.event_type.as_str()
-                        && data == event.data.as_str()
-                        && id.as_deref().is_none_or(|id| id == event.id.as_str())
+                    ty == event.event_type().as_str()
+                        && data == event.data().as_str()
+                        && id.as_deref().is_none_or(|id| id == event.id().as_str())
                 });
                 let Some(offset) = found else {
                     panic!(

@@ -100,8 +100,8 @@
 //!     // 3. Hand notifications to the application.
 //!     while let Some(notification) = client.poll_notification() {
 //!         if let Notification::Message(m) = notification {
-//!             messages.push(m.event.data.clone());
-//!             if m.event.data == "again" {
+//!             messages.push(m.event.data().to_utf8_bytes());
+//!             if m.event.data() == "again" {
 //!                 client.close();
 //!             }
 //!         }

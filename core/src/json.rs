@@ -82,7 +82,7 @@ mod tests {
         let data = to_data(&["x\ny", "\u{2028}"]).unwrap();
         assert!(!data.contains(['\n', '\r']));
         let events = crate::parse::parse_all(&[b"data: ", data.as_bytes(), b"\n\n"].concat());
-        assert_eq!(events[0].as_ref().unwrap().data, data.as_str());
+        assert_eq!(events[0].as_ref().unwrap().data(), data.as_str());
 
         let mut bad = BTreeMap::new();
         bad.insert((1, 2), 3);

@@ -17,7 +17,8 @@
 //!   inverse of the parser.
 //! - [`http1`]: HTTP/1.1 framing for raw sockets: request and response
 //!   heads, chunked / `Content-Length` / read-until-close bodies.
-//! - [`text`]: [`Utf8Bytes`], the shared, zero-copy UTF-8 text events carry.
+//! - [`text`]: [`Utf8Bytes`], shared zero-copy UTF-8 text, and [`Utf8Ref`],
+//!   the same borrowed, which an event's accessors return.
 //! - [`time`]: [`Instant`], the caller's clock.
 //! - [`server`]: one subscriber's response: headers, preamble (padding,
 //!   `retry:`), keep-alive comments, a bounded queue, resume from
@@ -60,7 +61,7 @@
 //! for chunk in [&b"\xEF\xBB\xBFdata: tick 1\r"[..], b"\n\r\ndata: tick 2\n\n"] {
 //!     parser.handle_bytes(chunk);
 //!     while let Some(result) = parser.poll_event() {
-//!         seen.push(result.expect("within limits").data.to_string());
+//!         seen.push(result.expect("within limits").data().to_string());
 //!     }
 //! }
 //! assert_eq!(seen, ["tick 1", "tick 2"]);
@@ -91,7 +92,7 @@ pub mod time;
 pub mod url;
 
 pub use parse::{Event, Limits, Parser};
-pub use text::Utf8Bytes;
+pub use text::{Utf8Bytes, Utf8Ref};
 pub use time::Instant;
 
 // The README's examples run as doctests, so the crate's front page stays true.

@@ -23,20 +23,29 @@
 //! parser.handle_bytes(b"id: 7\nevent: greet\ndata: hello\r");
 //! parser.handle_bytes(b"\ndata: world\n\n");
 //! let event = parser.poll_event().unwrap().unwrap();
-//! assert_eq!(event.event_type, "greet");
-//! assert_eq!(event.data, "hello\nworld");
-//! assert_eq!(event.id, "7");
+//! assert_eq!(event.event_type(), "greet");
+//! assert_eq!(event.data(), "hello\nworld");
+//! assert_eq!(event.id(), "7");
 //! assert!(parser.poll_event().is_none());
 //! ```
 //!
 //! # Zero copy
 //!
-//! Input is copied once into an internal buffer; lines, field values and
-//! single-line event data are [`Bytes`] slices of that buffer. Once the buffer
-//! has warmed up, an event whose data is one `data:` line costs no heap
-//! allocation. Multi-line data is joined into a reused scratch buffer; once
-//! an event's data is being joined, the `data:` lines that follow are copied
-//! from the input straight into it, without going through the buffer.
+//! Input is copied once into an internal buffer; lines and field values are
+//! [`Bytes`] slices of that buffer, and an [`Event`] is one shared handle to
+//! it plus where its type, data and ID lie (a field from elsewhere, such as
+//! an ID read from an earlier input, is a handle of its own). Once the
+//! buffer has warmed up, an event whose data is one `data:` line costs no
+//! heap allocation and one reference count update. Multi-line data is
+//! joined into a reused scratch buffer, with the event's type and a short ID
+//! copied after it, so that event is one handle too; once an event's data is
+//! being joined, the `data:` lines that follow are copied from the input
+//! straight into it, without going through the buffer.
+//!
+//! Line ends are found for a whole chunk at once, 64 bytes at a time: with
+//! AVX2 on x86-64 CPUs that have it (detected at run time, feature `std`),
+//! SSE2 on other x86 targets, portable code elsewhere; no `unsafe` in this
+//! crate.
 //!
 //! # Limits
 //!
@@ -70,8 +79,12 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use core::fmt;
 
 use crate::text::Utf8Bytes;
+use event::Part;
 use line_ends::LineEnds;
 
+pub use event::Event;
+
+mod event;
 mod line_ends;
 
 /// The UTF-8 byte order mark, stripped once at the start of a stream.
@@ -79,6 +92,12 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Capacity reserved at a time for copies of event IDs and types.
 const SMALL_STORE_SIZE: usize = 1024;
+
+/// The longest last event ID copied next to joined data, so that the event
+/// is one handle; a longer one is shared with a handle of its own (an ID is
+/// repeated in every event until the next `id` field: copying a long one
+/// each time would cost more than the reference count).
+const COPIED_ID_MAX: usize = 64;
 
 /// The most the scratch buffer reserves ahead for joined data. If the
 /// application still holds the previous event, the reservation allocates, so
@@ -771,42 +790,20 @@ impl<'a> DataRun<'a> {
     /// [`DataRun::append`] for lines that end with LF and cannot break a
     /// limit: no byte of `lines` from the line at `pos` to the last line
     /// end marked in `ends` is CR, and adding every byte of `lines` to the
-    /// data would not reach a limit. Each value is copied with its LF, into
-    /// room made for the whole input at once (one length update, not one
-    /// per line).
-    fn append_lf(&mut self, lines: &[u8], ends: &LineEnds, mut pos: usize) -> usize {
-        const DATA: u64 = u64::from_le_bytes(*b"data:\0\0\0");
+    /// data would not reach a limit. Each value is copied with its LF, in
+    /// a fixed-size block cut back to the value, into capacity reserved for
+    /// the whole input at once (appended, not written over zeros: zeroing
+    /// room first cost a write of every byte).
+    fn append_lf(&mut self, lines: &[u8], ends: &LineEnds, pos: usize) -> usize {
         let base = self.joined.len();
-        self.joined.resize(base + (lines.len() - pos) + RUN_COPY, 0);
-        let out = &mut self.joined[base..];
-        let mut at = 0;
-        while let Some(head) = lines.get(pos..pos + 8) {
-            let head = u64::from_le_bytes(head.try_into().unwrap_or_default());
-            if head & 0xFF_FFFF_FFFF != DATA {
-                break;
-            }
-            let Some(end) = ends.next(pos) else {
-                break;
-            };
-            // Byte 5 is the space or the first byte of the value, or the
-            // line's LF: never a space then.
-            let start = pos + 5 + usize::from((head >> 40) as u8 == b' ');
-            let copied = end + 1 - start;
-            match (
-                lines.get(start..start + RUN_COPY),
-                out.get_mut(at..at + RUN_COPY),
-            ) {
-                (Some(from), Some(to)) if copied <= RUN_COPY => to.copy_from_slice(from),
-                _ => match (lines.get(start..=end), out.get_mut(at..at + copied)) {
-                    (Some(from), Some(to)) => to.copy_from_slice(from),
-                    _ => break,
-                },
-            }
-            at += copied;
-            pos = end + 1;
-        }
-        self.joined.truncate(base + at);
-        self.data_len += at;
+        self.joined.reserve((lines.len() - pos) + RUN_COPY);
+        let pos = line_ends::widest(CopyLfValues {
+            lines,
+            ends,
+            pos,
+            out: &mut *self.joined,
+        });
+        self.data_len += self.joined.len() - base;
         pos
     }
 
@@ -839,6 +836,59 @@ impl<'a> DataRun<'a> {
     }
 }
 
+/// The loop of [`DataRun::append_lf`]: appends the values of the `data`
+/// lines of `lines` from `pos` on (each with its LF, the line ends marked in
+/// `ends`) to `out`, which has capacity for all of them plus [`RUN_COPY`]
+/// bytes; returns where it stopped. Compiled for the widest vectors the CPU
+/// has: the fixed-size copies then take half the instructions.
+struct CopyLfValues<'a> {
+    lines: &'a [u8],
+    ends: &'a LineEnds,
+    pos: usize,
+    out: &'a mut BytesMut,
+}
+
+impl line_ends::Vectorized for CopyLfValues<'_> {
+    type Output = usize;
+
+    #[inline(always)]
+    fn call(self) -> usize {
+        copy_lf_values(self.lines, self.ends, self.pos, self.out)
+    }
+}
+
+/// See [`CopyLfValues`].
+#[inline(always)]
+fn copy_lf_values(lines: &[u8], ends: &LineEnds, mut pos: usize, out: &mut BytesMut) -> usize {
+    const DATA: u64 = u64::from_le_bytes(*b"data:\0\0\0");
+    while let Some(head) = lines.get(pos..pos + 8) {
+        let head = u64::from_le_bytes(head.try_into().unwrap_or_default());
+        if head & 0xFF_FFFF_FFFF != DATA {
+            break;
+        }
+        let Some(end) = ends.next(pos) else {
+            break;
+        };
+        // Byte 5 is the space or the first byte of the value, or the
+        // line's LF: never a space then.
+        let start = pos + 5 + usize::from((head >> 40) as u8 == b' ');
+        let copied = end + 1 - start;
+        let at = out.len();
+        match lines.get(start..start + RUN_COPY) {
+            Some(from) if copied <= RUN_COPY => {
+                out.extend_from_slice(from);
+                out.truncate(at + copied);
+            }
+            _ => match lines.get(start..=end) {
+                Some(from) => out.extend_from_slice(from),
+                _ => break,
+            },
+        }
+        pos = end + 1;
+    }
+    pos
+}
+
 /// Where a line's field name ends and its value starts: `None` for a blank
 /// line, `Some((0, 1))` for a comment, `Some((name_len, value_start))` for a
 /// field (`value_start` skips the colon and one space; a line without a colon
@@ -854,29 +904,6 @@ fn split_field(line: &[u8]) -> Option<(usize, usize)> {
             (colon, colon + 1 + space)
         }
     })
-}
-
-/// A dispatched event.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Event {
-    /// The event type: the last `event` field of the block, or `message`.
-    pub event_type: Utf8Bytes,
-    /// The `data` values joined with line feeds.
-    pub data: Utf8Bytes,
-    /// The stream's last event ID when this event was dispatched (possibly
-    /// set by an earlier block); empty when none.
-    pub id: Utf8Bytes,
-}
-
-impl Event {
-    /// An event of type `message` with the given data and no ID.
-    pub fn message(data: impl Into<Utf8Bytes>) -> Self {
-        Event {
-            event_type: MESSAGE,
-            data: data.into(),
-            id: Utf8Bytes::default(),
-        }
-    }
 }
 
 /// What a line is, as far as the interpreter cares.
@@ -929,7 +956,7 @@ struct Span {
     end: usize,
 }
 
-/// An `event` or `id` value of the block being read.
+/// An `event` or `id` value of the block being read, or the last event ID.
 #[derive(Debug)]
 enum Value {
     /// In the current region; `valid` says whether it is valid UTF-8.
@@ -980,8 +1007,10 @@ pub struct Parser {
     /// from `last_event_id`; `None` when they are the same, so an event
     /// that does not change the ID costs no new handle.
     id_buffer: Option<Value>,
-    /// The spec's "last event ID string", committed at each dispatch.
-    last_event_id: Utf8Bytes,
+    /// The spec's "last event ID string", committed at each dispatch. A
+    /// span while it lies in the current region, so that an event with a
+    /// new ID costs no handle of its own.
+    last_event_id: Value,
     retry: Option<u64>,
     /// The current block broke a limit and will not be dispatched.
     dropping: bool,
@@ -1012,7 +1041,7 @@ impl Parser {
             data_valid: true,
             small_store: BytesMut::new(),
             id_buffer: None,
-            last_event_id: Utf8Bytes::default(),
+            last_event_id: Value::Kept(Utf8Bytes::default()),
             retry: None,
             dropping: false,
             max_event_size: limits.max_event_size,
@@ -1067,12 +1096,13 @@ impl Parser {
     #[inline(never)]
     fn rehome(&mut self) {
         let region = self.tokenizer.region();
-        if within(region, self.last_event_id.as_bytes()) {
-            self.last_event_id = copy_small(&mut self.small_store, self.last_event_id.as_bytes());
-        }
-        for value in [self.id_buffer.as_mut(), self.event_type.as_mut()]
-            .into_iter()
-            .flatten()
+        for value in [
+            Some(&mut self.last_event_id),
+            self.id_buffer.as_mut(),
+            self.event_type.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
         {
             if let Value::Span(span, valid) = *value {
                 let bytes = &region[span.start..span.end];
@@ -1176,15 +1206,16 @@ impl Parser {
     }
 
     /// The last event ID: the value of the last `id` field committed by a
-    /// dispatch, or what [`Parser::set_last_event_id`] set.
-    pub fn last_event_id(&self) -> &Utf8Bytes {
-        &self.last_event_id
+    /// dispatch, or what [`Parser::set_last_event_id`] set. A handle that
+    /// shares the parser's copy (no copy is made).
+    pub fn last_event_id(&self) -> Utf8Bytes {
+        self.handle(&self.last_event_id)
     }
 
     /// Sets the last event ID, e.g. to resume a stream saved earlier.
     pub fn set_last_event_id(&mut self, id: Utf8Bytes) {
         self.id_buffer = None;
-        self.last_event_id = id;
+        self.last_event_id = Value::Kept(id);
     }
 
     /// The reconnection time in milliseconds from the last valid `retry`
@@ -1235,9 +1266,15 @@ impl Parser {
 
     /// The blank-line step: commit the last event ID, then build the event
     /// if the block had data.
+    ///
+    /// The event is one handle wherever possible: one-line data, the type
+    /// and the ID read from the same input are spans of one handle to the
+    /// input region; joined data gets the type and a short ID copied after
+    /// it. Only invalid UTF-8 (replaced, so copied) and values that lie
+    /// elsewhere take handles of their own.
     fn dispatch(&mut self) -> Option<Result<Event, ParseError>> {
         if let Some(id) = self.id_buffer.take() {
-            self.last_event_id = self.handle(id);
+            self.last_event_id = id;
         }
         let data = core::mem::replace(&mut self.data, Data::Empty);
         let event_type = self.event_type.take();
@@ -1247,43 +1284,100 @@ impl Parser {
             self.scratch.clear();
             return None;
         }
-        let data = match data {
+        let event = match data {
             Data::Empty => return None,
-            Data::One(span) => Utf8Bytes::from_parts(self.tokenizer.slice(span), data_valid),
+            Data::One(span) if data_valid => Event::from_parts(
+                self.tokenizer.lines.clone(),
+                span,
+                self.type_part(event_type),
+                match self.last_event_id {
+                    Value::Span(span, true) => Part::In(span),
+                    ref id => Part::Own(self.handle(id)),
+                },
+            ),
+            Data::One(span) => {
+                let data = Utf8Bytes::from_bytes_lossy(self.tokenizer.slice(span));
+                self.event_with(data, event_type)
+            }
             Data::Joined => {
-                self.joined_hint = (data_len + 1).min(JOINED_HINT_MAX);
                 self.scratch.truncate(data_len);
-                Utf8Bytes::from_parts(self.scratch.split().freeze(), data_valid)
+                if data_valid {
+                    self.joined_event(data_len, event_type)
+                } else {
+                    self.joined_hint = (data_len + 1).min(JOINED_HINT_MAX);
+                    let data = Utf8Bytes::from_bytes_lossy(self.scratch.split().freeze());
+                    self.event_with(data, event_type)
+                }
             }
         };
-        if data.len() > self.max_event_size {
+        if event.data().len() > self.max_event_size {
             // Each invalid byte became a 3-byte U+FFFD: the limit holds for
             // what the application receives, not only for what was read.
             return Some(Err(ParseError::EventTooLarge {
                 limit: self.max_event_size,
             }));
         }
-        let event_type = match event_type {
-            Some(Value::Span(span, _)) if span.start == span.end => MESSAGE,
-            Some(value) => match self.handle(value) {
-                t if t.is_empty() => MESSAGE,
-                t => t,
-            },
-            None => MESSAGE,
-        };
-        Some(Ok(Event {
-            event_type,
-            data,
-            id: self.last_event_id.clone(),
-        }))
+        Some(Ok(event))
     }
 
-    /// The handle for a value of the block: a slice of the current region,
-    /// or the copy already made.
-    fn handle(&self, value: Value) -> Utf8Bytes {
+    /// The event type of an event whose buffer is the current region.
+    #[inline]
+    fn type_part(&self, event_type: Option<Value>) -> Part {
+        match event_type {
+            None => Part::MESSAGE,
+            Some(Value::Span(span, true)) if span.start == span.end => Part::MESSAGE,
+            Some(Value::Span(span, true)) => Part::In(span),
+            Some(value) => match self.handle(&value) {
+                t if t.is_empty() => Part::MESSAGE,
+                t => Part::Own(t),
+            },
+        }
+    }
+
+    /// The event of valid joined data, the `data_len` bytes of the scratch
+    /// buffer: the type and a short last event ID are copied after the data
+    /// (the buffer reserves room for them), so the event is one handle.
+    fn joined_event(&mut self, data_len: usize, event_type: Option<Value>) -> Event {
+        let region = self.tokenizer.region();
+        let event_type = match &event_type {
+            None => Part::MESSAGE,
+            Some(value) => match value.text(region) {
+                Some([]) => Part::MESSAGE,
+                Some(text) => append_part(&mut self.scratch, text),
+                None => self.type_part(event_type),
+            },
+        };
+        let id = match self.last_event_id.text(region) {
+            Some(text) if text.len() <= COPIED_ID_MAX => append_part(&mut self.scratch, text),
+            _ => Part::Own(self.handle(&self.last_event_id)),
+        };
+        self.joined_hint = (self.scratch.len() + 1).min(JOINED_HINT_MAX);
+        let bytes = self.scratch.split().freeze();
+        let data = Span {
+            start: 0,
+            end: data_len,
+        };
+        Event::from_parts(bytes, data, event_type, id)
+    }
+
+    /// An event of data that was not one span of the region or of the
+    /// scratch buffer (it held invalid UTF-8, now replaced): every other
+    /// field is a handle of its own.
+    #[cold]
+    fn event_with(&self, data: Utf8Bytes, event_type: Option<Value>) -> Event {
+        let event_type = match event_type.map(|t| self.handle(&t)) {
+            Some(t) if !t.is_empty() => t,
+            _ => MESSAGE,
+        };
+        Event::new(event_type, data, self.handle(&self.last_event_id))
+    }
+
+    /// The handle for a value: a slice of the current region (valid UTF-8
+    /// or made so), or the copy already made.
+    fn handle(&self, value: &Value) -> Utf8Bytes {
         match value {
-            Value::Span(span, valid) => Utf8Bytes::from_parts(self.tokenizer.slice(span), valid),
-            Value::Kept(kept) => kept,
+            Value::Span(span, valid) => Utf8Bytes::from_parts(self.tokenizer.slice(*span), *valid),
+            Value::Kept(kept) => kept.clone(),
         }
     }
 
@@ -1310,31 +1404,46 @@ impl Parser {
 /// Spans are in `region`.
 fn id_buffer_unchanged(
     region: &[u8],
-    last: &Utf8Bytes,
+    last: &Value,
     id_buffer: &mut Option<Value>,
     value: &[u8],
 ) -> bool {
+    let last = last.raw(region);
     // IDs that change usually differ in their last byte: check it first.
-    if value.last() == last.as_bytes().last() && value == last.as_bytes() {
+    if value.last() == last.last() && value == last {
         *id_buffer = None;
         return true;
     }
-    match id_buffer {
-        Some(Value::Span(span, _)) => value == &region[span.start..span.end],
-        Some(Value::Kept(id)) => value == id.as_bytes(),
-        None => false,
-    }
+    id_buffer.as_ref().is_some_and(|id| value == id.raw(region))
 }
 
-/// Whether the non-empty `bytes` lie in the memory of `region`.
-fn within(region: &[u8], bytes: &[u8]) -> bool {
-    let (start, at) = (region.as_ptr() as usize, bytes.as_ptr() as usize);
-    !bytes.is_empty() && at >= start && at < start + region.len()
+impl Value {
+    /// The bytes of the value, as read (spans are in `region`).
+    #[inline]
+    fn raw<'a>(&'a self, region: &'a [u8]) -> &'a [u8] {
+        match self {
+            Value::Span(span, _) => region.get(span.start..span.end).unwrap_or_default(),
+            Value::Kept(kept) => kept.as_bytes(),
+        }
+    }
+
+    /// The value as valid UTF-8 (spans are in `region`), or `None` if it is
+    /// a span that is not.
+    #[inline]
+    fn text<'a>(&'a self, region: &'a [u8]) -> Option<&'a [u8]> {
+        match self {
+            Value::Span(_, false) => None,
+            value => Some(value.raw(region)),
+        }
+    }
 }
 
 /// A copy of `value` (valid UTF-8) in the small store, a buffer of its own
 /// that is reused once the values handed out from it are dropped.
 fn copy_small(store: &mut BytesMut, value: &[u8]) -> Utf8Bytes {
+    if value.is_empty() {
+        return Utf8Bytes::default();
+    }
     if store.capacity() < value.len() {
         // Reuses the memory if no value handed out is held any more, else
         // replaces it; a fresh buffer keeps this as its minimum size.
@@ -1343,6 +1452,16 @@ fn copy_small(store: &mut BytesMut, value: &[u8]) -> Utf8Bytes {
     store.put_slice(value);
     // Only valid UTF-8 is copied here.
     Utf8Bytes::from_parts(store.split().freeze(), true)
+}
+
+/// Appends `text` (valid UTF-8) to `buf`: where it lies there.
+fn append_part(buf: &mut BytesMut, text: &[u8]) -> Part {
+    let start = buf.len();
+    buf.extend_from_slice(text);
+    Part::In(Span {
+        start,
+        end: buf.len(),
+    })
 }
 
 /// A `retry` value: one or more ASCII digits that fit a `u64`.

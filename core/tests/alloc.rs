@@ -62,7 +62,7 @@ fn feed(parser: &mut Parser, chunk: &[u8], rounds: usize) -> usize {
         parser.handle_bytes(chunk);
         while let Some(event) = parser.poll_event() {
             let event = event.expect("within limits");
-            assert!(event.data.len() >= 3);
+            assert!(event.data().len() >= 3);
             events += 1;
         }
     }
@@ -184,12 +184,12 @@ fn a_gibibyte_long_line_keeps_memory_under_the_limit() {
     // The line is buffered up to the limit once, then skipped in place.
     assert!(peak <= LIMIT + CHUNK + 4096, "peak live heap {peak} bytes");
     assert_eq!(errors.len(), 2);
-    assert_eq!(errors[0].as_ref().unwrap().data, "ok");
+    assert_eq!(errors[0].as_ref().unwrap().data(), "ok");
     assert_eq!(errors[1], Err(ParseError::LineTooLong { limit: LIMIT }));
 
     // The line ends; parsing resumes with the next event.
     parser.handle_bytes(b"\n\ndata: after\n\n");
     let next: Vec<_> = std::iter::from_fn(|| parser.poll_event()).collect();
     assert_eq!(next.len(), 1);
-    assert_eq!(next[0].as_ref().unwrap().data, "after");
+    assert_eq!(next[0].as_ref().unwrap().data(), "after");
 }

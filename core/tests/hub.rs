@@ -30,7 +30,7 @@ fn op() -> impl Strategy<Value = Op> {
 
 fn take(client: &mut Parser, got: &mut Vec<String>) {
     while let Some(ev) = client.poll_event() {
-        got.push(ev.unwrap().data.to_string());
+        got.push(ev.unwrap().data().to_string());
     }
 }
 

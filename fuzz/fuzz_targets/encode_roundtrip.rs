@@ -25,12 +25,12 @@ fuzz_target!(
         assert_eq!(events.len(), 1);
         let got = events[0].as_ref().expect("within default limits");
         assert_eq!(
-            got.data,
+            got.data(),
             data.replace("\r\n", "\n").replace('\r', "\n").as_str()
         );
-        assert_eq!(got.id, id.as_deref().unwrap_or(""));
+        assert_eq!(got.id(), id.as_deref().unwrap_or(""));
         assert_eq!(
-            got.event_type,
+            got.event_type(),
             event
                 .as_deref()
                 .filter(|e| !e.is_empty())

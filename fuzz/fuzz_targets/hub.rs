@@ -223,8 +223,8 @@ fuzz_target!(|input: Input| {
     let ids: Vec<u64> = parse_all(&reader.wire)
         .into_iter()
         .flatten()
-        .filter(|e| e.data.as_str().starts_with("b:"))
-        .map(|e| e.id.as_str().parse().expect("a broadcast ID"))
+        .filter(|e| e.data().as_str().starts_with("b:"))
+        .map(|e| e.id().as_str().parse().expect("a broadcast ID"))
         .collect();
     if !released_by_publisher && !reader.left && reader.sub.closed().is_none() {
         assert_eq!(ids, published, "the reader lost or repeated events");
@@ -237,10 +237,10 @@ fuzz_target!(|input: Input| {
         // own sends (`o:…`) and notices carry none.
         let mut last: Option<u64> = None;
         for event in parse_all(&s.wire).into_iter().flatten() {
-            if !event.data.as_str().starts_with("b:") {
+            if !event.data().as_str().starts_with("b:") {
                 continue;
             }
-            let id: u64 = event.id.as_str().parse().expect("a broadcast ID");
+            let id: u64 = event.id().as_str().parse().expect("a broadcast ID");
             assert!(last.map_or(true, |l| id > l), "ID {id} after {last:?}");
             last = Some(id);
         }

@@ -22,7 +22,7 @@ fn run<'a>(chunks: impl Iterator<Item = &'a [u8]>) -> (Vec<String>, String, Opti
         parser.handle_bytes(chunk);
         while let Some(r) = parser.poll_event() {
             if let Ok(e) = &r {
-                assert!(e.data.len() <= LIMITS.max_event_size);
+                assert!(e.data().len() <= LIMITS.max_event_size);
             }
             out.push(format!("{r:?}"));
         }

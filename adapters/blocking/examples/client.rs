@@ -24,7 +24,12 @@ fn main() -> std::process::ExitCode {
     for n in es {
         match n {
             Notification::Message(m) => {
-                println!("{} {}: {}", m.event.id, m.event.event_type, m.event.data);
+                println!(
+                    "{} {}: {}",
+                    m.event.id(),
+                    m.event.event_type(),
+                    m.event.data()
+                );
                 seen += 1;
                 if Some(seen) == max {
                     break;

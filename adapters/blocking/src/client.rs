@@ -98,7 +98,7 @@ impl<C: Connector, K: Clock> EventSource<C, K> {
     }
 
     /// The last event ID, sent as `Last-Event-ID` on the next connection.
-    pub fn last_event_id(&self) -> &Utf8Bytes {
+    pub fn last_event_id(&self) -> Utf8Bytes {
         self.client.last_event_id()
     }
 

@@ -25,7 +25,7 @@
 //!
 //! for n in EventSource::new("https://example.com/events", Config::default()).unwrap() {
 //!     if let Notification::Message(m) = n {
-//!         println!("{}", m.event.data);
+//!         println!("{}", m.event.data());
 //!     }
 //! }
 //! ```

@@ -52,7 +52,7 @@ fn fast() -> Config {
 fn next_data(es: &mut impl Iterator<Item = Notification>) -> String {
     for n in es.by_ref() {
         if let Notification::Message(m) = n {
-            return m.event.data.to_string();
+            return m.event.data().to_string();
         }
     }
     panic!("stream ended");
@@ -133,7 +133,7 @@ fn reconnects_with_last_event_id_and_204_stops() {
             .unwrap()
             .map(|n| match n {
                 Notification::Open => "open".into(),
-                Notification::Message(m) => format!("{}@{}", m.event.data, m.event.id),
+                Notification::Message(m) => format!("{}@{}", m.event.data(), m.event.id()),
                 Notification::Error {
                     reconnecting,
                     error,
@@ -209,8 +209,8 @@ fn keep_alive_and_a_stalled_reader_does_not_block_others() {
             for seq in 1..=EVENTS {
                 match es.next() {
                     Some(Notification::Message(m)) => {
-                        assert_eq!(m.event.id, seq.to_string().as_str(), "an event was lost");
-                        bytes += m.event.data.len();
+                        assert_eq!(m.event.id(), seq.to_string().as_str(), "an event was lost");
+                        bytes += m.event.data().len();
                     }
                     other => panic!("after {} events the reader got {other:?}", seq - 1),
                 }

@@ -28,7 +28,7 @@
 //!     .expect("valid url");
 //! while let Some(n) = events.next().await {
 //!     match n {
-//!         Notification::Message(m) => println!("{}: {}", m.event.event_type, m.event.data),
+//!         Notification::Message(m) => println!("{}: {}", m.event.event_type(), m.event.data()),
 //!         Notification::Error { reconnecting, error } => eprintln!("{error} (reconnecting: {reconnecting})"),
 //!         _ => {}
 //!     }
@@ -209,7 +209,7 @@ impl<C: Connector, T: Timer> EventSource<C, T> {
     }
 
     /// The last event ID, sent as `Last-Event-ID` on the next connection.
-    pub fn last_event_id(&self) -> &Utf8Bytes {
+    pub fn last_event_id(&self) -> Utf8Bytes {
         self.client.last_event_id()
     }
 

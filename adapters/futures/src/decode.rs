@@ -14,7 +14,7 @@
 //!
 //! let chunks = stream::iter([Ok::<_, std::io::Error>(&b"data: hel"[..]), Ok(b"lo\n\n")]);
 //! let events: Vec<_> = block_on(EventStream::new(chunks).collect());
-//! assert_eq!(events[0].as_ref().unwrap().data, "hello");
+//! assert_eq!(events[0].as_ref().unwrap().data(), "hello");
 //! ```
 
 use core::fmt;

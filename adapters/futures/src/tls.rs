@@ -7,7 +7,9 @@
 //! handshake → [`TransportError::Tls`]) and wraps `https` connections in
 //! TLS configured by a [`ClientTls`]. A listener wraps accepted connections
 //! with [`acceptor`] and serves them with
-//! [`serve_with`](crate::server::serve_with).
+//! [`serve_with`](crate::server::serve_with); its configuration comes from
+//! a certificate chain and key ([`server_config`]), or from PEM files
+//! ([`server_config_from_pem`], whose [`PemError`] names the file at fault).
 //!
 //! The rustls version in use is re-exported as [`rustls`], to build a
 //! `ServerConfig` or `ClientConfig` by hand.
@@ -30,10 +32,13 @@ use sse_core::url::Url;
 
 use crate::runtime::{BoxFuture, ConnectError};
 
+mod pem;
+
 pub use futures_rustls::rustls;
 pub use futures_rustls::{
     client::TlsStream as ClientTlsStream, server::TlsStream as ServerTlsStream,
 };
+pub use pem::{server_config_from_pem, PemError};
 
 /// The crypto provider used here: `ring`. Configs built by hand should use
 /// it too (`ClientConfig::builder_with_provider(provider())`), so the

@@ -120,7 +120,10 @@ fn messages_reconnect_with_last_event_id_and_204_stops() {
                 Notification::Message(m) => {
                     format!(
                         "{}:{}:{}:{}",
-                        m.event.event_type, m.event.data, m.event.id, m.origin
+                        m.event.event_type(),
+                        m.event.data(),
+                        m.event.id(),
+                        m.origin
                     )
                 }
                 Notification::Error {
@@ -170,7 +173,8 @@ fn want_flags_filter_and_messages_stream() {
         Clock(std::time::Instant::now()),
     )
     .unwrap();
-    let data: Vec<String> = with_timeout(es.messages().map(|m| m.event.data.to_string()).collect());
+    let data: Vec<String> =
+        with_timeout(es.messages().map(|m| m.event.data().to_string()).collect());
     assert_eq!(data, ["one", "two"]);
     assert_eq!(es.ready_state(), ReadyState::Closed);
 }

@@ -8,7 +8,7 @@ use std::io;
 fn datas<E: std::fmt::Debug>(items: Vec<Result<sse_core::Event, DecodeError<E>>>) -> Vec<String> {
     items
         .into_iter()
-        .map(|r| r.expect("no error").data.to_string())
+        .map(|r| r.expect("no error").data().to_string())
         .collect()
 }
 
@@ -29,7 +29,7 @@ fn stream_yields_a_transport_error_and_ends() {
         vec![Ok(b"data: a\n\n"), Err("reset"), Ok(b"data: never\n\n")];
     let got = block_on(EventStream::new(stream::iter(chunks)).collect::<Vec<_>>());
     assert_eq!(got.len(), 2);
-    assert_eq!(got[0].as_ref().unwrap().data, "a");
+    assert_eq!(got[0].as_ref().unwrap().data(), "a");
     assert!(matches!(got[1], Err(DecodeError::Transport("reset"))));
 }
 
@@ -46,7 +46,7 @@ fn stream_reports_limit_errors_and_carries_on() {
         first,
         Err(DecodeError::Parse(ParseError::LineTooLong { limit: 8 }))
     ));
-    assert_eq!(block_on(s.next()).unwrap().unwrap().data, "ok");
+    assert_eq!(block_on(s.next()).unwrap().unwrap().data(), "ok");
     assert!(block_on(s.next()).is_none());
     assert!(
         block_on(s.next()).is_none(),
@@ -60,7 +60,7 @@ fn reader_decodes_an_async_read_and_keeps_parser_state() {
     let mut reader = EventReader::new(Cursor::new(input));
     let mut n = 0;
     while let Some(event) = block_on(reader.next()) {
-        assert_eq!(event.unwrap().id, "7");
+        assert_eq!(event.unwrap().id(), "7");
         n += 1;
     }
     assert_eq!(n, 3000);

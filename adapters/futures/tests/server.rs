@@ -785,7 +785,7 @@ fn a_burst_waits_for_a_reading_client_instead_of_dropping_it() {
         parser.handle_bytes(body.as_bytes());
         let mut got = Vec::new();
         while let Some(e) = parser.poll_event() {
-            got.push(e.unwrap().data.to_string());
+            got.push(e.unwrap().data().to_string());
         }
         got
     });

@@ -66,7 +66,7 @@ async fn main() -> ExitCode {
     while max_events.is_none_or(|max| seen < max) {
         match events.next().await {
             Some(Notification::Message(m)) => {
-                println!("{}: {}", m.event.event_type, m.event.data);
+                println!("{}: {}", m.event.event_type(), m.event.data());
                 seen += 1;
             }
             Some(Notification::Error {

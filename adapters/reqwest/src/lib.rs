@@ -26,7 +26,7 @@
 //! while let Some(n) = events.next().await {
 //!     match n {
 //!         Notification::Open => println!("open"),
-//!         Notification::Message(m) => got.push(m.event.data.to_string()),
+//!         Notification::Message(m) => got.push(m.event.data().to_string()),
 //!         Notification::Error { reconnecting, error } => eprintln!("{error} ({reconnecting})"),
 //!         _ => {}
 //!     }

@@ -172,7 +172,7 @@ impl<T: Timer, F: Fetch> EventSource<T, F> {
     }
 
     /// The last event ID, sent as `Last-Event-ID` on the next request.
-    pub fn last_event_id(&self) -> &Utf8Bytes {
+    pub fn last_event_id(&self) -> Utf8Bytes {
         self.client.last_event_id()
     }
 

@@ -52,7 +52,7 @@ async fn only_the_notifications_asked_for() {
         "two messages",
         take_until(
             &mut es,
-            |n| matches!(n, Notification::Message(m) if m.event.data == "b"),
+            |n| matches!(n, Notification::Message(m) if m.event.data() == "b"),
         ),
     )
     .await;

@@ -63,7 +63,7 @@ async fn a_post_dropped_mid_answer_is_sent_again_when_asked() {
         "the second answer",
         take_until(
             &mut es,
-            |n| matches!(n, Notification::Message(m) if m.event.data == "[DONE]"),
+            |n| matches!(n, Notification::Message(m) if m.event.data() == "[DONE]"),
         ),
     )
     .await;

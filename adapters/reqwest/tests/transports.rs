@@ -11,7 +11,7 @@ use sse_reqwest::EventSource;
 use support::{client_builder, config, events, private_ca, proxy, serve, take_until, within, End};
 
 fn is_message(data: &'static str) -> impl FnMut(&Notification) -> bool {
-    move |n| matches!(n, Notification::Message(m) if m.event.data == data)
+    move |n| matches!(n, Notification::Message(m) if m.event.data() == data)
 }
 
 #[tokio::test]

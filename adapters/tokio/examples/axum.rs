@@ -33,8 +33,7 @@ use hyper_util::service::TowerToHyperService;
 use sse_core::encode::Message;
 use sse_core::endpoint::Endpoint;
 use sse_tokio::http::Connection;
-use sse_tokio::rustls::pki_types::pem::PemObject;
-use sse_tokio::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use sse_tokio::rustls::pki_types::PrivateKeyDer;
 use sse_tokio::server::{ServerHandle, Service, SharedHub};
 
 /// The page itself is `sse serve`'s, not a copy.
@@ -129,21 +128,17 @@ fn tls(args: &[String]) -> Result<Option<Arc<sse_tokio::rustls::ServerConfig>>, 
         let at = args.iter().position(|a| a == flag)?;
         args.get(at + 1).cloned()
     };
-    let (chain, key) = if args.iter().any(|a| a == "--tls-self-signed") {
-        let names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
-        let cert = rcgen::generate_simple_self_signed(names).map_err(|e| e.to_string())?;
-        let key = PrivateKeyDer::Pkcs8(cert.key_pair.serialize_der().into());
-        (vec![cert.cert.der().clone()], key)
-    } else if let (Some(cert), Some(key)) = (value("--tls-cert"), value("--tls-key")) {
-        let chain = CertificateDer::pem_file_iter(&cert)
-            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-            .map_err(|e| format!("{cert}: {e}"))?;
-        let key = PrivateKeyDer::from_pem_file(&key).map_err(|e| format!("{key}: {e}"))?;
-        (chain, key)
-    } else {
+    if let (Some(cert), Some(key)) = (value("--tls-cert"), value("--tls-key")) {
+        let tls = sse_tokio::tls::server_config_from_pem(cert, key);
+        return tls.map(Some).map_err(|e| e.to_string());
+    }
+    if !args.iter().any(|a| a == "--tls-self-signed") {
         return Ok(None);
-    };
-    sse_tokio::tls::server_config(chain, key)
+    }
+    let names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+    let cert = rcgen::generate_simple_self_signed(names).map_err(|e| e.to_string())?;
+    let key = PrivateKeyDer::Pkcs8(cert.key_pair.serialize_der().into());
+    sse_tokio::tls::server_config(vec![cert.cert.der().clone()], key)
         .map(Some)
         .map_err(|e| e.to_string())
 }

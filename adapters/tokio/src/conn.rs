@@ -9,6 +9,7 @@ use std::task::{Context, Poll};
 use futures_lite::future;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use sse_core::endpoint::HEAD_TIMEOUT;
+use sse_core::replay::ReplayLog;
 use sse_futures::server::{Ended, Service};
 use sse_futures::Timer;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
@@ -29,7 +30,8 @@ pub enum Served {
 /// What an HTTP/2 client sends first (RFC 9113 §3.4).
 const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
-/// Serves one connection of `service`, its streams' keep-alives on `timer`.
+/// Serves one connection of `service` (whatever its hub's log), its
+/// streams' keep-alives on `timer`.
 /// A connection that opens with the HTTP/2 preface (h2c with prior
 /// knowledge, or h2 chosen by ALPN) is served by hyper, each request
 /// answered by [`sse_http::respond`] as a stream of the connection (up to
@@ -41,14 +43,15 @@ const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 /// ahead) exactly as there. The first bytes must come within the core's
 /// [`HEAD_TIMEOUT`]. Ends when the client goes away or its stream ends;
 /// dropping it closes the connection. Must run inside a tokio runtime.
-pub async fn serve_connection<I, T>(
+pub async fn serve_connection<I, T, L>(
     mut io: I,
-    service: Arc<Service>,
+    service: Arc<Service<L>>,
     timer: T,
 ) -> Result<Served, BoxError>
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     T: Timer + Clone,
+    L: ReplayLog + Send + 'static,
 {
     let mut seen = Vec::with_capacity(PREFACE.len());
     let sniff = async {

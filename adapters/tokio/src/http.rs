@@ -41,10 +41,12 @@ use hyper::body::{Body, Incoming};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::{Builder, HttpServerConnExec};
 use sse_core::endpoint::HEAD_TIMEOUT;
+use sse_core::replay::{MemoryLog, ReplayLog};
 use sse_futures::server::{serve_connections, HubBody, ServerHandle, Service};
 use sse_futures::{BoxFuture, Timer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::time::timeout;
 use tokio_rustls::rustls::ServerConfig;
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
@@ -58,27 +60,44 @@ pub type BoxError = Box<dyn Error + Send + Sync>;
 /// carry in its task).
 pub type Io = Either<TcpStream, Box<TlsStream<TcpStream>>>;
 
-/// The hyper service that answers every request for one [`Service`] with
-/// [`sse_http::respond`] (streams with keep-alives on its timer, resume,
-/// CORS, 405, the fallback's pages, 404). Cheap to clone.
-#[derive(Clone, Debug)]
-pub struct App<T> {
-    service: Arc<Service>,
+/// The hyper service that answers every request for one [`Service`] (its
+/// hub's log `L` in memory or elsewhere) with [`sse_http::respond`]
+/// (streams with keep-alives on its timer, resume, CORS, 405, the
+/// fallback's pages, 404). Cheap to clone.
+#[derive(Debug)]
+pub struct App<T, L: ReplayLog = MemoryLog> {
+    service: Arc<Service<L>>,
     timer: T,
+}
+
+impl<T: Clone, L: ReplayLog> Clone for App<T, L> {
+    fn clone(&self) -> Self {
+        let (service, timer) = (Arc::clone(&self.service), self.timer.clone());
+        App { service, timer }
+    }
 }
 
 /// The hyper service for `service`, its streams' keep-alives on `timer`
 /// (which also becomes the hub's clock, so that a waiting publish can let
 /// go of streams hyper stopped polling: see
 /// [`SharedHub::with_timer`](sse_futures::server::SharedHub::with_timer)).
-pub fn app<T: Timer + Clone>(service: impl Into<Arc<Service>>, timer: T) -> App<T> {
+pub fn app<T, L>(service: impl Into<Arc<Service<L>>>, timer: T) -> App<T, L>
+where
+    T: Timer + Clone,
+    L: ReplayLog + Send + 'static,
+{
     let service = service.into();
     let _ = service.hub.clone().with_timer(timer.clone());
     App { service, timer }
 }
 
-impl<T: Timer + Clone, X: Send + 'static> hyper::service::Service<Request<X>> for App<T> {
-    type Response = Response<sse_http::Body<HubBody<T>>>;
+impl<T, L, X> hyper::service::Service<Request<X>> for App<T, L>
+where
+    T: Timer + Clone,
+    L: ReplayLog + Send + 'static,
+    X: Send + 'static,
+{
+    type Response = Response<sse_http::Body<HubBody<T, L>>>;
     type Error = Infallible;
     type Future = BoxFuture<Result<Self::Response, Infallible>>;
 
@@ -97,24 +116,6 @@ pub struct Connection {
     pub id: u64,
     /// The client's address.
     pub peer: SocketAddr,
-}
-
-/// An application whose requests are marked with their [`Connection`].
-#[derive(Clone)]
-struct Marked<S> {
-    app: S,
-    connection: Connection,
-}
-
-impl<S: hyper::service::Service<Request<X>>, X> hyper::service::Service<Request<X>> for Marked<S> {
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = S::Future;
-
-    fn call(&self, mut req: Request<X>) -> S::Future {
-        req.extensions_mut().insert(self.connection);
-        self.app.call(req)
-    }
 }
 
 /// Serves one connection with `app`: HTTP/1.1, or HTTP/2 when it starts
@@ -164,10 +165,12 @@ where
     TokioExecutor: HttpServerConnExec<S::Future, B>,
 {
     listen(listener, tls, move |io, connection| {
-        let app = Marked {
-            app: app.clone(),
-            connection,
-        };
+        // Each request marked with its connection.
+        let app = app.clone();
+        let app = hyper::service::service_fn(move |mut req: Request<Incoming>| {
+            req.extensions_mut().insert(connection);
+            hyper::service::Service::call(&app, req)
+        });
         Box::pin(serve_connection(io, app))
     })
 }
@@ -205,18 +208,12 @@ where
     let acceptor = tls.map(|tls| TlsAcceptor::from(with_alpn(tls)));
     let serve = Arc::new(serve);
     let connection = move |id, (tcp, peer): (TcpStream, SocketAddr)| {
-        let accept = match &acceptor {
-            Some(acceptor) => Either::Right(Box::pin(tokio::time::timeout(
-                HEAD_TIMEOUT,
-                acceptor.accept(tcp),
-            ))),
-            None => Either::Left(tcp),
-        };
-        let serve = Arc::clone(&serve);
+        let (acceptor, serve) = (acceptor.clone(), Arc::clone(&serve));
         Box::pin(async move {
-            let io = match accept {
-                Either::Left(tcp) => Either::Left(tcp),
-                Either::Right(accept) => match accept.await {
+            let io = match acceptor {
+                None => Either::Left(tcp),
+                // Boxed: a plain connection's task should not carry its size.
+                Some(tls) => match Box::pin(timeout(HEAD_TIMEOUT, tls.accept(tcp))).await {
                     Ok(Ok(tls)) => Either::Right(Box::new(tls)),
                     Ok(Err(e)) => return log::debug!("connection {id}: handshake failed: {e}"),
                     Err(_) => return log::debug!("connection {id}: handshake timed out"),

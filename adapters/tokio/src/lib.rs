@@ -57,6 +57,7 @@ use std::sync::Arc;
 
 use sse_core::client::Config;
 use sse_core::proxy::{Proxies, Proxy};
+use sse_core::replay::ReplayLog;
 use sse_core::url::{Url, UrlError};
 use sse_core::Instant;
 use sse_futures::server::{ServerHandle, Service};
@@ -180,28 +181,30 @@ pub fn open_with(url: &str, config: Config, connector: Connector) -> Result<Even
 }
 
 /// Binds `addr` and serves `service` there; see [`serve_listener`].
-pub async fn serve(addr: impl ToSocketAddrs, service: Service) -> io::Result<ServerHandle> {
+pub async fn serve<L: ReplayLog + Send + 'static>(
+    addr: impl ToSocketAddrs,
+    service: Service<L>,
+) -> io::Result<ServerHandle> {
     serve_listener(TcpListener::bind(addr).await?, service)
 }
 
-/// Serves `service` on `listener` over HTTP/1.1 and HTTP/2 (h2c with prior
-/// knowledge), each connection with [`serve_connection`] in a tokio task of
-/// its own. The handle knows the bound address and shuts the server down.
-/// Fails outside a tokio runtime.
-pub fn serve_listener(listener: TcpListener, service: Service) -> io::Result<ServerHandle> {
-    log::info!(
-        "serving {} on http://{}",
-        service.endpoint.path,
-        listener.local_addr()?
-    );
+/// Serves `service` (its hub's log in memory, or any [`ReplayLog`] such as
+/// a Redis stream's mirror) on `listener` over HTTP/1.1 and HTTP/2 (h2c
+/// with prior knowledge), each connection with [`serve_connection`] in a
+/// tokio task of its own. The handle knows the bound address and shuts the
+/// server down. Fails outside a tokio runtime.
+pub fn serve_listener<L: ReplayLog + Send + 'static>(
+    listener: TcpListener,
+    service: Service<L>,
+) -> io::Result<ServerHandle> {
     listen(listener, None, service)
 }
 
 /// Binds `addr` and serves `service` over TLS; see [`serve_tls_listener`].
-pub async fn serve_tls(
+pub async fn serve_tls<L: ReplayLog + Send + 'static>(
     addr: impl ToSocketAddrs,
     tls: Arc<rustls::ServerConfig>,
-    service: Service,
+    service: Service<L>,
 ) -> io::Result<ServerHandle> {
     serve_tls_listener(TcpListener::bind(addr).await?, tls, service)
 }
@@ -210,26 +213,26 @@ pub async fn serve_tls(
 /// [`tls::server_config`]), offering HTTP/2 and HTTP/1.1 by ALPN when the
 /// config names no protocols ([`http::with_alpn`]); each handshake runs in
 /// its connection's task, then [`serve_connection`]. Fails outside a tokio
-/// runtime. What `sse serve --tls-cert` is for.
-pub fn serve_tls_listener(
+/// runtime. What `sse serve --tls-cert` runs on.
+pub fn serve_tls_listener<L: ReplayLog + Send + 'static>(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
-    service: Service,
+    service: Service<L>,
 ) -> io::Result<ServerHandle> {
-    log::info!(
-        "serving {} on https://{}",
-        service.endpoint.path,
-        listener.local_addr()?
-    );
     listen(listener, Some(tls), service)
 }
 
 /// The accept loop for `service`, how each connection went logged at `debug`.
-fn listen(
+fn listen<L: ReplayLog + Send + 'static>(
     listener: TcpListener,
     tls: Option<Arc<rustls::ServerConfig>>,
-    service: Service,
+    service: Service<L>,
 ) -> io::Result<ServerHandle> {
+    let (scheme, addr) = (
+        if tls.is_some() { "https" } else { "http" },
+        listener.local_addr()?,
+    );
+    log::info!("serving {} on {scheme}://{addr}", service.endpoint.path);
     let service = Arc::new(service);
     http::listen(listener, tls, move |io, connection| {
         let service = Arc::clone(&service);

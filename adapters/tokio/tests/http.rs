@@ -30,7 +30,7 @@ async fn next_message(es: &mut EventSource) -> (String, String) {
     loop {
         match es.next().await {
             Some(Notification::Message(m)) => {
-                return (m.event.data.to_string(), m.event.id.to_string())
+                return (m.event.data().to_string(), m.event.id().to_string())
             }
             Some(_) => {}
             None => panic!("event source ended"),

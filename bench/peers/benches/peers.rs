@@ -3,8 +3,8 @@
 //! by a second process, consumed by
 //!
 //! - our reqwest driver (`sse-reqwest`) on a tokio current-thread runtime,
-//! - our runtime adapter `EventSource` (`sse-smol`: `sse-tokio` is not in
-//!   this tree yet; its row goes here when it is),
+//! - our runtime adapter `EventSource` on tokio (`sse-tokio`, a
+//!   current-thread runtime like the peers') and on smol (`sse-smol`),
 //! - `reqwest-eventsource` 0.6 on the same kind of runtime,
 //! - `eventsource-client` 0.18.0 (its hyper transport) on the same kind of
 //!   runtime.
@@ -40,7 +40,7 @@ async fn count_ours(mut es: impl futures_lite::Stream<Item = Notification> + Unp
         match note {
             Notification::Message(m) => {
                 n += 1;
-                bytes += m.event.data.len();
+                bytes += m.event.data().len();
             }
             Notification::Error {
                 error: ClientError::EndOfStream,
@@ -63,6 +63,13 @@ fn tokio_runtime() -> tokio::runtime::Runtime {
 fn sse_reqwest(url: &str) -> Counts {
     tokio_runtime().block_on(async {
         let es = sse_reqwest::EventSource::with_config(url, config()).unwrap();
+        count_ours(es).await
+    })
+}
+
+fn sse_tokio(url: &str) -> Counts {
+    tokio_runtime().block_on(async {
+        let es = sse_tokio::open(url, config()).unwrap();
         count_ours(es).await
     })
 }
@@ -167,7 +174,7 @@ fn main() {
     let parsed = sse_core::parse::parse_all(&w.bytes);
     let expected: Counts = (
         parsed.len(),
-        parsed.iter().flatten().map(|e| e.data.len()).sum(),
+        parsed.iter().flatten().map(|e| e.data().len()).sum(),
     );
     let mut server = Command::new(std::env::current_exe().unwrap())
         .arg("--serve")
@@ -186,6 +193,7 @@ fn main() {
             false,
             sse_reqwest as fn(&str) -> Counts,
         ),
+        ("sse-tokio EventSource", false, sse_tokio),
         ("sse-smol EventSource", false, sse_smol),
         ("reqwest-eventsource 0.6 (tokio)", true, reqwest_eventsource),
         (

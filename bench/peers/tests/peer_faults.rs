@@ -121,7 +121,7 @@ async fn our_messages_until_end(url: &str) -> Vec<String> {
         .unwrap()
     {
         match n {
-            Notification::Message(m) => got.push(m.event.data.to_string()),
+            Notification::Message(m) => got.push(m.event.data().to_string()),
             Notification::Error { .. } => break,
             _ => {}
         }
@@ -413,7 +413,7 @@ mod eventsource_client_018 {
         let mut es = ours(&server.url);
         loop {
             match es.next().await {
-                Some(Notification::Message(m)) => break assert_eq!(m.event.data, "moved"),
+                Some(Notification::Message(m)) => break assert_eq!(m.event.data(), "moved"),
                 Some(Notification::Open) => {}
                 other => panic!("{other:?}"),
             }

@@ -16,18 +16,26 @@
 //! (204) or when a one-shot (`-X POST`) stream ends; 1 on a fatal failure
 //! (bad status, bad content type, more than 10 redirects, …) with the
 //! reason on stderr (or as the last `--json` line); 2 for bad options.
+//!
+//! With `--stdin-commands`, lines on stdin call the `EventSource`'s own
+//! `close()`, `reopen()` and `set_last_event_id()` (see [`commands`]); a
+//! closed or failed stream then waits for `reopen` until stdin ends, and
+//! the exit status is that of how the stream last ended (0 after `close`).
 
+mod commands;
 mod output;
 
+use std::ops::RangeInclusive;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use futures_lite::{future, StreamExt};
+use futures_lite::{future, AsyncBufReadExt, StreamExt};
 use sse_core::client::{Backoff, ClientError, Config, Method, Notification, Reconnect, Want};
 use sse_core::proxy::{NoProxy, Proxies, Proxy, ProxyError};
 
 use crate::limits::LimitArgs;
 use crate::runtime;
+use commands::Command;
 use output::Output;
 
 /// Options of `sse listen`.
@@ -55,14 +63,49 @@ pub struct Args {
     backoff_max_ms: Option<u64>,
     /// Reconnect after exactly the reconnection time every time, as a
     /// browser does (no growth, no jitter).
-    #[arg(long, conflicts_with = "backoff_max_ms")]
+    #[arg(long, conflicts_with_all = ["backoff_max_ms", "no_jitter", "seed", "backoff_reset_ms"])]
     no_backoff: bool,
+    /// Grow the waits without jitter: exactly `min(reconnection time × 2ⁿ,
+    /// --backoff-max-ms)`.
+    #[arg(long)]
+    no_jitter: bool,
+    /// Seed of the jitter (SplitMix64), for reconnects that can be
+    /// replayed [default: drawn from the time and the process ID].
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// A connection open at least this many ms resets the backoff
+    /// [default: 30000].
+    #[arg(long, value_name = "N")]
+    backoff_reset_ms: Option<u64>,
     /// Exit 0 after N messages.
     #[arg(long, value_name = "N")]
     max_events: Option<u64>,
     /// Treat N ms without any bytes as a broken connection (and reconnect).
     #[arg(long, value_name = "N")]
     timeout_ms: Option<u64>,
+    /// Give up on an attempt whose response head has not arrived N ms
+    /// after the connection was started (and reconnect).
+    #[arg(long, value_name = "N")]
+    connect_timeout_ms: Option<u64>,
+    /// Redirects followed per connection attempt before failing
+    /// [default: 10].
+    #[arg(long, value_name = "N")]
+    max_redirects: Option<u32>,
+    /// Retry these statuses (`503` or a range `500-599`, repeatable)
+    /// with a reconnect instead of failing; a `Retry-After` in seconds
+    /// sets the wait.
+    #[arg(long = "retry-status", value_name = "STATUSES")]
+    retry_statuses: Vec<String>,
+    /// Keep up to N bytes of a failed response's body and show it (with
+    /// --json: `"error_body"` and `"content_type"` on the error line).
+    #[arg(long, value_name = "N")]
+    max_error_body: Option<usize>,
+    /// Take commands on stdin, one a line: `close` (as EventSource.close()),
+    /// `reopen` (start again after a close or a fatal error) and
+    /// `last-event-id ID` (`last-event-id` alone clears it). A closed
+    /// stream then waits for `reopen` until stdin ends.
+    #[arg(long)]
+    stdin_commands: bool,
     /// Request method; anything but GET is a one-shot stream unless
     /// --reconnect.
     #[arg(short = 'X', long = "request", value_name = "METHOD")]
@@ -134,25 +177,68 @@ pub fn run(args: &Args) -> ExitCode {
         }
     };
     let mut out = Output::stdout(args.json);
+    out.show_error_bodies(args.max_error_body.is_some());
+    let mut commands = args.stdin_commands.then(stdin_lines);
     let mut seen = 0u64;
     let code = runtime::block_on(async {
         if args.max_events == Some(0) {
             return ExitCode::SUCCESS;
         }
+        // How the stream ended, once it has (closed, or failed for good):
+        // without commands on stdin that ends the run; with them, `reopen`
+        // can start it again until stdin ends.
+        let mut ended: Option<ExitCode> = None;
+        let mut failed = false;
         loop {
-            let next = match future::poll_once(events.next()).await {
-                Some(next) => next,
-                None => {
-                    // Nothing more without waiting: hand the lines over
-                    // before waiting for the next read.
-                    if out.flush().is_err() {
-                        return ExitCode::SUCCESS;
+            let input = match ended {
+                None => match future::poll_once(events.next()).await {
+                    Some(next) => Input::Notification(next),
+                    None => {
+                        // Nothing more without waiting: hand the lines
+                        // over before waiting for the next read.
+                        if out.flush().is_err() {
+                            return ExitCode::SUCCESS;
+                        }
+                        future::or(
+                            async { Input::Notification(events.next().await) },
+                            next_command(&mut commands),
+                        )
+                        .await
                     }
-                    events.next().await
+                },
+                Some(code) => {
+                    if out.flush().is_err() || commands.is_none() {
+                        return code;
+                    }
+                    next_command(&mut commands).await
                 }
             };
-            let Some(n) = next else {
-                return ExitCode::SUCCESS;
+            let n = match input {
+                Input::Notification(Some(n)) => n,
+                Input::Notification(None) => {
+                    ended = Some(if failed {
+                        ExitCode::FAILURE
+                    } else {
+                        ExitCode::SUCCESS
+                    });
+                    continue;
+                }
+                Input::Command(Some(command)) => {
+                    match command {
+                        Command::Close => events.close(),
+                        Command::Reopen => {
+                            events.reopen();
+                            (ended, failed) = (None, false);
+                        }
+                        Command::LastEventId(id) => events.set_last_event_id(id),
+                    }
+                    continue;
+                }
+                Input::Command(None) => {
+                    // Stdin ended: no more commands, the stream goes on.
+                    commands = None;
+                    continue;
+                }
             };
             if out.write(&n).is_err() {
                 // A closed pipe (`| head`) is a normal way to stop.
@@ -169,13 +255,24 @@ pub fn run(args: &Args) -> ExitCode {
                     reconnecting: false,
                     error,
                 } => {
-                    if error == ClientError::NoContent {
-                        return ExitCode::SUCCESS;
-                    }
-                    if !args.json {
+                    failed = error != ClientError::NoContent;
+                    if failed && !args.json {
                         eprintln!("sse listen: {}: {error}", args.url);
+                        if let ClientError::Status { body, .. }
+                        | ClientError::ContentType { body, .. } = &error
+                        {
+                            if !body.is_empty() {
+                                eprintln!("{}", String::from_utf8_lossy(body));
+                            }
+                        }
                     }
-                    return ExitCode::FAILURE;
+                    if commands.is_none() {
+                        return if failed {
+                            ExitCode::FAILURE
+                        } else {
+                            ExitCode::SUCCESS
+                        };
+                    }
                 }
                 _ => {}
             }
@@ -185,6 +282,43 @@ pub fn run(args: &Args) -> ExitCode {
     // pipe has nobody left to read them).
     let _ = out.flush();
     code
+}
+
+/// What the run loop got: the stream's next notification (`None`: it is
+/// closed) or a stdin command (`None`: stdin ended).
+enum Input {
+    Notification(Option<Notification>),
+    Command(Option<Command>),
+}
+
+/// Lines of stdin, read on a blocking thread.
+type StdinLines = smol::io::Lines<smol::io::BufReader<smol::Unblock<std::io::Stdin>>>;
+
+fn stdin_lines() -> StdinLines {
+    smol::io::BufReader::new(smol::Unblock::new(std::io::stdin())).lines()
+}
+
+/// The next command on stdin; `Input::Command(None)` when stdin ends (or
+/// cannot be read), and never without `--stdin-commands`. Unknown lines
+/// are reported on stderr and skipped.
+async fn next_command(lines: &mut Option<StdinLines>) -> Input {
+    let Some(lines) = lines else {
+        return future::pending().await;
+    };
+    loop {
+        match lines.next().await {
+            Some(Ok(line)) => match Command::parse(&line) {
+                Ok(Some(command)) => return Input::Command(Some(command)),
+                Ok(None) => {}
+                Err(e) => eprintln!("sse listen: {e}"),
+            },
+            Some(Err(e)) => {
+                eprintln!("sse listen: reading stdin: {e}");
+                return Input::Command(None);
+            }
+            None => return Input::Command(None),
+        }
+    }
 }
 
 /// The client configuration the options ask for.
@@ -215,6 +349,16 @@ fn config(args: &Args) -> Result<Config, String> {
         config.reconnection_time = Duration::from_millis(ms);
     }
     config.idle_timeout = args.timeout_ms.map(Duration::from_millis);
+    config.connect_timeout = args.connect_timeout_ms.map(Duration::from_millis);
+    if let Some(n) = args.max_redirects {
+        config.max_redirects = n;
+    }
+    for statuses in &args.retry_statuses {
+        config.retry_statuses.push(status_range(statuses)?);
+    }
+    if let Some(n) = args.max_error_body {
+        config.max_error_body = n;
+    }
     if args.reconnect {
         config.reconnect = Reconnect::Always;
     }
@@ -226,11 +370,34 @@ fn config(args: &Args) -> Result<Config, String> {
         if let Some(ms) = args.backoff_max_ms {
             backoff.max = Duration::from_millis(ms);
         }
+        backoff.jitter = !args.no_jitter;
         config.backoff = Some(backoff);
-        config.seed = seed();
+        config.seed = args.seed.unwrap_or_else(seed);
+        if let Some(ms) = args.backoff_reset_ms {
+            config.backoff_reset_after = Duration::from_millis(ms);
+        }
     }
     config.limits = args.limits.limits();
     Ok(config)
+}
+
+/// `503` or `500-599` as a range of statuses.
+fn status_range(text: &str) -> Result<RangeInclusive<u16>, String> {
+    let status = |s: &str| {
+        s.trim()
+            .parse::<u16>()
+            .ok()
+            .filter(|n| (100..=999).contains(n))
+            .ok_or_else(|| format!("--retry-status {text:?}: {s:?} is not a status (100-999)"))
+    };
+    let (from, to) = match text.split_once('-') {
+        Some((from, to)) => (status(from)?, status(to)?),
+        None => (status(text)?, status(text)?),
+    };
+    if from > to {
+        return Err(format!("--retry-status {text:?}: the range is empty"));
+    }
+    Ok(from..=to)
 }
 
 /// A jitter seed of this run (the time and the process ID), so that many

@@ -7,7 +7,9 @@
 //!
 //! `--json` lines (stable: the conformance client protocol reads them):
 //! `{"kind":"open"}`, `{"kind":"message","type","data","id","origin"}`,
-//! `{"kind":"error","reconnecting","message"}`, `{"kind":"closed"}`,
+//! `{"kind":"error","reconnecting","reason","status"?,"message"}` (with
+//! `--max-error-body` also `"content_type"` and `"error_body"` for a failed
+//! response), `{"kind":"closed"}`,
 //! `{"kind":"parse_error","message"}` and, with `--comments`,
 //! `{"kind":"comment","text"}`. Strings are escaped here, from the bytes
 //! (no UTF-8 re-check, no `serde_json` value or serializer), exactly as
@@ -20,8 +22,8 @@
 
 use std::io::{self, Stdout, Write};
 
-use sse_core::client::{MessageEvent, Notification};
-use sse_core::Utf8Bytes;
+use sse_conformance::client::{error_status, reason_name};
+use sse_core::client::{ClientError, MessageEvent, Notification};
 
 /// Bytes gathered before they are written out even without a flush: a
 /// read's worth of events per write, and a bound on the buffer.
@@ -42,6 +44,14 @@ impl Output {
             buf: Vec::with_capacity(BUFFER),
             stdout: io::stdout(),
             json: json.then(JsonLines::default),
+        }
+    }
+
+    /// With `--json`: error lines carry the failed response's content type
+    /// and kept body (`--max-error-body`).
+    pub fn show_error_bodies(&mut self, on: bool) {
+        if let Some(lines) = &mut self.json {
+            lines.error_bodies = on;
         }
     }
 
@@ -84,6 +94,9 @@ impl Output {
 struct JsonLines {
     event_type: Escaped,
     origin: Escaped,
+    /// Error lines carry the content type and kept body of a failed
+    /// response (`--max-error-body`).
+    error_bodies: bool,
 }
 
 impl JsonLines {
@@ -95,15 +108,7 @@ impl JsonLines {
             Notification::Error {
                 reconnecting,
                 error,
-            } => {
-                out.extend_from_slice(if *reconnecting {
-                    b"{\"kind\":\"error\",\"reconnecting\":true,\"message\":"
-                } else {
-                    b"{\"kind\":\"error\",\"reconnecting\":false,\"message\":"
-                });
-                json_str(out, error.to_string().as_bytes());
-                out.extend_from_slice(b"}\n");
-            }
+            } => self.error(out, *reconnecting, error),
             Notification::Closed => out.extend_from_slice(b"{\"kind\":\"closed\"}\n"),
             Notification::ParseError(e) => {
                 out.extend_from_slice(b"{\"kind\":\"parse_error\",\"message\":");
@@ -119,15 +124,51 @@ impl JsonLines {
         }
     }
 
+    /// `{"kind":"error","reconnecting","reason","status"?, "content_type"?,
+    /// "error_body"?, "message"}`: the status where the error has one, the
+    /// content type and kept body of a failed response with
+    /// `--max-error-body`.
+    fn error(&self, out: &mut Vec<u8>, reconnecting: bool, error: &ClientError) {
+        out.extend_from_slice(if reconnecting {
+            b"{\"kind\":\"error\",\"reconnecting\":true,\"reason\":\""
+        } else {
+            b"{\"kind\":\"error\",\"reconnecting\":false,\"reason\":\""
+        });
+        out.extend_from_slice(reason_name(error).as_bytes());
+        out.push(b'"');
+        if let Some(status) = error_status(error) {
+            out.extend_from_slice(format!(",\"status\":{status}").as_bytes());
+        }
+        if let (
+            true,
+            ClientError::Status {
+                content_type, body, ..
+            }
+            | ClientError::ContentType { content_type, body },
+        ) = (self.error_bodies, error)
+        {
+            out.extend_from_slice(b",\"content_type\":");
+            match content_type {
+                Some(t) => json_str(out, t.as_bytes()),
+                None => out.extend_from_slice(b"null"),
+            }
+            out.extend_from_slice(b",\"error_body\":");
+            json_str(out, String::from_utf8_lossy(body).as_bytes());
+        }
+        out.extend_from_slice(b",\"message\":");
+        json_str(out, error.to_string().as_bytes());
+        out.extend_from_slice(b"}\n");
+    }
+
     fn message(&mut self, out: &mut Vec<u8>, m: &MessageEvent) {
         out.extend_from_slice(b"{\"kind\":\"message\",\"type\":");
-        self.event_type.write(out, &m.event.event_type);
+        self.event_type.write(out, m.event.event_type().as_bytes());
         out.extend_from_slice(b",\"data\":");
-        json_str(out, m.event.data.as_bytes());
+        json_str(out, m.event.data().as_bytes());
         out.extend_from_slice(b",\"id\":");
-        json_str(out, m.event.id.as_bytes());
+        json_str(out, m.event.id().as_bytes());
         out.extend_from_slice(b",\"origin\":");
-        self.origin.write(out, &m.origin);
+        self.origin.write(out, m.origin.as_bytes());
         out.extend_from_slice(b"}\n");
     }
 }
@@ -216,21 +257,24 @@ fn json_str(out: &mut Vec<u8>, s: &[u8]) {
 
 /// The JSON string of the last value seen, for values that repeat from one
 /// message to the next (the event type, the origin).
+///
+/// The value is kept as a copy: a handle would keep the whole input
+/// region it came from alive (an event type is a span of the event's
+/// buffer), and the parser could not reuse that memory.
 #[derive(Default)]
 struct Escaped {
-    raw: Utf8Bytes,
+    raw: Vec<u8>,
     json: Vec<u8>,
 }
 
 impl Escaped {
-    /// Appends `value` as a JSON string.
-    fn write(&mut self, out: &mut Vec<u8>, value: &Utf8Bytes) {
-        let (new, old) = (value.as_bytes(), self.raw.as_bytes());
-        let same = new.as_ptr() == old.as_ptr() && new.len() == old.len() || new == old;
-        if !same {
+    /// Appends `value` (UTF-8) as a JSON string.
+    fn write(&mut self, out: &mut Vec<u8>, value: &[u8]) {
+        if value != self.raw {
             self.json.clear();
-            json_str(&mut self.json, new);
-            self.raw = value.clone();
+            json_str(&mut self.json, value);
+            self.raw.clear();
+            self.raw.extend_from_slice(value);
         }
         out.extend_from_slice(&self.json);
     }
@@ -240,13 +284,13 @@ fn write_readable(out: &mut Vec<u8>, n: &Notification) {
     let status = match n {
         Notification::Message(m) => {
             out.push(b'[');
-            out.extend_from_slice(m.event.event_type.as_bytes());
-            if !m.event.id.is_empty() {
+            out.extend_from_slice(m.event.event_type().as_bytes());
+            if !m.event.id().is_empty() {
                 out.extend_from_slice(b" id=");
-                out.extend_from_slice(m.event.id.as_bytes());
+                out.extend_from_slice(m.event.id().as_bytes());
             }
             out.extend_from_slice(b"] ");
-            let mut lines = m.event.data.as_bytes().split(|&b| b == b'\n');
+            let mut lines = m.event.data().as_bytes().split(|&b| b == b'\n');
             out.extend_from_slice(lines.next().unwrap_or_default());
             for line in lines {
                 out.extend_from_slice(b"\n    ");
@@ -283,9 +327,7 @@ mod tests {
     use sse_core::parse::{Event, ParseError};
 
     fn message(event_type: &str, data: &str, id: &str) -> Notification {
-        let mut event = Event::message(data.to_string());
-        event.event_type = event_type.to_string().into();
-        event.id = id.to_string().into();
+        let event = Event::new(event_type.to_string(), data.to_string(), id.to_string());
         Notification::Message(MessageEvent {
             event,
             origin: "http://x.test:8080".into(),
@@ -309,7 +351,7 @@ mod tests {
                     reconnecting: true,
                     error: ClientError::Transport(TransportError::Reset),
                 },
-                json!({"kind": "error", "reconnecting": true,
+                json!({"kind": "error", "reconnecting": true, "reason": "transport",
                        "message": "stream broken: connection reset"}),
             ),
             (
@@ -317,8 +359,16 @@ mod tests {
                     reconnecting: false,
                     error: ClientError::TooManyRedirects { limit: 10 },
                 },
-                json!({"kind": "error", "reconnecting": false,
+                json!({"kind": "error", "reconnecting": false, "reason": "too_many_redirects",
                        "message": "more than 10 redirects"}),
+            ),
+            (
+                Notification::Error {
+                    reconnecting: false,
+                    error: status_error(),
+                },
+                json!({"kind": "error", "reconnecting": false, "reason": "status",
+                       "status": 400, "message": "unexpected status 400"}),
             ),
             (Notification::Closed, json!({"kind": "closed"})),
             (
@@ -336,6 +386,57 @@ mod tests {
             JsonLines::default().write(&mut out, &n);
             assert_eq!(String::from_utf8(out).unwrap(), format!("{value}\n"));
         }
+    }
+
+    fn status_error() -> ClientError {
+        ClientError::Status {
+            status: 400,
+            content_type: Some("application/json".into()),
+            body: bytes::Bytes::from_static(b"{\"error\":\"bad\xff\"}"),
+        }
+    }
+
+    /// With `--max-error-body`, a failed response's content type and kept
+    /// body (invalid UTF-8 replaced) are on its error line.
+    #[test]
+    fn error_bodies_on_request() {
+        let lines = |error: ClientError| {
+            let mut out = Vec::new();
+            let mut json = JsonLines {
+                error_bodies: true,
+                ..JsonLines::default()
+            };
+            json.write(
+                &mut out,
+                &Notification::Error {
+                    reconnecting: false,
+                    error,
+                },
+            );
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(
+            lines(status_error()),
+            format!(
+                "{}\n",
+                json!({"kind": "error", "reconnecting": false, "reason": "status",
+                       "status": 400, "content_type": "application/json",
+                       "error_body": "{\"error\":\"bad\u{fffd}\"}",
+                       "message": "unexpected status 400"})
+            )
+        );
+        let wrong_type = ClientError::ContentType {
+            content_type: None,
+            body: bytes::Bytes::new(),
+        };
+        let line = lines(wrong_type);
+        assert!(
+            line.contains(r#""status":200,"content_type":null,"error_body":"","#),
+            "{line}"
+        );
+        // Errors without a response have neither.
+        let line = lines(ClientError::ConnectTimeout);
+        assert!(!line.contains("error_body"), "{line}");
     }
 
     #[test]

@@ -7,11 +7,16 @@
 //! A new client without one gets the retained history first (like
 //! `tail -f`), unless `--live-only`. `/` serves a page that shows the stream in a browser.
 //!
-//! Serving is `sse-futures`' server ([`sse_futures::server::serve_connection`]
-//! through `sse-smol`'s listener), the same code as every adapter's: the
-//! request head is checked by the core (a malformed one, or one whose body
-//! cannot be delimited, gets a 400 and a close), routed by its
-//! `sse_core::endpoint::Endpoint`, and each stream is a hub subscription.
+//! Serving is `sse-tokio`'s listener, on a tokio runtime: HTTP/1.1 through
+//! `sse-futures`' server ([`sse_futures::server::serve_connection`], the
+//! same code as every adapter's: the request head is checked by the core
+//! (a malformed one, or one whose body cannot be delimited, gets a 400 and a
+//! close), routed by its `sse_core::endpoint::Endpoint`, and each stream is
+//! a hub subscription), HTTP/2 through hyper with the same decisions
+//! (`sse_http::respond`): with prior knowledge (h2c) on plain TCP and, with
+//! `--tls-cert` and `--tls-key`, by ALPN over TLS, so that a browser opens
+//! every `EventSource` of a page as a stream of one connection instead of
+//! hitting its six-connections-per-origin limit.
 //! A burst on stdin never drops a reader: the hub holds every event a
 //! subscriber has not been sent, and the stdin reader pauses while it holds
 //! all it may (`--replay` plus the hub's backlog); only a client whose
@@ -20,10 +25,12 @@
 //!
 //! The pieces: [`input`] parses stdin lines, [`feed`] publishes into the
 //! hub (in memory, or a Redis stream mirror with `--redis`), [`page`] is the
-//! page at `/`, and this file wires them to a listener, stdin, the
-//! `--demo` clock and signals: SIGINT/SIGTERM shut down; SIGUSR1 drops
-//! every stream (clients reconnect and resume), e.g. to test clients or
-//! before a deploy.
+//! page at `/`, and this file wires them to a listener (plain or TLS),
+//! stdin, the `--demo` clock and signals: SIGINT/SIGTERM shut down (exit
+//! 0); SIGUSR1 drops every stream (clients reconnect and resume), e.g. to
+//! test clients or before a deploy. Exit 2 on bad options (a `--path`
+//! without `/`, an unreadable or invalid `--tls-cert`/`--tls-key`), 1 when
+//! it cannot serve (the address is taken, the Redis URL is invalid).
 
 mod feed;
 pub mod input;
@@ -31,19 +38,23 @@ mod page;
 
 use std::io::{self, BufRead, Write};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use event_listener::Event;
 use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
-use smol::net::TcpListener;
 use sse_core::encode::Message;
 use sse_core::endpoint::{respond, Endpoint};
 use sse_core::replay::{LogLimits, ReplayLog};
 use sse_core::server::Config;
 use sse_futures::server::{Admit, Service, SharedHub};
 use sse_futures::BoxFuture;
+use sse_tokio::rustls::ServerConfig;
+use sse_tokio::tls::PemError;
+use tokio::net::TcpListener;
+use tokio::runtime::Handle;
 
 use feed::Feed;
 
@@ -51,7 +62,7 @@ use feed::Feed;
 #[derive(clap::Args)]
 pub struct Args {
     /// Address to listen on; port 0 picks a free one. The bound address is
-    /// printed first: `listening on http://ADDR/PATH`.
+    /// printed first: `listening on http://ADDR/PATH` (`https` with TLS).
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
     /// Path of the event stream.
@@ -91,11 +102,37 @@ pub struct Args {
     /// The Redis stream key (with --redis).
     #[arg(long, value_name = "KEY")]
     stream: Option<String>,
+    /// Serve HTTPS with this certificate chain (PEM, the server's
+    /// certificate first): HTTP/2 for clients that offer it by ALPN
+    /// (browsers: every stream of a page on one connection), HTTP/1.1 for
+    /// the others.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
-/// Runs `sse serve`.
+/// Runs `sse serve`: bad options exit 2, failing to serve exits 1.
 pub fn run(args: &Args) -> ExitCode {
-    match smol::block_on(serve(args)) {
+    let tls = match check(args) {
+        Ok(tls) => tls,
+        Err(e) => {
+            eprintln!("sse serve: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("sse serve: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(args, tls)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("sse serve: {e}");
@@ -104,10 +141,25 @@ pub fn run(args: &Args) -> ExitCode {
     }
 }
 
-async fn serve(args: &Args) -> Result<(), String> {
+/// The options that can be wrong before anything runs; the TLS settings
+/// when `--tls-cert` and `--tls-key` are given (clap makes sure both are).
+fn check(args: &Args) -> Result<Option<Arc<ServerConfig>>, String> {
     if !args.path.starts_with('/') {
         return Err(format!("--path {:?} must start with /", args.path));
     }
+    let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) else {
+        return Ok(None);
+    };
+    sse_tokio::tls::server_config_from_pem(cert, key)
+        .map(Some)
+        .map_err(|e| match e {
+            PemError::Certificate(..) => format!("--tls-cert {e}"),
+            PemError::Key(..) => format!("--tls-key {e}"),
+            e => format!("--tls-cert and --tls-key: {e}"),
+        })
+}
+
+async fn serve(args: &Args, tls: Option<Arc<ServerConfig>>) -> Result<(), String> {
     let limits = LogLimits {
         max_events: args.replay.max(1),
         max_bytes: LogLimits::default()
@@ -117,7 +169,7 @@ async fn serve(args: &Args) -> Result<(), String> {
     match (&args.redis, &args.stream) {
         (Some(url), Some(stream)) => {
             let (feed, task) = feed::redis(url, stream, limits)?;
-            smol::spawn(task.run()).detach();
+            tokio::spawn(task.run());
             let Feed::Redis(mirror) = &feed else {
                 unreachable!("a Redis feed")
             };
@@ -147,7 +199,7 @@ async fn serve(args: &Args) -> Result<(), String> {
                     ended.end_streams();
                 }
             });
-            serve_hub(args, feed, hub, Some(Arc::new(admit))).await
+            serve_hub(args, tls, feed, hub, Some(Arc::new(admit))).await
         }
         _ => {
             let feed = Feed::memory(limits);
@@ -155,7 +207,7 @@ async fn serve(args: &Args) -> Result<(), String> {
                 unreachable!("a memory feed")
             };
             let hub = hub.clone();
-            serve_hub(args, feed, hub, None).await
+            serve_hub(args, tls, feed, hub, None).await
         }
     }
 }
@@ -163,6 +215,7 @@ async fn serve(args: &Args) -> Result<(), String> {
 /// Serves `hub` (fed by `feed`) until SIGINT or SIGTERM.
 async fn serve_hub<L: ReplayLog + Send + 'static>(
     args: &Args,
+    tls: Option<Arc<ServerConfig>>,
     feed: Feed,
     hub: SharedHub<L>,
     admit: Option<Arc<Admit>>,
@@ -194,20 +247,28 @@ async fn serve_hub<L: ReplayLog + Send + 'static>(
             })
         });
     service.admit = admit;
-    let server = sse_smol::serve_listener(listener, service).map_err(|e| e.to_string())?;
+    // Signals are handled before anything is served or announced: a
+    // SIGUSR1 or SIGTERM sent as soon as the listening line appears drops
+    // the streams or exits 0, never kills the process.
+    let stop = Arc::new(Event::new());
+    let stopped = stop.listen();
+    watch_signals(hub, Arc::clone(&stop))?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let server = match tls {
+        Some(tls) => sse_tokio::serve_tls_listener(listener, tls, service),
+        None => sse_tokio::serve_listener(listener, service),
+    }
+    .map_err(|e| e.to_string())?;
     let local = server
         .local_addr()
         .ok_or_else(|| "the listener has no address".to_string())?;
 
-    println!("listening on http://{local}{}", args.path);
+    println!("listening on {scheme}://{local}{}", args.path);
     let _ = io::stdout().flush();
 
-    let stop = Arc::new(Event::new());
-    let stopped = stop.listen();
-    watch_signals(hub, Arc::clone(&stop))?;
-    read_stdin(feed.clone(), args.json);
+    read_stdin(feed.clone(), args.json, Handle::current());
     if args.demo {
-        smol::spawn(demo(feed)).detach();
+        tokio::spawn(demo(feed));
     }
     stopped.await;
     server.shutdown_and_wait().await;
@@ -236,8 +297,9 @@ fn watch_signals<L: ReplayLog + Send + 'static>(
 }
 
 /// Publishes every stdin line, pausing while the hub is full (a fast
-/// input never outruns the readers); keeps serving after stdin ends.
-fn read_stdin(feed: Feed, json: bool) {
+/// input never outruns the readers); keeps serving after stdin ends. Its
+/// thread blocks on `runtime`, whose timer a waiting publish may use.
+fn read_stdin(feed: Feed, json: bool, runtime: Handle) {
     std::thread::spawn(move || {
         for (n, line) in io::stdin().lock().lines().enumerate() {
             let Ok(line) = line else { break };
@@ -254,7 +316,7 @@ fn read_stdin(feed: Feed, json: bool) {
                 data: &input.data,
                 retry: None,
             };
-            if let Err(e) = smol::block_on(feed.publish(&msg)) {
+            if let Err(e) = runtime.block_on(feed.publish(&msg)) {
                 eprintln!("sse serve: stdin line {}: {e}; skipped", n + 1);
             }
         }
@@ -263,10 +325,12 @@ fn read_stdin(feed: Feed, json: bool) {
 
 /// `--demo`: a `tick` event every second, its data the seconds since start.
 async fn demo(feed: Feed) {
-    let start = std::time::Instant::now();
-    let mut timer = smol::Timer::interval(Duration::from_secs(1));
+    let start = tokio::time::Instant::now();
+    let second = Duration::from_secs(1);
+    let mut timer = tokio::time::interval_at(start + second, second);
+    timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
-        futures_lite::StreamExt::next(&mut timer).await;
+        timer.tick().await;
         let data = format!("{}", start.elapsed().as_secs());
         let msg = Message {
             id: None,

@@ -4,8 +4,9 @@ and `sse listen`, all on 127.0.0.1.
 
     python3 run.py SSE_BINARY PAIR [PAIR ...]
 
-PAIRs: node-eventsource, httpx-sse, starlette, chromium, chromium-cors, chromium-h2,
-chromium-h1-limit (the last two against the tokio adapter's axum example). Prints one
+PAIRs: node-eventsource, httpx-sse, starlette, chromium, chromium-cors, chromium-serve-h2
+(`sse serve --tls-cert`), chromium-h2, chromium-h1-limit (the last two against the
+tokio adapter's axum example). Prints one
 `PASS name (versions; seconds): what was checked` or `FAIL name (...): why`
 line per pair and exits 1 if any failed. `run.sh` runs each pair in its own
 process under `timeout`, which is the hard bound; the waits below are only
@@ -42,14 +43,15 @@ def check_retry(delay, retry_ms=RETRY_MS, jitter=False):
 
 
 class Serve:
-    """`sse serve` with stdin we write to."""
+    """`sse serve` with stdin we write to (over HTTPS with scheme="https",
+    whose options are in args)."""
 
-    def __init__(self, sse, *args):
+    def __init__(self, sse, *args, scheme="http"):
         self.proc = subprocess.Popen(
             [sse, "serve", "--addr", "127.0.0.1:0", "--retry-ms", str(RETRY_MS), *args],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = self.proc.stdout.readline()
-        assert line.startswith("listening on http://127.0.0.1:"), f"first line {line!r}"
+        assert line.startswith(f"listening on {scheme}://127.0.0.1:"), f"first line {line!r}"
         self.url = line.split("listening on ", 1)[1].strip()
         assert self.url.endswith("/events"), f"first line {line!r}"
 
@@ -313,6 +315,7 @@ class Chromium:
             self.close()
             raise
         self.ids = iter(range(1, 10**6))
+        self.events = []  # DevTools events (e.g. after Network.enable), in order
 
     def state(self):
         """The page's state expression; while the page is still loading (its
@@ -321,19 +324,26 @@ class Chromium:
         guarded = f"(() => {{ try {{ return {self.expr}; }} catch (e) {{ return 'loading: ' + e; }} }})()"
         return self.eval(guarded)
 
-    def eval(self, expr, await_promise=False):
-        """The value of a JavaScript expression in the page (a promise's
-        result with await_promise)."""
+    def command(self, method, params=None):
+        """A DevTools command's result; the events that arrive before it
+        go to self.events."""
         n = next(self.ids)
-        self.ws.send(json.dumps({"id": n, "method": "Runtime.evaluate",
-                                 "params": {"expression": expr, "returnByValue": True,
-                                            "awaitPromise": await_promise}}))
+        self.ws.send(json.dumps({"id": n, "method": method, "params": params or {}}))
         while True:
             reply = json.loads(self.ws.recv())
             if reply.get("id") == n:
-                result = reply["result"]
-                assert "exceptionDetails" not in result, f"{expr!r} threw: {result['exceptionDetails']}"
-                return result["result"].get("value", "")
+                assert "error" not in reply, f"{method}: {reply['error']}"
+                return reply["result"]
+            if "method" in reply:
+                self.events.append(reply)
+
+    def eval(self, expr, await_promise=False):
+        """The value of a JavaScript expression in the page (a promise's
+        result with await_promise)."""
+        result = self.command("Runtime.evaluate", {"expression": expr, "returnByValue": True,
+                                                   "awaitPromise": await_promise})
+        assert "exceptionDetails" not in result, f"{expr!r} threw: {result['exceptionDetails']}"
+        return result["result"].get("value", "")
 
     def wait_for(self, pred, what, timeout=10):
         end = time.time() + timeout
@@ -559,6 +569,67 @@ def pair_chromium_h2(_sse):
         server.close()
 
 
+def self_signed(directory):
+    """A self-signed certificate for 127.0.0.1 and its key (PEM files in
+    `directory`), made with the openssl command."""
+    assert shutil.which("openssl"), "openssl is not installed (apt-get install openssl)"
+    cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", cert,
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+def pair_chromium_serve_h2(sse):
+    """`sse serve --tls-cert --tls-key` and its page at `/` over HTTPS: the
+    page's EventSource and ten more opened from it all get the same events,
+    and Chromium's own record (DevTools Network events) shows every request
+    (the page, its eleven streams) on one HTTP/2 connection."""
+    directory = tempfile.mkdtemp(prefix="sse-interop-tls-")
+    cert, key = self_signed(directory)
+    serve = Serve(sse, "--tls-cert", cert, "--tls-key", key, scheme="https")
+    base = serve.url.rsplit("/", 1)[0]
+    browser = None
+    try:
+        serve.send("m1", "m2")  # the history every new stream gets first
+        browser = Chromium("about:blank", flags=BROWSER_FLAGS)
+        browser.command("Network.enable")
+        browser.command("Page.navigate", {"url": base + "/"})
+        browser.wait_for(lambda s: s == "open|2|2", "open|2|2: the page's own stream got the history")
+        open_ten(browser, base)
+        history = ["1:m1", "2:m2"]
+        wait_streams(browser, lambda ss: all(s["state"] == "open" and s["events"] == history for s in ss),
+                     f"all ten open with the history {history}")
+        serve.send("m3", "m4", "m5")
+        want = history + ["3:m3", "4:m4", "5:m5"]
+        wait_streams(browser, lambda ss: all(s["events"] == want for s in ss), f"all ten receive {want}")
+        browser.wait_for(lambda s: s == "open|5|5", "open|5|5: the page's own stream got 3-5 too")
+        time.sleep(0.3)
+        streams = json.loads(browser.eval(STREAMS))
+        assert all(s["events"] == want for s in streams), f"300 ms later: {streams}"
+        responses = [e["params"]["response"] for e in browser.events
+                     if e["method"] == "Network.responseReceived"
+                     and e["params"]["response"]["url"].startswith(base)]
+        # Every response from the origin (the favicon Chromium may ask for
+        # too) on one connection, and that one HTTP/2.
+        seen = sorted({(r["protocol"], r["connectionId"]) for r in responses})
+        paths = sorted(r["url"][len(base):] for r in responses)
+        favicons = paths.count("/favicon.ico")
+        assert [p for p in paths if p != "/favicon.ico"] == ["/"] + ["/events"] * 11, paths
+        assert len(seen) == 1 and seen[0][0] == "h2", f"(protocol, connection) of the responses: {seen}"
+        serve.stop(signal.SIGTERM)
+        return ("TLS (openssl self-signed) + ALPN: the page at /, its 11 EventSources (its own and "
+                f"ten more) and {favicons} favicon request(s) on one HTTP/2 connection (Chromium's "
+                f"connection id {seen[0][1]}); each stream got the history 1-2 and 3-5 live, once; "
+                "serve exits 0 on SIGTERM")
+    finally:
+        if browser:
+            browser.close()
+        serve.close()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 def pair_chromium_h1_limit(_sse):
     """The same page over plain HTTP/1.1: the browser opens six connections
     to the origin and no more, so six streams open and the seventh (and the
@@ -614,6 +685,7 @@ PAIRS = {
     "starlette": pair_starlette,
     "chromium": pair_chromium,
     "chromium-cors": pair_chromium_cors,
+    "chromium-serve-h2": pair_chromium_serve_h2,
     "chromium-h2": pair_chromium_h2,
     "chromium-h1-limit": pair_chromium_h1_limit,
 }

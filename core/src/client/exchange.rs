@@ -319,7 +319,7 @@ mod tests {
             while let Some(n) = c.poll_notification() {
                 got.push(match n {
                     Notification::Open => "open".to_string(),
-                    Notification::Message(m) => m.event.data.to_string(),
+                    Notification::Message(m) => m.event.data().to_string(),
                     Notification::Error { error, .. } => error.to_string(),
                     _ => "other".to_string(),
                 });

@@ -226,8 +226,9 @@ impl Client {
         &self.current
     }
 
-    /// The last event ID, sent as `Last-Event-ID` on reconnect when not empty.
-    pub fn last_event_id(&self) -> &Utf8Bytes {
+    /// The last event ID, sent as `Last-Event-ID` on reconnect when not
+    /// empty: a handle that shares the parser's copy.
+    pub fn last_event_id(&self) -> Utf8Bytes {
         self.parser.last_event_id()
     }
 

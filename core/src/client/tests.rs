@@ -61,7 +61,10 @@ fn open_message_eof_reconnect() {
     let Notification::Message(m) = &n[1] else {
         panic!()
     };
-    assert_eq!((m.event.data.as_str(), m.event.id.as_str()), ("hi", "7"));
+    assert_eq!(
+        (m.event.data().as_str(), m.event.id().as_str()),
+        ("hi", "7")
+    );
     assert_eq!(m.origin, "http://example.test");
     assert_eq!(
         n[2],
@@ -175,7 +178,7 @@ fn a_redirects_body_and_end_are_not_the_next_connections() {
     c.handle_bytes(ms(6), b"data: a\n\n");
     let n = notes(&mut c);
     assert_eq!(n[0], Notification::Open);
-    assert!(matches!(&n[1], Notification::Message(m) if m.event.data == "a"));
+    assert!(matches!(&n[1], Notification::Message(m) if m.event.data() == "a"));
     assert_eq!(n.len(), 2);
 }
 
@@ -201,7 +204,7 @@ fn parse_errors_do_not_kill_the_stream() {
     c.handle_bytes(ms(1), b"data: 0123456789\n\ndata: ok\n\n");
     let n = notes(&mut c);
     assert!(matches!(n[1], Notification::ParseError(_)));
-    assert!(matches!(&n[2], Notification::Message(m) if m.event.data == "ok"));
+    assert!(matches!(&n[2], Notification::Message(m) if m.event.data() == "ok"));
     assert_eq!(c.ready_state(), ReadyState::Open);
 }
 
@@ -396,14 +399,14 @@ fn a_single_line_as_large_as_an_event_is_delivered_by_default() {
     }
     let n = notes(&mut c);
     assert_eq!(n.len(), 2, "{:?}", n.get(1));
-    assert!(matches!(&n[1], Notification::Message(m) if m.event.data.as_bytes() == data));
+    assert!(matches!(&n[1], Notification::Message(m) if m.event.data().as_bytes() == data));
 }
 
 /// Messages and comments as one list of strings.
 fn messages_and_comments(n: &[Notification]) -> Vec<alloc::string::String> {
     n.iter()
         .filter_map(|n| match n {
-            Notification::Message(m) => Some(alloc::format!("message {}", m.event.data)),
+            Notification::Message(m) => Some(alloc::format!("message {}", m.event.data())),
             Notification::Comment(c) => Some(alloc::format!("comment {c}")),
             _ => None,
         })

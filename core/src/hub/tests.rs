@@ -546,7 +546,7 @@ proptest! {
             crate::parse::parse_all(wire)
                 .into_iter()
                 .flatten()
-                .map(|e| e.id.as_str().parse().unwrap_or(0))
+                .map(|e| e.id().as_str().parse().unwrap_or(0))
                 .collect()
         };
         let all: Vec<u64> = (1..=published).collect();
@@ -559,8 +559,8 @@ proptest! {
         // The refusing one: increasing IDs, never the same event twice.
         let mut last = 0u64;
         for event in crate::parse::parse_all(&wires[2]).into_iter().flatten() {
-            if event.id.as_str().is_empty() { continue; }
-            let id: u64 = event.id.as_str().parse().unwrap();
+            if event.id().as_str().is_empty() { continue; }
+            let id: u64 = event.id().as_str().parse().unwrap();
             prop_assert!(id > last);
             last = id;
         }

@@ -76,7 +76,7 @@ impl LineEnds {
         let full = blocks.len();
         let words = self.words.get_mut(first..).unwrap_or_default();
         // The words after the buffer's end are zero: they are set, not ORed.
-        seen = seen.and(block_masks(body, words));
+        seen = seen.and(marks(body, words));
         if !tail.is_empty() {
             let (mask, tail_seen) = partial_mask(tail);
             seen = seen.and(tail_seen);
@@ -169,6 +169,39 @@ impl Seen {
     }
 }
 
+/// [`block_masks`] with the widest vectors the CPU has: AVX2 on x86-64
+/// when it is there (checked at run time, with `std`), else the baseline.
+#[inline]
+fn marks(bytes: &[u8], words: &mut [u64]) -> Seen {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    if let Some(seen) = avx2::block_masks(bytes, words) {
+        return seen;
+    }
+    block_masks(bytes, words)
+}
+
+/// Work to run compiled for the widest vectors the CPU has (see
+/// [`widest`]). Implementations mark `call` `#[inline(always)]`, so that it
+/// is compiled inside the function that enables the vector features.
+pub(super) trait Vectorized {
+    /// What the work returns.
+    type Output;
+    /// Does the work.
+    fn call(self) -> Self::Output;
+}
+
+/// Runs `work` compiled for the widest vectors the CPU has (AVX2 on x86-64
+/// when it is there, checked at run time with `std`), so that the copies
+/// and compares the compiler makes of it use them.
+#[inline(always)]
+pub(super) fn widest<W: Vectorized>(work: W) -> W::Output {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    if let Some(simd) = pulp::x86::V3::try_new() {
+        return simd.vectorize(avx2::Wide(work));
+    }
+    work.call()
+}
+
 /// The line-end bits of fewer than 64 bytes, bit `i` for byte `i`, and
 /// what else they hold.
 fn partial_mask(bytes: &[u8]) -> (u64, Seen) {
@@ -232,6 +265,76 @@ mod sse2 {
         Seen {
             ascii: move_mask_i8_m128i(high) == 0,
             no_cr: move_mask_i8_m128i(crs) == 0,
+        }
+    }
+}
+
+/// 32-byte compares and `movemask` on x86-64 CPUs with AVX2, chosen at run
+/// time through `pulp`, whose token proves the CPU has the feature and
+/// whose `vectorize` compiles the closure for it (the core itself forbids
+/// `unsafe`).
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+mod avx2 {
+    use super::Seen;
+    use core::arch::x86_64::__m256i;
+    use pulp::x86::V3;
+
+    /// [`block_masks`](super::block_masks) with AVX2, or `None` (nothing
+    /// written) when the CPU does not have it.
+    #[inline]
+    pub(super) fn block_masks(bytes: &[u8], words: &mut [u64]) -> Option<Seen> {
+        let simd = V3::try_new()?;
+        Some(simd.vectorize(Mark { simd, bytes, words }))
+    }
+
+    /// [`Vectorized`](super::Vectorized) work as pulp runs it.
+    pub(super) struct Wide<W>(pub(super) W);
+
+    impl<W: super::Vectorized> pulp::NullaryFnOnce for Wide<W> {
+        type Output = W::Output;
+
+        #[inline(always)]
+        fn call(self) -> W::Output {
+            self.0.call()
+        }
+    }
+
+    /// The marking pass, compiled for AVX2 inside [`V3::vectorize`].
+    struct Mark<'a> {
+        simd: V3,
+        bytes: &'a [u8],
+        words: &'a mut [u64],
+    }
+
+    impl pulp::NullaryFnOnce for Mark<'_> {
+        type Output = Seen;
+
+        #[inline(always)]
+        fn call(self) -> Seen {
+            let (avx, avx2) = (self.simd.avx, self.simd.avx2);
+            let (lf, cr) = (
+                avx._mm256_set1_epi8(b'\n' as i8),
+                avx._mm256_set1_epi8(b'\r' as i8),
+            );
+            let (mut high, mut crs) = (avx._mm256_setzero_si256(), avx._mm256_setzero_si256());
+            for (w, block) in self.words.iter_mut().zip(self.bytes.chunks_exact(64)) {
+                let (a, b) = block.split_at(32);
+                let load = |half: &[u8]| -> __m256i {
+                    pulp::bytemuck::cast(<[u8; 32]>::try_from(half).unwrap_or_default())
+                };
+                let (a, b) = (load(a), load(b));
+                high = avx2._mm256_or_si256(high, avx2._mm256_or_si256(a, b));
+                let (cr_a, cr_b) = (avx2._mm256_cmpeq_epi8(a, cr), avx2._mm256_cmpeq_epi8(b, cr));
+                crs = avx2._mm256_or_si256(crs, avx2._mm256_or_si256(cr_a, cr_b));
+                let ends_a = avx2._mm256_or_si256(avx2._mm256_cmpeq_epi8(a, lf), cr_a);
+                let ends_b = avx2._mm256_or_si256(avx2._mm256_cmpeq_epi8(b, lf), cr_b);
+                *w = u64::from(avx2._mm256_movemask_epi8(ends_a) as u32)
+                    | u64::from(avx2._mm256_movemask_epi8(ends_b) as u32) << 32;
+            }
+            Seen {
+                ascii: avx2._mm256_movemask_epi8(high) == 0,
+                no_cr: avx2._mm256_movemask_epi8(crs) == 0,
+            }
         }
     }
 }
@@ -436,6 +539,15 @@ mod tests {
             let mut portable = vec![0u64; blocks];
             prop_assert_eq!(portable::block_masks(&bytes, &mut portable), seen);
             prop_assert_eq!(&portable, &want);
+            let mut widest = vec![0u64; blocks];
+            prop_assert_eq!(marks(&bytes, &mut widest), seen);
+            prop_assert_eq!(&widest, &want);
+            #[cfg(all(feature = "std", target_arch = "x86_64"))]
+            if std::is_x86_feature_detected!("avx2") {
+                let mut avx2 = vec![0u64; blocks];
+                prop_assert_eq!(avx2::block_masks(&bytes, &mut avx2), Some(seen));
+                prop_assert_eq!(&avx2, &want);
+            }
         }
     }
 

@@ -12,9 +12,9 @@ type Out = Vec<Result<(String, String, String), ParseError>>;
 fn simplify(r: Result<Event, ParseError>) -> Result<(String, String, String), ParseError> {
     r.map(|e| {
         (
-            e.event_type.to_string(),
-            e.data.to_string(),
-            e.id.to_string(),
+            e.event_type().to_string(),
+            e.data().to_string(),
+            e.id().to_string(),
         )
     })
 }
@@ -400,7 +400,7 @@ proptest! {
             p.handle_bytes(chunk);
             while let Some(r) = p.poll_event() {
                 if let Ok(e) = r {
-                    prop_assert!(e.data.len() <= 24);
+                    prop_assert!(e.data().len() <= 24);
                 }
             }
             prop_assert!(p.buffered_len() <= 16 + size);
@@ -561,7 +561,7 @@ proptest! {
         got.extend(core::iter::from_fn(|| p.poll_event()).map(simplify));
         want.extend(core::iter::from_fn(|| r.poll_event()).map(simplify));
         prop_assert_eq!(got, want);
-        prop_assert_eq!(p.last_event_id(), r.last_event_id());
+        prop_assert_eq!(&p.last_event_id(), r.last_event_id());
         prop_assert_eq!(p.retry(), r.retry());
     }
 }
@@ -569,15 +569,28 @@ proptest! {
 #[test]
 fn same_results_as_the_reference_on_the_bench_shapes() {
     // Large multi-line events in 64-byte to 16 KiB chunks, with every line
-    // ending, a comment and a non-data field inside the run, and invalid
-    // UTF-8 in one line.
+    // ending, a comment and a non-data field inside the run, invalid UTF-8
+    // in one line, multi-byte characters, values with and without the
+    // space, empty ones, and lines around and beyond the 128-byte window.
     let mut input = Vec::new();
     for e in 0..6 {
         let eol: &[u8] = [&b"\n"[..], b"\r", b"\r\n"][e % 3];
         input.extend_from_slice(b"id: 1\n");
         for i in 0..700 {
-            input.extend_from_slice(b"data: ");
-            input.extend((0..90 + i % 21).map(|k| b'a' + ((k + i) % 26) as u8));
+            input.extend_from_slice(if i % 7 == 0 { b"data:" } else { b"data: " });
+            let len = match i % 50 {
+                0 => 0,
+                1 => 127,
+                2 => 128,
+                3 => 129,
+                4 => 300,
+                5 => 1,
+                _ => 90 + i % 21,
+            };
+            input.extend((0..len).map(|k| b'a' + ((k + i) % 26) as u8));
+            if i % 13 == 0 {
+                input.extend_from_slice("é".as_bytes());
+            }
             if i == 300 && e == 4 {
                 input.extend_from_slice(b"\xFF");
             }
@@ -602,28 +615,69 @@ fn same_results_as_the_reference_on_the_bench_shapes() {
     }
 }
 
+/// Whether the non-empty `bytes` lie in the memory of `region`.
+fn within(region: &[u8], bytes: &[u8]) -> bool {
+    let (start, at) = (region.as_ptr() as usize, bytes.as_ptr() as usize);
+    !bytes.is_empty() && at >= start && at < start + region.len()
+}
+
 #[test]
 fn kept_ids_do_not_pin_released_input() {
     let mut parser = Parser::new();
     parser.handle_bytes(b"id: abc\ndata: 1\n\nid: def\n");
     let first = parser.poll_event().unwrap().unwrap();
-    assert_eq!(first.id, "abc");
+    assert_eq!(first.id(), "abc");
     // The event's ID shares the input; the parser's copy does too, for now.
     let region = parser.tokenizer.lines.clone();
-    assert!(super::within(&region, first.id.as_bytes()));
-    assert!(super::within(&region, parser.last_event_id().as_bytes()));
+    assert!(within(&region, first.id().as_bytes()));
+    assert!(within(&region, parser.last_event_id().as_bytes()));
     // The region is used up and released: the IDs the parser keeps (the
     // last event ID and the ID buffer) move out of it.
     assert!(parser.poll_event().is_none());
-    assert!(!super::within(&region, parser.last_event_id().as_bytes()));
+    assert!(!within(&region, parser.last_event_id().as_bytes()));
     assert_eq!(parser.last_event_id(), "abc");
     parser.handle_bytes(b"data: 2\n\n");
     let second = parser.poll_event().unwrap().unwrap();
-    assert_eq!(second.id, "def");
-    assert!(!super::within(&region, second.id.as_bytes()));
-    assert_eq!(first.id, "abc");
+    assert_eq!(second.id(), "def");
+    assert!(!within(&region, second.id().as_bytes()));
+    assert_eq!(first.id(), "abc");
     parser.handle_bytes(b"id: ghi\n");
     assert!(parser.poll_event().is_none());
     parser.reset();
     assert_eq!(parser.last_event_id(), "def");
+}
+
+#[test]
+fn an_event_is_one_handle_to_its_input_or_to_its_joined_data() {
+    let mut parser = Parser::new();
+    let long_id = "i".repeat(COPIED_ID_MAX + 1);
+    parser.handle_bytes(b"id: 1\nevent: t\ndata: x\n\nid: 2\nevent: u\ndata: a\ndata: b\n\n");
+    parser.handle_bytes(b"data: c\n\nid: ");
+    parser.handle_bytes(long_id.as_bytes());
+    parser.handle_bytes(b"\ndata: d\ndata: e\n\n");
+    // One data line: the type, the data and the ID are spans of the input.
+    let one = parser.poll_event().unwrap().unwrap();
+    let region = parser.tokenizer.lines.clone();
+    assert_eq!(one, Event::new("t", "x", "1"));
+    assert_eq!(one.buffer().as_ptr(), region.as_ptr());
+    for field in [one.event_type(), one.data(), one.id()] {
+        assert!(within(&region, field.as_bytes()), "{field:?}");
+    }
+    // Joined data: the type and the ID are copied after it.
+    let joined = parser.poll_event().unwrap().unwrap();
+    assert_eq!(joined, Event::new("u", "a\nb", "2"));
+    assert!(!within(&region, joined.data().as_bytes()));
+    for field in [joined.event_type(), joined.data(), joined.id()] {
+        assert!(within(joined.buffer(), field.as_bytes()), "{field:?}");
+    }
+    // The ID of an earlier event of the same input is a span of it too.
+    let third = parser.poll_event().unwrap().unwrap();
+    assert_eq!(third, Event::new("message", "c", "2"));
+    assert!(within(&region, third.id().as_bytes()));
+    // A long ID is not copied next to joined data: it has a handle of its
+    // own.
+    let fourth = parser.poll_event().unwrap().unwrap();
+    assert_eq!(fourth, Event::new("message", "d\ne", long_id.clone()));
+    assert!(!within(fourth.buffer(), fourth.id().as_bytes()));
+    assert_eq!(parser.last_event_id(), long_id.as_str());
 }

@@ -204,7 +204,7 @@ async fn next_message(es: &mut EventSource) -> (String, String) {
     loop {
         match es.next().await {
             Some(Notification::Message(m)) => {
-                return (m.event.data.to_string(), m.event.id.to_string())
+                return (m.event.data().to_string(), m.event.id().to_string())
             }
             Some(_) => {}
             None => panic!("event source ended"),
@@ -372,7 +372,7 @@ fn a_burst_reaches_a_reading_client_whole() {
             parser.handle_bytes(text.as_bytes());
             let mut got = Vec::new();
             while let Some(e) = parser.poll_event() {
-                got.push(e.unwrap().data.to_string());
+                got.push(e.unwrap().data().to_string());
             }
             got
         };

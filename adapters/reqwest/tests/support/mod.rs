@@ -235,7 +235,7 @@ pub fn config() -> sse_reqwest::Config {
 pub fn show(n: &Notification) -> String {
     match n {
         Notification::Open => "open".into(),
-        Notification::Message(m) => format!("message {} id={}", m.event.data, m.event.id),
+        Notification::Message(m) => format!("message {} id={}", m.event.data(), m.event.id()),
         Notification::Error {
             reconnecting,
             error,

@@ -200,9 +200,9 @@ impl Reader {
         while let Some(event) = self.parser.poll_event() {
             let e = event.expect("valid SSE");
             self.events.push((
-                e.id.as_str().to_string(),
-                e.event_type.as_str().to_string(),
-                e.data.as_str().to_string(),
+                e.id().as_str().to_string(),
+                e.event_type().as_str().to_string(),
+                e.data().as_str().to_string(),
             ));
         }
     }

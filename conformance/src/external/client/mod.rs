@@ -84,6 +84,34 @@ pub const SLOTS: &[Slot] = &[
         cap: Some("comments"),
     },
     Slot {
+        name: "no_backoff",
+        cap: Some("backoff"),
+    },
+    Slot {
+        name: "backoff_max_ms",
+        cap: Some("backoff"),
+    },
+    Slot {
+        name: "no_jitter",
+        cap: Some("backoff"),
+    },
+    Slot {
+        name: "seed",
+        cap: Some("backoff"),
+    },
+    Slot {
+        name: "backoff_reset_ms",
+        cap: Some("backoff"),
+    },
+    Slot {
+        name: "retry_status",
+        cap: Some("retry-statuses"),
+    },
+    Slot {
+        name: "max_error_body",
+        cap: Some("error-body"),
+    },
+    Slot {
         name: "event_type",
         cap: None,
     },
@@ -103,6 +131,11 @@ pub const CAPS: &[&str] = &[
     "reconnect-always",
     "max-line-len",
     "comments",
+    "reopen",
+    "set-last-event-id",
+    "backoff",
+    "retry-statuses",
+    "error-body",
 ];
 
 /// How scenarios are played on the real clock.
@@ -174,7 +207,7 @@ impl ExternalClient {
             ours: scenario.ours.clone(),
             outcome,
         };
-        if let Some(reason) = plan::skip_reason(scenario, &self.caps) {
+        if let Some(reason) = plan::skip_reason(scenario, &self.caps, &self.settings) {
             return report(Outcome::Skipped(reason));
         }
         let plan = match plan::plan(scenario, &self.caps, &self.settings) {
@@ -189,7 +222,7 @@ impl ExternalClient {
             Ok(seen) => seen,
             Err(e) => return report(Outcome::Failed(vec![format!("could not run: {e}")])),
         };
-        let failures = judge(plan.expect, &plan.closes, seen, &self.settings);
+        let failures = judge(plan.expect, &plan.user_steps, seen, &self.settings);
         if failures.is_empty() {
             report(Outcome::Passed)
         } else {
@@ -201,19 +234,19 @@ impl ExternalClient {
 /// Turns what a session saw into an [`Observed`] and compares.
 fn judge(
     mut expect: Scenario,
-    closes: &[u64],
+    user_steps: &[(u64, UserAction)],
     seen: session::Seen,
     settings: &Settings,
 ) -> Vec<String> {
     let tolerance = settings.tolerance();
     let mut failures = seen.problems.clone();
     let mut notifications = Vec::new();
-    let mut origins = Vec::new();
+    let mut printed = Vec::new();
     for (i, (at, line)) in seen.lines.iter().enumerate() {
         match notification(line, *at) {
-            Ok((n, origin)) => {
+            Ok((n, keys)) => {
                 notifications.push(n);
-                origins.push(origin);
+                printed.push(keys);
             }
             Err(e) => failures.push(format!("stdout line {}: {e}: {line:?}", i + 1)),
         }
@@ -227,8 +260,15 @@ fn judge(
         if o.is_none_or(|o| o.status.is_none()) {
             e.status = None;
         }
-        if !origins.get(i).copied().unwrap_or(false) {
+        if o.is_none_or(|o| o.error_body.is_none()) {
+            e.error_body = None;
+        }
+        let keys = printed.get(i).copied().unwrap_or_default();
+        if !keys.origin {
             e.origin = None;
+        }
+        if !keys.content_type {
+            e.content_type = None;
         }
     }
     let checks: Vec<u64> = expect
@@ -263,16 +303,23 @@ fn judge(
         i += 1;
         late(i - 1, n.at_ms, expected_notes)
     });
-    let (states, final_state) = infer_states(&notifications, closes, &checks, &wanted, tolerance);
+    let (states, final_state) =
+        infer_states(&notifications, user_steps, &checks, &wanted, tolerance);
     // A drop for a new connection (at about the time of a request) is no
-    // disconnect.
+    // disconnect; a request that a `reopen` sent after the drop asked for
+    // is no such new connection.
     let expected_drops = expect.expect.disconnects_ms.as_ref().map_or(0, Vec::len);
+    let reopened = |dropped: u64, request: u64| {
+        user_steps
+            .iter()
+            .any(|(t, a)| *a == UserAction::Reopen && dropped < *t && *t <= request)
+    };
     let disconnects_ms = seen
         .drops
         .iter()
         .filter(|(at, made)| {
             let mut newer = requests.iter().skip(*made);
-            !newer.any(|r| r.at_ms.abs_diff(*at) <= tolerance.ms)
+            !newer.any(|r| r.at_ms.abs_diff(*at) <= tolerance.ms && !reopened(*at, r.at_ms))
         })
         .map(|(at, _)| *at)
         .enumerate()
@@ -305,8 +352,14 @@ fn judge(
 
 /// The ready state at each change, from `connecting` at 0: `open` after
 /// `open` or a message, `connecting` after an error with a reconnect,
-/// `closed` after one without, after `closed` and after a `close` action.
-fn timeline(notes: &[ObservedNotification], closes: &[u64]) -> Vec<(u64, &'static str)> {
+/// `closed` after one without, after `closed` and after a `close` action;
+/// a closed stream changes again only at a `reopen` action (to
+/// `connecting`).
+fn timeline(
+    notes: &[ObservedNotification],
+    user_steps: &[(u64, UserAction)],
+) -> Vec<(u64, &'static str)> {
+    const REOPEN: &str = "reopen";
     let mut changes: Vec<(u64, &'static str)> = notes
         .iter()
         .filter_map(|n| {
@@ -319,15 +372,22 @@ fn timeline(notes: &[ObservedNotification], closes: &[u64]) -> Vec<(u64, &'stati
             Some((n.at_ms, state))
         })
         .collect();
-    changes.extend(closes.iter().map(|c| (*c, "closed")));
+    changes.extend(user_steps.iter().filter_map(|(at, action)| match action {
+        UserAction::Close => Some((*at, "closed")),
+        UserAction::Reopen => Some((*at, REOPEN)),
+        _ => None,
+    }));
+    // Stable: at equal times the program's lines come before the user's
+    // step, as the runner sends the step after what it read.
     changes.sort_by_key(|(at, _)| *at);
     let mut out = vec![(0, "connecting")];
     for (at, state) in changes {
-        // Nothing reopens a closed stream here (reopen() is not played).
-        if out.last().is_some_and(|(_, s)| *s == "closed") {
-            break;
+        let closed = out.last().is_some_and(|(_, s)| *s == "closed");
+        match (closed, state) {
+            (true, REOPEN) => out.push((at, "connecting")),
+            (_, REOPEN) | (true, _) => {}
+            (false, state) => out.push((at, state)),
         }
-        out.push((at, state));
     }
     out
 }
@@ -346,16 +406,17 @@ fn states_between(timeline: &[(u64, &'static str)], lo: u64, hi: u64) -> Vec<&'s
 }
 
 /// The ready states at each check time and at the end, inferred from the
-/// notifications: a check passes when the wanted state was held at some
+/// notifications and the user's `close` and `reopen` steps (`user_steps`;
+/// other steps are ignored): a check passes when the wanted state was held at some
 /// moment within the tolerance around its time.
 pub fn infer_states(
     notes: &[ObservedNotification],
-    closes: &[u64],
+    user_steps: &[(u64, UserAction)],
     checks: &[u64],
     wanted: &[&str],
     tolerance: Tolerance,
 ) -> (Vec<String>, &'static str) {
-    let timeline = timeline(notes, closes);
+    let timeline = timeline(notes, user_steps);
     let states = checks
         .iter()
         .zip(wanted)
@@ -386,9 +447,9 @@ pub fn notification_json(n: &Notification) -> Value {
         Notification::Open => serde_json::json!({"kind": "open"}),
         Notification::Message(m) => serde_json::json!({
             "kind": "message",
-            "type": m.event.event_type.as_str(),
-            "data": m.event.data.as_str(),
-            "id": m.event.id.as_str(),
+            "type": m.event.event_type().as_str(),
+            "data": m.event.data().as_str(),
+            "id": m.event.id().as_str(),
             "origin": m.origin.as_str(),
         }),
         Notification::Error {
@@ -411,8 +472,16 @@ pub fn notification_json(n: &Notification) -> Value {
     }
 }
 
-/// One stdout line as a notification, and whether it gave an origin.
-fn notification(line: &str, at_ms: u64) -> Result<(ObservedNotification, bool), String> {
+/// Optional keys a line gave, whose absence means "not said" rather than
+/// "none".
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Printed {
+    origin: bool,
+    content_type: bool,
+}
+
+/// One stdout line as a notification, and which optional keys it gave.
+fn notification(line: &str, at_ms: u64) -> Result<(ObservedNotification, Printed), String> {
     let value: Value = serde_json::from_str(line).map_err(|e| format!("not JSON ({e})"))?;
     let text = |key: &str| -> Result<Option<String>, String> {
         match value.get(key) {
@@ -451,10 +520,16 @@ fn notification(line: &str, at_ms: u64) -> Result<(ObservedNotification, bool), 
                 .get("status")
                 .and_then(Value::as_u64)
                 .and_then(|s| u16::try_from(s).ok());
+            n.content_type = text("content_type")?;
+            n.error_body = text("error_body")?;
         }
         other => return Err(format!("unknown kind {other:?}")),
     }
-    Ok((n, value.get("origin").is_some_and(Value::is_string)))
+    let printed = Printed {
+        origin: value.get("origin").is_some_and(Value::is_string),
+        content_type: value.get("content_type").is_some(),
+    };
+    Ok((n, printed))
 }
 
 #[cfg(test)]
@@ -472,20 +547,29 @@ mod tests {
 
     #[test]
     fn lines_become_notifications() {
-        let (n, origin) = notification(
+        let (n, printed) = notification(
             r#"{"kind":"message","type":"t","data":"d","id":"7","origin":"http://o"}"#,
             5,
         )
         .unwrap();
-        assert!(origin);
+        assert!(printed.origin);
         assert_eq!(
             n.message,
             Some(("t".into(), "d".into(), "7".into(), "http://o".into()))
         );
-        let (n, origin) =
+        let (n, printed) =
             notification(r#"{"kind":"error","reconnecting":false,"message":"x"}"#, 0).unwrap();
-        assert!(!origin);
+        assert_eq!(printed, Printed::default());
         assert_eq!(n.reconnecting, Some(false));
+        assert_eq!(n.error_body, None);
+        let (n, printed) = notification(
+            r#"{"kind":"error","reconnecting":false,"status":400,"content_type":null,"error_body":"{}"}"#,
+            0,
+        )
+        .unwrap();
+        assert!(printed.content_type);
+        assert_eq!((n.status, n.content_type), (Some(400), None));
+        assert_eq!(n.error_body.as_deref(), Some("{}"));
         assert!(notification(r#"{"kind":"error"}"#, 0).is_err());
         assert!(notification(r#"{"kind":"wave"}"#, 0).is_err());
         assert!(notification("open", 0).is_err());
@@ -504,7 +588,7 @@ mod tests {
         };
         let (states, end) = infer_states(
             &notes,
-            &[5000],
+            &[(5000, UserAction::Close)],
             &[500, 1050, 2000, 3950, 6000],
             &["open", "connecting", "connecting", "open", "open"],
             t,
@@ -515,5 +599,32 @@ mod tests {
             ["open", "connecting", "connecting", "open", "closed"]
         );
         assert_eq!(end, "closed");
+    }
+
+    #[test]
+    fn only_a_reopen_moves_a_closed_stream() {
+        let notes = [
+            note("open", 0, None),
+            // A line after the close changes nothing.
+            note("error", 150, Some(true)),
+            note("open", 320, None),
+        ];
+        let closes = [
+            (100, UserAction::Close),
+            (200, UserAction::Reopen),
+            // A reopen of a stream that is not closed changes nothing.
+            (400, UserAction::Reopen),
+        ];
+        let timeline = timeline(&notes, &closes);
+        assert_eq!(
+            timeline,
+            [
+                (0, "connecting"),
+                (0, "open"),
+                (100, "closed"),
+                (200, "connecting"),
+                (320, "open")
+            ]
+        );
     }
 }

@@ -26,15 +26,24 @@ pub(super) enum Step {
 
 /// Everything a session needs.
 pub(super) struct Plan {
-    /// The scenario with its expectations rewritten to the local URLs and
-    /// stripped of what the protocol does not carry.
+    /// The scenario with its expectations rewritten to the local URLs (and
+    /// without disconnects where the wire cannot tell them).
     pub expect: Scenario,
     /// The answer to the n-th request.
     pub scripts: Vec<Vec<Step>>,
-    /// User steps the program is told about (`close`), at scenario ms.
-    pub closes: Vec<u64>,
+    /// Lines the program gets on stdin (`close`, `reopen`,
+    /// `last-event-id ID`), at scenario ms.
+    pub commands: Vec<(u64, String)>,
+    /// The `close` and `reopen` steps, at scenario ms: they change the
+    /// ready state without a line from the program.
+    pub user_steps: Vec<(u64, UserAction)>,
     /// The run ends at this scenario time.
     pub end_ms: u64,
+    /// An `eof` right after a write waits a little, as a `reset` does: the
+    /// client keeps a bounded error body and may stop reading (and drop
+    /// the connection) before the end, which must be seen as its own
+    /// disconnect, not as the server's close.
+    pub eof_gap: bool,
     /// Placeholder values.
     pub values: Values,
     /// The same values for the `SSE_CONFORMANCE` variable (JSON).
@@ -46,14 +55,19 @@ pub(super) struct Plan {
 /// The default reconnection time of the scenarios (and of browsers).
 const DEFAULT_RECONNECTION_MS: u64 = 3000;
 
+/// How long a connection stays open to reset the backoff, when a scenario
+/// with backoff does not say.
+const DEFAULT_BACKOFF_RESET_MS: u64 = 30_000;
+
 /// Why a scenario cannot run against a program, or `None`.
-pub(super) fn skip_reason(s: &Scenario, caps: &Caps) -> Option<String> {
+pub(super) fn skip_reason(s: &Scenario, caps: &Caps, settings: &Settings) -> Option<String> {
     let need = |cap: &str, what: &str| {
         debug_assert!(CAPS.contains(&cap));
         (!caps.has(cap)).then(|| format!("needs capability `{cap}` ({what})"))
     };
     let ours = |what: &str| Some(format!("ours alone: {what}"));
     let c = &s.config;
+    let jitter = c.backoff.as_ref().is_some_and(|b| b.jitter);
     let method = c.method.as_deref().unwrap_or("GET");
     let checks = [
         (method != "GET" || c.body.is_some())
@@ -79,10 +93,14 @@ pub(super) fn skip_reason(s: &Scenario, caps: &Caps) -> Option<String> {
             .then(|| need("max-redirects", "a redirect limit"))
             .flatten(),
         (c.backoff.is_some() || c.backoff_reset_ms.is_some() || c.seed.is_some())
-            .then(|| ours("capped exponential backoff and its SplitMix64 jitter (the spec leaves extra waits to the client)"))
+            .then(|| need("backoff", "ours alone: capped exponential backoff and its SplitMix64 jitter; the spec leaves extra waits to the client"))
             .flatten(),
+        // A jittered wait is a whole number of ms drawn from the scaled
+        // wait: the draws match the scenario's only on its own clock.
+        (jitter && settings.time_scale != 1.0)
+            .then(|| format!("jitter is drawn in whole ms of the wait, so its times are those of the scenario only at --time-scale 1 (not {})", settings.time_scale)),
         (!c.retry_statuses.is_empty())
-            .then(|| ours("statuses retried instead of failing"))
+            .then(|| need("retry-statuses", "ours alone: statuses retried instead of failing"))
             .flatten(),
         match c.reconnect.as_deref() {
             None | Some("auto") => None,
@@ -95,11 +113,11 @@ pub(super) fn skip_reason(s: &Scenario, caps: &Caps) -> Option<String> {
         match &c.want {
             None => None,
             Some(want) if is_all_and_comments(want) => need("comments", "comment lines"),
-            Some(_) => ours("choosing which notifications to get (the seed's WantFlag)"),
+            Some(_) => ours("choosing which notifications to get (the seed's WantFlag): ready states are inferred from the lines a program prints, so a program told to print fewer cannot show them"),
         },
         c.max_error_body
             .is_some()
-            .then(|| ours("the body of a failed response kept in the error"))
+            .then(|| need("error-body", "ours alone: the body of a failed response kept in the error"))
             .flatten(),
         c.max_line_len
             .is_some()
@@ -112,8 +130,17 @@ pub(super) fn skip_reason(s: &Scenario, caps: &Caps) -> Option<String> {
     for step in &s.user {
         let reason = match &step.action {
             UserAction::Close => need("close", "close() while it runs"),
-            UserAction::Reopen => ours("reopen() (an EventSource cannot be reopened)"),
-            UserAction::SetLastEventId { .. } => ours("setting the last event ID while it runs"),
+            UserAction::Reopen => need(
+                "reopen",
+                "ours alone: reopen(); an EventSource cannot be reopened",
+            ),
+            UserAction::SetLastEventId { value } if value.contains(['\r', '\n']) => {
+                Some("a last event ID with a line break cannot go on a stdin line".into())
+            }
+            UserAction::SetLastEventId { .. } => need(
+                "set-last-event-id",
+                "ours alone: setting the last event ID while it runs",
+            ),
             UserAction::ExpectState { .. } => None,
         };
         if reason.is_some() {
@@ -161,9 +188,6 @@ pub(super) fn plan(s: &Scenario, caps: &Caps, settings: &Settings) -> Result<Pla
         if let Some(origin) = &mut n.origin {
             *origin = hosts.rewrite(origin, "http");
         }
-        // Not in the protocol's lines.
-        n.content_type = None;
-        n.error_body = None;
     }
     // A client may keep a connection whose response ended by its framing
     // (a redirect's, a framed body's) for reuse: whether it drops it then
@@ -191,13 +215,14 @@ pub(super) fn plan(s: &Scenario, caps: &Caps, settings: &Settings) -> Result<Pla
         )
     });
     let inject = (!caps.has("retry")).then(|| scale(reconnection_ms));
+    let retried = !s.config.retry_statuses.is_empty();
     let scripts = s
         .server
         .iter()
         .enumerate()
         .map(|(i, steps)| {
             let inject = inject.filter(|_| Some(i) == first_stream);
-            script(steps, &hosts, settings.time_scale, inject)
+            script(steps, &hosts, settings.time_scale, inject, retried)
         })
         .collect::<Result<Vec<_>, String>>()?;
 
@@ -234,6 +259,34 @@ pub(super) fn plan(s: &Scenario, caps: &Caps, settings: &Settings) -> Result<Pla
     if let Some(n) = c.max_line_len {
         values.insert("max_line_len", vec![n.to_string()]);
     }
+    match &c.backoff {
+        Some(backoff) => {
+            values.insert("backoff_max_ms", vec![scale(backoff.max_ms).to_string()]);
+            if backoff.jitter {
+                values.insert("seed", vec![c.seed.unwrap_or(0).to_string()]);
+            } else {
+                values.insert("no_jitter", vec![String::new()]);
+            }
+        }
+        None => {
+            values.insert("no_backoff", vec![String::new()]);
+        }
+    }
+    let backoff_reset_ms = scale(c.backoff_reset_ms.unwrap_or(DEFAULT_BACKOFF_RESET_MS));
+    if c.backoff.is_some() {
+        values.insert("backoff_reset_ms", vec![backoff_reset_ms.to_string()]);
+    }
+    let retry_statuses: Vec<String> = c
+        .retry_statuses
+        .iter()
+        .map(|[from, to]| format!("{from}-{to}"))
+        .collect();
+    if !retry_statuses.is_empty() {
+        values.insert("retry_status", retry_statuses);
+    }
+    if let Some(n) = c.max_error_body {
+        values.insert("max_error_body", vec![n.to_string()]);
+    }
     let comments = c.want.as_deref().is_some_and(is_all_and_comments);
     if comments {
         values.insert("comments", vec![String::new()]);
@@ -256,23 +309,46 @@ pub(super) fn plan(s: &Scenario, caps: &Caps, settings: &Settings) -> Result<Pla
         "reconnect_always": c.reconnect.as_deref() == Some("always"),
         "max_line_len": c.max_line_len,
         "comments": comments,
+        "backoff": c.backoff.as_ref().map(|b| serde_json::json!({
+            "max_ms": scale(b.max_ms),
+            "jitter": b.jitter,
+            "reset_ms": backoff_reset_ms,
+            "seed": c.seed.unwrap_or(0),
+        })),
+        "retry_statuses": c.retry_statuses,
+        "max_error_body": c.max_error_body,
         "event_types": types,
         "time_scale": settings.time_scale,
     })
     .to_string();
 
-    let closes = s
+    let commands = s
         .user
         .iter()
-        .filter(|u| u.action == UserAction::Close)
-        .map(|u| u.at_ms)
+        .filter_map(|u| {
+            let line = match &u.action {
+                UserAction::Close => "close".to_string(),
+                UserAction::Reopen => "reopen".to_string(),
+                UserAction::SetLastEventId { value } => format!("last-event-id {value}"),
+                UserAction::ExpectState { .. } => return None,
+            };
+            Some((u.at_ms, line))
+        })
+        .collect();
+    let user_steps = s
+        .user
+        .iter()
+        .filter(|u| matches!(u.action, UserAction::Close | UserAction::Reopen))
+        .map(|u| (u.at_ms, u.action.clone()))
         .collect();
     Ok(Plan {
         end_ms: (s.run_until_ms + settings.tolerance().slack(s.run_until_ms))
             .min(horizon(s, reconnection_ms)),
+        eof_gap: c.max_error_body.is_some(),
         expect,
         scripts,
-        closes,
+        commands,
+        user_steps,
         values,
         env,
         listeners: hosts.listeners,
@@ -404,8 +480,9 @@ fn script(
     hosts: &Hosts,
     scale: f64,
     inject_retry: Option<u64>,
+    retried: bool,
 ) -> Result<Vec<Step>, String> {
-    let steps = prepare(steps, hosts, scale, inject_retry);
+    let steps = prepare(steps, hosts, scale, inject_retry, retried)?;
     let mut out = Vec::new();
     let (mut chunked, mut done) = (false, false);
     let end_body = |chunked: bool, done: &mut bool, out: &mut Vec<Step>| {
@@ -443,13 +520,16 @@ fn script(
     Ok(out)
 }
 
-/// The scenario's steps as the real-clock run plays them (not framed yet).
+/// The scenario's steps as the real-clock run plays them (not framed yet);
+/// with `retried` (the client retries statuses), `Retry-After` seconds
+/// scaled, or why they cannot be.
 fn prepare(
     steps: &[ServerStep],
     hosts: &Hosts,
     scale: f64,
     inject_retry: Option<u64>,
-) -> Vec<ServerStep> {
+    retried: bool,
+) -> Result<Vec<ServerStep>, String> {
     let mut out: Vec<ServerStep> = Vec::with_capacity(steps.len() + 1);
     let mut inject = None;
     for (i, step) in steps.iter().enumerate() {
@@ -460,6 +540,9 @@ fn prepare(
                 for (name, value) in &mut head.headers {
                     if name.eq_ignore_ascii_case("location") {
                         *value = hosts.rewrite(value, "http");
+                    }
+                    if retried && name.eq_ignore_ascii_case("retry-after") {
+                        *value = scale_retry_after(value, scale)?;
                     }
                 }
                 head.body = head.body.map(|b| scale_retry_lines(&b, scale));
@@ -505,7 +588,23 @@ fn prepare(
             other => out.push(other.clone()),
         }
     }
-    out
+    Ok(out)
+}
+
+/// A `Retry-After` in seconds on the scaled clock: only whole seconds are
+/// a valid header, so a value that does not scale to whole seconds cannot
+/// be played (an HTTP date is left as it is).
+fn scale_retry_after(value: &str, scale: f64) -> Result<String, String> {
+    let Ok(seconds) = value.trim().parse::<u64>() else {
+        return Ok(value.to_string());
+    };
+    let scaled = seconds as f64 * scale;
+    if (scaled - scaled.round()).abs() > 1e-9 {
+        return Err(format!(
+            "`Retry-After: {seconds}` is whole seconds, and {seconds} s at time scale {scale} is not"
+        ));
+    }
+    Ok((scaled.round() as u64).to_string())
 }
 
 /// `body` with `line` put at its start, after a leading BOM (which must
@@ -656,6 +755,60 @@ mod tests {
         );
         assert_eq!(authority_key("/a/b", "http"), None);
         assert_eq!(authority_key("c?x=1", "http"), None);
+    }
+
+    #[test]
+    fn retry_after_scales_only_to_whole_seconds() {
+        assert_eq!(scale_retry_after("7", 1.0), Ok("7".into()));
+        assert_eq!(scale_retry_after(" 20", 0.1), Ok("2".into()));
+        let err = scale_retry_after("7", 0.1).unwrap_err();
+        assert!(err.contains("`Retry-After: 7` is whole seconds"), "{err}");
+        // A date is no wait to scale.
+        let date = "Wed, 21 Oct 2015 07:28:00 GMT";
+        assert_eq!(scale_retry_after(date, 0.1), Ok(date.into()));
+    }
+
+    #[test]
+    fn ours_alone_needs_its_capability_and_jitter_its_own_clock() {
+        let scenarios = crate::client::load_scenarios(&crate::client::fixture_dir()).unwrap();
+        let get = |name: &str| scenarios.iter().find(|s| s.name == name).unwrap();
+        let (none, template) = (&[][..], "p {url}");
+        let caps = |declared: &[String]| {
+            crate::external::command::program(template, declared, super::super::SLOTS, CAPS, 0.1)
+                .unwrap()
+                .1
+        };
+        let bare = caps(none);
+        let all = caps(&[
+            "reconnect,retry,close,reopen,set-last-event-id,backoff,retry-statuses,error-body"
+                .into(),
+        ]);
+        let at = |scale: f64| Settings {
+            time_scale: scale,
+            ..Settings::default()
+        };
+        for (name, cap) in [
+            ("backoff-growth-and-cap", "backoff"),
+            ("retry-on-status-unlisted-fails", "retry-statuses"),
+            ("error-body-kept-bounded", "error-body"),
+            ("reopen-after-failure", "reopen"),
+            ("set-last-event-id-while-open", "set-last-event-id"),
+        ] {
+            let reason = skip_reason(get(name), &bare, &at(0.1)).unwrap();
+            assert!(
+                reason.starts_with(&format!("needs capability `{cap}` (ours alone: ")),
+                "{name}: {reason}"
+            );
+            assert_eq!(skip_reason(get(name), &all, &at(0.1)), None, "{name}");
+        }
+        let jitter = get("jitter-seed-1");
+        let reason = skip_reason(jitter, &all, &at(0.1)).unwrap();
+        assert!(reason.contains("only at --time-scale 1"), "{reason}");
+        assert_eq!(skip_reason(jitter, &all, &at(1.0)), None);
+        // Choosing notifications stays ours alone for every program.
+        assert!(skip_reason(get("want-none"), &all, &at(1.0))
+            .unwrap()
+            .starts_with("ours alone: choosing which notifications"));
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! from the moment it arrived, and a newer request stops the scripts of
 //! older ones, as in the loopback runner. `refuse` and `reset` break the
 //! connection with an RST after the request was read; `eof` closes the
-//! server's side with a FIN. Time 0 is the arrival of the first request
+//! server's side with a FIN (a little after a write, when the client may
+//! stop reading first: `Plan::eof_gap`). Time 0 is the arrival of the first request
 //! (the program's start-up does not count), and every time is reported in
 //! scenario ms: real ms divided by the time scale.
 
@@ -154,7 +155,7 @@ pub(super) fn run(plan: &Plan, command_line: &str, settings: &Settings) -> Resul
     let mut seen = Seen::default();
     let mut conns: Vec<Conn> = Vec::new();
     let mut t0: Option<Instant> = None;
-    let mut closes: VecDeque<u64> = plan.closes.iter().copied().collect();
+    let mut commands: VecDeque<&(u64, String)> = plan.commands.iter().collect();
     let mut pending_lines: Vec<(Instant, String)> = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];
     loop {
@@ -263,8 +264,15 @@ pub(super) fn run(plan: &Plan, command_line: &str, settings: &Settings) -> Resul
         for conn in &mut conns {
             while conn.tcp.is_some() && conn.next_at <= now {
                 // An RST can make the peer drop bytes it has not read yet:
-                // a reset right after a write waits a little first.
-                if conn.steps.front() == Some(&Step::Reset) {
+                // a reset right after a write waits a little first. So does
+                // an end when the client may stop reading on its own (a
+                // kept error body's limit): its drop comes before our FIN.
+                let gap = match conn.steps.front() {
+                    Some(Step::Reset) => true,
+                    Some(Step::Eof) => plan.eof_gap,
+                    _ => false,
+                };
+                if gap {
                     if let Some(wrote) = conn.wrote_at.filter(|_| conn.out.is_empty()) {
                         if now < wrote + RESET_GAP {
                             conn.next_at = wrote + RESET_GAP;
@@ -318,11 +326,11 @@ pub(super) fn run(plan: &Plan, command_line: &str, settings: &Settings) -> Resul
 
         // User actions the program takes on stdin.
         if let Some(t0) = t0 {
-            while closes.front().is_some_and(|ms| now >= t0 + real(*ms)) {
-                closes.pop_front();
-                if let Err(e) = program.send_line("close") {
+            while let Some((_, line)) = commands.front().filter(|(ms, _)| now >= t0 + real(*ms)) {
+                if let Err(e) = program.send_line(line) {
                     seen.problems.push(e);
                 }
+                commands.pop_front();
             }
         }
 

@@ -43,9 +43,9 @@ impl View {
         while let Some(event) = self.parser.poll_event() {
             if let Ok(e) = event {
                 self.new.events.push((
-                    e.event_type.to_string(),
-                    e.data.to_string(),
-                    e.id.to_string(),
+                    e.event_type().to_string(),
+                    e.data().to_string(),
+                    e.id().to_string(),
                 ));
             }
         }

@@ -544,11 +544,7 @@ impl Parser {
                 limit: self.max_event_size,
             }));
         }
-        Some(Ok(Event {
-            event_type,
-            data,
-            id: self.last_event_id.clone(),
-        }))
+        Some(Ok(Event::new(event_type, data, self.last_event_id.clone())))
     }
 
     /// Marks the block as dropped and frees its data.
