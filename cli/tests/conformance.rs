@@ -1,14 +1,70 @@
 //! `sse conformance` as CI runs it: every suite against every
 //! implementation in one table, and one suite against one adapter.
 
-use std::process::Command;
+use std::io::Read;
+use std::process::{Command, Output, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long one `sse` run may take (the whole table takes about a minute
+/// in a debug build on a loaded machine): a run that hangs fails its test
+/// instead of holding up the whole test run.
+const LIMIT: Duration = Duration::from_secs(300);
 
 fn sse(args: &[&str]) -> (String, bool) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sse"))
-        .args(args)
-        .output()
-        .expect("sse runs");
+    let out = run(args);
     (String::from_utf8(out.stdout).unwrap(), out.status.success())
+}
+
+/// Runs `sse` with `args` to its end, within [`LIMIT`]: past it the
+/// process is killed and the test fails with what it printed so far.
+fn run(args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sse"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sse runs");
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let deadline = Instant::now() + LIMIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            // A process it started may still hold the pipe open.
+            let killed = Instant::now();
+            while !stdout.is_finished() && killed.elapsed() < Duration::from_secs(5) {
+                thread::sleep(Duration::from_millis(20));
+            }
+            let printed = if stdout.is_finished() {
+                stdout.join().unwrap_or_default()
+            } else {
+                b"(not known: its output is still held open)".to_vec()
+            };
+            panic!(
+                "`sse {}` did not finish within {LIMIT:?}; it printed:\n{}",
+                args.join(" "),
+                String::from_utf8_lossy(&printed)
+            );
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
 }
 
 #[test]
@@ -175,10 +231,7 @@ fn our_programs_pass_through_the_subprocess_protocols() {
 
 #[test]
 fn a_bad_command_template_is_a_usage_error() {
-    let out = Command::new(env!("CARGO_BIN_EXE_sse"))
-        .args(["conformance", "client", "--cmd", "prog {url} [--x {nope}]"])
-        .output()
-        .expect("sse runs");
+    let out = run(&["conformance", "client", "--cmd", "prog {url} [--x {nope}]"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("unknown placeholder {nope}"), "{err}");

@@ -26,6 +26,26 @@ fn failed(reports: &[Report]) -> (BTreeSet<&str>, String) {
     (names, text)
 }
 
+/// How many times a scenario is run before its failure counts. The
+/// programs run on the real clock, each in a process of its own; on a
+/// loaded machine one run can be later than the tolerance (a redirect
+/// followed 126 ms after its response was seen, with 60 ms allowed). A
+/// fault on the wire fails every run.
+const ATTEMPTS: usize = 3;
+
+/// The report of `run`'s first pass, or of its last failure if all of
+/// [`ATTEMPTS`] failed.
+fn confirmed(run: impl Fn() -> Report) -> Report {
+    let mut report = run();
+    for _ in 1..ATTEMPTS {
+        if !matches!(report.outcome, Outcome::Failed(_)) {
+            break;
+        }
+        report = run();
+    }
+    report
+}
+
 fn client_reports(fault: &str) -> Vec<Report> {
     let cmd = format!(
         "{STAND_IN} client {fault} {{url}} [--retry-ms {{retry_ms}}] [--last-event-id {{last_event_id}}] \
@@ -34,7 +54,10 @@ fn client_reports(fault: &str) -> Vec<Report> {
     let client = ExternalClient::new(&cmd, &["reconnect,close".into()], ClientSettings::default())
         .expect("a valid command");
     let scenarios = load_scenarios(&fixture_dir()).expect("client fixtures");
-    scenarios.iter().map(|s| client.run(s)).collect()
+    scenarios
+        .iter()
+        .map(|s| confirmed(|| client.run(s)))
+        .collect()
 }
 
 fn server_reports(fault: &str) -> Vec<Report> {
@@ -48,7 +71,7 @@ fn server_reports(fault: &str) -> Vec<Report> {
     )
     .expect("a valid command");
     let cases = load_cases(&protocol_fixture_dir()).expect("protocol fixtures");
-    cases.iter().map(|c| server.run(c)).collect()
+    cases.iter().map(|c| confirmed(|| server.run(c))).collect()
 }
 
 /// The scenarios that ran (were not skipped) in `reports`.

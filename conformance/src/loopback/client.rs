@@ -46,7 +46,7 @@ use sse_core::http1::{
 };
 use sse_core::Instant;
 
-use super::clock::{ceil_ms, VirtualClock, SCENARIO_LIMIT, SETTLE_LIMIT};
+use super::clock::{ceil_ms, VirtualClock, SCENARIO_LIMIT, SETTLE_LIMIT, STEP_TIME};
 use super::wire::{reset, tokio_socket, LoopConnector, Refusals, RuntimeConnector, Stats};
 use crate::client::{
     core_config, decode_hex, flatten, frame_body, state_name, ClientUnderTest, Framing, Observed,
@@ -398,11 +398,12 @@ impl Run<'_> {
         self.clock.before(0);
         self.settle()?;
         let started = std::time::Instant::now();
-        for _ in 0..100_000 {
-            if started.elapsed() > SCENARIO_LIMIT {
+        for steps in 0..100_000 {
+            let limit = SCENARIO_LIMIT + STEP_TIME * steps;
+            if started.elapsed() > limit {
                 return Err(format!(
-                    "stuck: still running after {} s of real time, at {} ms",
-                    SCENARIO_LIMIT.as_secs(),
+                    "stuck: still running after {} s of real time ({steps} steps), at {} ms",
+                    limit.as_secs(),
                     self.now
                 ));
             }

@@ -324,5 +324,13 @@ pub fn ceil_ms(t: Instant) -> u64 {
 pub const SETTLE_LIMIT: Duration = Duration::from_secs(5);
 
 /// How long one scenario or case may take in real time before the runner
-/// fails it as stuck (a normal one takes milliseconds).
+/// fails it as stuck (a normal one takes milliseconds), besides
+/// [`STEP_TIME`] per step it took.
 pub const SCENARIO_LIMIT: Duration = Duration::from_secs(10);
+
+/// Real time allowed per step of a client scenario on top of
+/// [`SCENARIO_LIMIT`]: a scenario with many steps is slow, not stuck (a
+/// 10,000-byte parse case written a byte at a time is 10,000 steps, about
+/// 7 s through reqwest on an idle machine and over 10 s on a loaded one).
+/// Each step's settling is bounded on its own by [`SETTLE_LIMIT`].
+pub const STEP_TIME: Duration = Duration::from_millis(10);
