@@ -184,14 +184,13 @@ pub fn run(args: &Args) -> ExitCode {
         if args.max_events == Some(0) {
             return ExitCode::SUCCESS;
         }
-        // How the stream ended, once it has (closed, or failed for good):
-        // without commands on stdin that ends the run; with them, `reopen`
-        // can start it again until stdin ends.
-        let mut ended: Option<ExitCode> = None;
-        let mut failed = false;
+        // Whether the stream has ended (closed, or failed for good), and
+        // whether for a failure: without commands on stdin that ends the
+        // run; with them, `reopen` can start it again until stdin ends.
+        let (mut ended, mut failed) = (false, false);
         loop {
             let input = match ended {
-                None => match future::poll_once(events.next()).await {
+                false => match future::poll_once(events.next()).await {
                     Some(next) => Input::Notification(next),
                     None => {
                         // Nothing more without waiting: hand the lines
@@ -206,9 +205,9 @@ pub fn run(args: &Args) -> ExitCode {
                         .await
                     }
                 },
-                Some(code) => {
+                true => {
                     if out.flush().is_err() || commands.is_none() {
-                        return code;
+                        return exit_code(failed);
                     }
                     next_command(&mut commands).await
                 }
@@ -216,11 +215,7 @@ pub fn run(args: &Args) -> ExitCode {
             let n = match input {
                 Input::Notification(Some(n)) => n,
                 Input::Notification(None) => {
-                    ended = Some(if failed {
-                        ExitCode::FAILURE
-                    } else {
-                        ExitCode::SUCCESS
-                    });
+                    ended = true;
                     continue;
                 }
                 Input::Command(Some(command)) => {
@@ -228,7 +223,7 @@ pub fn run(args: &Args) -> ExitCode {
                         Command::Close => events.close(),
                         Command::Reopen => {
                             events.reopen();
-                            (ended, failed) = (None, false);
+                            (ended, failed) = (false, false);
                         }
                         Command::LastEventId(id) => events.set_last_event_id(id),
                     }
@@ -267,11 +262,7 @@ pub fn run(args: &Args) -> ExitCode {
                         }
                     }
                     if commands.is_none() {
-                        return if failed {
-                            ExitCode::FAILURE
-                        } else {
-                            ExitCode::SUCCESS
-                        };
+                        return exit_code(failed);
                     }
                 }
                 _ => {}
@@ -282,6 +273,15 @@ pub fn run(args: &Args) -> ExitCode {
     // pipe has nobody left to read them).
     let _ = out.flush();
     code
+}
+
+/// The exit status of a stream that ended: 1 after a failure, else 0.
+fn exit_code(failed: bool) -> ExitCode {
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 /// What the run loop got: the stream's next notification (`None`: it is
