@@ -15,10 +15,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::RedisServer;
-
-fn sse() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sse"))
-}
+use served::sse;
 
 /// Starts `sse serve --redis`; returns the child and its stream URL.
 fn serve(redis: &str, key: &str) -> (Child, String) {
