@@ -24,27 +24,19 @@ builds in the target directory whose sources lie in such a copy.
 """
 
 import glob
-import json
 import os
 import shutil
 import subprocess
 import sys
 
+from publish_metadata import publishable, workspace_metadata
+
 
 def main():
-    meta = json.loads(
-        subprocess.run(
-            ["cargo", "metadata", "--format-version", "1", "--no-deps"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    )
+    meta = workspace_metadata()
     cargo_home = os.environ.get("CARGO_HOME") or os.path.expanduser("~/.cargo")
     removed = 0
-    for p in meta["packages"]:
-        if p.get("publish") == []:
-            continue
+    for p in publishable(meta):
         for copy in glob.glob(
             os.path.join(cargo_home, "registry", "src", "-*", f"{p['name']}-{p['version']}")
         ):

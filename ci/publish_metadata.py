@@ -23,8 +23,9 @@ except ImportError:  # Python < 3.11
     tomllib = None
 
 
-def main():
-    meta = json.loads(
+def workspace_metadata():
+    """`cargo metadata` of the workspace's own packages."""
+    return json.loads(
         subprocess.run(
             ["cargo", "metadata", "--format-version", "1", "--no-deps"],
             check=True,
@@ -32,11 +33,18 @@ def main():
             text=True,
         ).stdout
     )
+
+
+def publishable(meta):
+    """The members that `cargo publish --workspace` packages: all but those
+    whose manifest says `publish = false`."""
+    return [p for p in meta["packages"] if p.get("publish") != []]
+
+
+def main():
     problems = []
     checked = []
-    for p in meta["packages"]:
-        if p.get("publish") == []:
-            continue
+    for p in publishable(workspace_metadata()):
         name = p["name"]
         checked.append(name)
         missing = [
