@@ -43,9 +43,9 @@
 //! straight into it, without going through the buffer.
 //!
 //! Line ends are found for a whole chunk at once, 64 bytes at a time: with
-//! AVX2 on x86-64 CPUs that have it (detected at run time, feature `std`),
-//! SSE2 on other x86 targets, portable code elsewhere; no `unsafe` in this
-//! crate.
+//! AVX-512 or AVX2 on x86-64 CPUs that have them (detected at run time,
+//! feature `std`), SSE2 on other x86 targets, portable code elsewhere; no
+//! `unsafe` in this crate.
 //!
 //! # Limits
 //!
@@ -107,6 +107,10 @@ const JOINED_HINT_MAX: usize = 128 * 1024;
 /// The size of the fixed block in which `data` values of a run are copied
 /// (see `Tokenizer::append_data_run`).
 const RUN_COPY: usize = 128;
+
+/// The least spare capacity of the joined data that the fast copy of
+/// `data` runs (`DataRun::append_lf`) works in before growing the buffer.
+const MIN_RUN_ROOM: usize = 8 * RUN_COPY;
 
 /// The event type used when a block sets none.
 const MESSAGE: Utf8Bytes = Utf8Bytes::from_static("message");
@@ -235,6 +239,11 @@ pub struct Tokenizer {
     /// Length of the prefix of `buf` known to be all ASCII (so valid UTF-8
     /// without a validation pass).
     ascii_len: usize,
+    /// Length of the prefix of `buf` known to hold no CR.
+    lf_only_len: usize,
+    /// Every line of `lines` ends with LF (no CR in it): `data` runs in it
+    /// can take the fast copy of [`DataRun::append_lf`].
+    lines_lf_only: bool,
     /// The stream start has not been checked for a BOM yet.
     bom_pending: bool,
     /// The last line of `lines` ended with CR: an LF at the start of `buf`
@@ -267,6 +276,8 @@ impl Tokenizer {
             buf: BytesMut::new(),
             scanned: 0,
             ascii_len: 0,
+            lf_only_len: 0,
+            lines_lf_only: false,
             bom_pending: true,
             after_cr: false,
             skipping: false,
@@ -302,9 +313,12 @@ impl Tokenizer {
         // twice.
         self.buf.reserve(input.len());
         for piece in input.chunks(line_ends::PIECE) {
-            let ascii = self.buf_ends.push(self.buf.len(), piece).ascii;
-            if ascii && self.ascii_len == self.buf.len() {
+            let seen = self.buf_ends.push(self.buf.len(), piece);
+            if seen.ascii && self.ascii_len == self.buf.len() {
                 self.ascii_len += piece.len();
+            }
+            if seen.no_cr && self.lf_only_len == self.buf.len() {
+                self.lf_only_len += piece.len();
             }
             self.buf.extend_from_slice(piece);
         }
@@ -470,6 +484,8 @@ impl Tokenizer {
                 self.valid = self.lines.len();
             }
             self.ascii_len = self.ascii_len.saturating_sub(last + 1);
+            self.lines_lf_only = self.lf_only_len > last;
+            self.lf_only_len = self.lf_only_len.saturating_sub(last + 1);
             // The rest of `buf` holds no line end: its bitmap starts empty.
             core::mem::swap(&mut self.ends, &mut self.buf_ends);
             self.buf_ends.clear();
@@ -484,6 +500,7 @@ impl Tokenizer {
         self.buf_ends.advance(n);
         self.scanned = self.scanned.saturating_sub(n);
         self.ascii_len = self.ascii_len.saturating_sub(n);
+        self.lf_only_len = self.lf_only_len.saturating_sub(n);
     }
 
     /// The value of the line found by `next_line`, from `start` on.
@@ -532,9 +549,21 @@ impl Tokenizer {
     /// path for events of many `data` lines, which skips the general
     /// per-line dispatch (see [`DataRun`]). Stops, leaving the line to the
     /// general path, at a line that is not valid UTF-8 too.
+    ///
+    /// A region whose lines all end with LF, that is valid UTF-8 and that
+    /// cannot take the data past a limit gets the fast copy of
+    /// [`DataRun::append_lf`] first.
     fn append_data_run(&mut self, joined: &mut BytesMut, data_len: &mut usize, limit: usize) {
         self.validate_rest();
         let mut run = DataRun::new(joined, *data_len, limit, self.max_line_len);
+        let rest = self.lines.len().saturating_sub(self.pos);
+        if self.lines_lf_only
+            && self.valid >= self.lines.len()
+            && run.data_len.saturating_add(rest) <= limit
+            && rest <= self.max_line_len
+        {
+            self.pos = run.append_lf(&self.lines, &self.ends, self.pos, self.lines.len());
+        }
         self.pos = run.append(&self.lines, &self.ends, self.pos, self.valid);
         *data_len = run.data_len;
         self.after_cr |= run.after_cr;
@@ -621,11 +650,12 @@ impl Tokenizer {
             let seen = input_ends.push(marked, &input[marked..piece_end]);
             ascii &= seen.ascii;
             marked = piece_end;
-            consumed = if unchecked && seen.no_cr {
-                run.append_lf(input, input_ends, consumed)
-            } else {
-                run.append(input, input_ends, consumed, usize::MAX)
-            };
+            if unchecked && seen.no_cr {
+                consumed = run.append_lf(input, input_ends, consumed, marked);
+            }
+            // What the fast copy left (a CR, a long line, no room): line
+            // by line.
+            consumed = run.append(input, input_ends, consumed, usize::MAX);
             let stopped_early = input.get(consumed..).is_some_and(|rest| {
                 input_ends.next(consumed).is_some() || !rest.starts_with(b"data:")
             });
@@ -679,6 +709,7 @@ impl Tokenizer {
         self.pos = 0;
         self.next = 0;
         self.valid = 0;
+        self.lines_lf_only = false;
     }
 
     fn clear_buf(&mut self) {
@@ -686,6 +717,7 @@ impl Tokenizer {
         self.buf_ends.clear();
         self.scanned = 0;
         self.ascii_len = 0;
+        self.lf_only_len = 0;
     }
 
     /// `None`, dropping an unterminated last line if the stream has ended.
@@ -790,20 +822,33 @@ impl<'a> DataRun<'a> {
     /// [`DataRun::append`] for lines that end with LF and cannot break a
     /// limit: no byte of `lines` from the line at `pos` to the last line
     /// end marked in `ends` is CR, and adding every byte of `lines` to the
-    /// data would not reach a limit. Each value is copied with its LF, in
-    /// a fixed-size block cut back to the value, into capacity reserved for
-    /// the whole input at once (appended, not written over zeros: zeroing
-    /// room first cost a write of every byte).
-    fn append_lf(&mut self, lines: &[u8], ends: &LineEnds, pos: usize) -> usize {
+    /// data would not reach a limit. `marked` is where the marked input
+    /// ends. Each value is copied with its LF as a fixed-size block into
+    /// room made once for all of them (zero-filled: safe code cannot write
+    /// into spare capacity), each block starting where the last value
+    /// ended; the room left over is cut off at the end. Keeping the write
+    /// position in a register, instead of the buffer's length in memory,
+    /// pays for the zero fill.
+    fn append_lf(&mut self, lines: &[u8], ends: &LineEnds, pos: usize, marked: usize) -> usize {
         let base = self.joined.len();
-        self.joined.reserve((lines.len() - pos) + RUN_COPY);
-        let pos = line_ends::widest(CopyLfValues {
+        // Every value copied ends at a marked line end, so this much room
+        // is enough; it is taken from the spare capacity only, so that
+        // this path never makes the buffer grow (the general path does,
+        // a line at a time, when the block outgrows what was reserved).
+        let needed = marked.saturating_sub(pos) + RUN_COPY;
+        let room = needed.min(self.joined.capacity() - base);
+        if room < MIN_RUN_ROOM.min(needed) {
+            return pos;
+        }
+        self.joined.resize(base + room, 0);
+        let (pos, len) = line_ends::widest(CopyLfValues {
             lines,
             ends,
             pos,
-            out: &mut *self.joined,
+            out: &mut self.joined[base..],
         });
-        self.data_len += self.joined.len() - base;
+        self.joined.truncate(base + len);
+        self.data_len += len;
         pos
     }
 
@@ -845,48 +890,50 @@ struct CopyLfValues<'a> {
     lines: &'a [u8],
     ends: &'a LineEnds,
     pos: usize,
-    out: &'a mut BytesMut,
+    out: &'a mut [u8],
 }
 
 impl line_ends::Vectorized for CopyLfValues<'_> {
-    type Output = usize;
+    type Output = (usize, usize);
 
     #[inline(always)]
-    fn call(self) -> usize {
+    fn call(self) -> (usize, usize) {
         copy_lf_values(self.lines, self.ends, self.pos, self.out)
     }
 }
 
-/// See [`CopyLfValues`].
+/// See [`CopyLfValues`]; returns where it stopped and how much it wrote.
 #[inline(always)]
-fn copy_lf_values(lines: &[u8], ends: &LineEnds, mut pos: usize, out: &mut BytesMut) -> usize {
+fn copy_lf_values(lines: &[u8], ends: &LineEnds, mut pos: usize, out: &mut [u8]) -> (usize, usize) {
     const DATA: u64 = u64::from_le_bytes(*b"data:\0\0\0");
+    let mut len = 0;
+    let mut line_ends = ends.iter_from(pos);
     while let Some(head) = lines.get(pos..pos + 8) {
         let head = u64::from_le_bytes(head.try_into().unwrap_or_default());
         if head & 0xFF_FFFF_FFFF != DATA {
             break;
         }
-        let Some(end) = ends.next(pos) else {
+        let Some(end) = line_ends.next() else {
             break;
         };
         // Byte 5 is the space or the first byte of the value, or the
         // line's LF: never a space then.
         let start = pos + 5 + usize::from((head >> 40) as u8 == b' ');
         let copied = end + 1 - start;
-        let at = out.len();
-        match lines.get(start..start + RUN_COPY) {
-            Some(from) if copied <= RUN_COPY => {
-                out.extend_from_slice(from);
-                out.truncate(at + copied);
-            }
-            _ => match lines.get(start..=end) {
-                Some(from) => out.extend_from_slice(from),
+        match (
+            lines.get(start..start + RUN_COPY),
+            out.get_mut(len..len + RUN_COPY),
+        ) {
+            (Some(from), Some(to)) if copied <= RUN_COPY => to.copy_from_slice(from),
+            _ => match (lines.get(start..=end), out.get_mut(len..len + copied)) {
+                (Some(from), Some(to)) => to.copy_from_slice(from),
                 _ => break,
             },
         }
+        len += copied;
         pos = end + 1;
     }
-    pos
+    (pos, len)
 }
 
 /// Where a line's field name ends and its value starts: `None` for a blank
@@ -1304,7 +1351,7 @@ impl Parser {
                 if data_valid {
                     self.joined_event(data_len, event_type)
                 } else {
-                    self.joined_hint = (data_len + 1).min(JOINED_HINT_MAX);
+                    self.joined_hint = joined_hint(data_len + 1);
                     let data = Utf8Bytes::from_bytes_lossy(self.scratch.split().freeze());
                     self.event_with(data, event_type)
                 }
@@ -1351,7 +1398,7 @@ impl Parser {
             Some(text) if text.len() <= COPIED_ID_MAX => append_part(&mut self.scratch, text),
             _ => Part::Own(self.handle(&self.last_event_id)),
         };
-        self.joined_hint = (self.scratch.len() + 1).min(JOINED_HINT_MAX);
+        self.joined_hint = joined_hint(self.scratch.len() + 1);
         let bytes = self.scratch.split().freeze();
         let data = Span {
             start: 0,
@@ -1396,6 +1443,14 @@ impl Parser {
         self.data_valid = true;
         self.dropping = false;
     }
+}
+
+/// What the scratch buffer reserves for the joined data of the block after
+/// one of `len` bytes: an eighth more, so that a block a little larger
+/// than the last does not make the buffer grow (and copy what it holds)
+/// near its end, plus the room the fast copy of `data` runs works in.
+fn joined_hint(len: usize) -> usize {
+    (len + len / 8 + MIN_RUN_ROOM).min(JOINED_HINT_MAX)
 }
 
 /// Handles an `id` value that needs no new handle: one equal to the last

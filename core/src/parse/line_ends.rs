@@ -6,8 +6,11 @@
 //! of its input in a bitmap once, 64 bytes at a time, and then finds a line
 //! end with a load, a shift and a `trailing_zeros`.
 //!
-//! The 64-byte block masks come from [`block_mask`], which has two
-//! implementations:
+//! The 64-byte block masks come from [`block_masks`], which has two
+//! implementations, and on x86-64 with `std` from [`marks`], which picks
+//! AVX-512 (BW: one 64-byte load and two compares straight into a bit mask
+//! per block) or AVX2 (two 32-byte halves, compares and `movemask`) at run
+//! time, through `pulp`, when the CPU has them:
 //!
 //! - on x86 and x86-64 (SSE2, part of every x86-64 target): four 16-byte
 //!   compares and `movemask`, through `safe_arch`'s safe wrappers (the core
@@ -127,6 +130,26 @@ impl LineEnds {
         }
     }
 
+    /// The CR and LF bytes at or after `from`, in order: the bitmap's bits
+    /// walked one at a time, each a `trailing_zeros` and a clear of the
+    /// lowest bit (for loops that take every line end in turn, where
+    /// [`LineEnds::next`] would mask and look ahead for each).
+    #[inline]
+    pub(super) fn iter_from(&self, from: usize) -> Ends<'_> {
+        let from = from + self.origin;
+        let word = from / 64;
+        let bits = self
+            .words
+            .get(word)
+            .map_or(0, |w| w & (u64::MAX << (from % 64)));
+        Ends {
+            words: &self.words,
+            word,
+            bits,
+            origin: self.origin,
+        }
+    }
+
     /// The position of the last CR or LF at or after `from`, if any.
     pub(super) fn last(&self, from: usize) -> Option<usize> {
         let from = from + self.origin;
@@ -141,6 +164,31 @@ impl LineEnds {
             (w != 0).then_some((i, w))
         })?;
         Some((first_word + i) * 64 + 63 - bits.leading_zeros() as usize - self.origin)
+    }
+}
+
+/// The line ends from a position on, in order (see [`LineEnds::iter_from`]).
+pub(super) struct Ends<'a> {
+    words: &'a [u64],
+    /// The word `bits` came from.
+    word: usize,
+    /// The bits of `words[word]` not returned yet.
+    bits: u64,
+    origin: usize,
+}
+
+impl Iterator for Ends<'_> {
+    type Item = usize;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<usize> {
+        while self.bits == 0 {
+            self.word += 1;
+            self.bits = *self.words.get(self.word)?;
+        }
+        let at = self.word * 64 + self.bits.trailing_zeros() as usize - self.origin;
+        self.bits &= self.bits - 1;
+        Some(at)
     }
 }
 
@@ -169,10 +217,15 @@ impl Seen {
     }
 }
 
-/// [`block_masks`] with the widest vectors the CPU has: AVX2 on x86-64
-/// when it is there (checked at run time, with `std`), else the baseline.
+/// [`block_masks`] with the widest vectors the CPU has: AVX-512 (BW) or
+/// AVX2 on x86-64 when it is there (checked at run time, with `std`), else
+/// the baseline.
 #[inline]
 fn marks(bytes: &[u8], words: &mut [u64]) -> Seen {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    if let Some(seen) = avx512::block_masks(bytes, words) {
+        return seen;
+    }
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
     if let Some(seen) = avx2::block_masks(bytes, words) {
         return seen;
@@ -190,11 +243,15 @@ pub(super) trait Vectorized {
     fn call(self) -> Self::Output;
 }
 
-/// Runs `work` compiled for the widest vectors the CPU has (AVX2 on x86-64
-/// when it is there, checked at run time with `std`), so that the copies
-/// and compares the compiler makes of it use them.
+/// Runs `work` compiled for the widest vectors the CPU has (AVX-512 or
+/// AVX2 on x86-64 when it is there, checked at run time with `std`), so
+/// that the copies and compares the compiler makes of it use them.
 #[inline(always)]
 pub(super) fn widest<W: Vectorized>(work: W) -> W::Output {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    if let Some(simd) = pulp::x86::V4::try_new() {
+        return simd.vectorize(avx2::Wide(work));
+    }
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
     if let Some(simd) = pulp::x86::V3::try_new() {
         return simd.vectorize(avx2::Wide(work));
@@ -339,6 +396,58 @@ mod avx2 {
     }
 }
 
+/// 64-byte compares straight into bit masks on x86-64 CPUs with AVX-512
+/// (BW), chosen at run time through `pulp` as [`avx2`] is: one load and two
+/// compares per block, where AVX2 takes two loads, four compares, two ORs
+/// and two `movemask`s.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+mod avx512 {
+    use super::Seen;
+    use core::arch::x86_64::__m512i;
+    use pulp::x86::V4;
+
+    /// [`block_masks`](super::block_masks) with AVX-512, or `None` (nothing
+    /// written) when the CPU does not have it.
+    #[inline]
+    pub(super) fn block_masks(bytes: &[u8], words: &mut [u64]) -> Option<Seen> {
+        let simd = V4::try_new()?;
+        Some(simd.vectorize(Mark { simd, bytes, words }))
+    }
+
+    /// The marking pass, compiled for AVX-512 inside [`V4::vectorize`].
+    struct Mark<'a> {
+        simd: V4,
+        bytes: &'a [u8],
+        words: &'a mut [u64],
+    }
+
+    impl pulp::NullaryFnOnce for Mark<'_> {
+        type Output = Seen;
+
+        #[inline(always)]
+        fn call(self) -> Seen {
+            let (f, bw) = (self.simd.avx512f, self.simd.avx512bw);
+            let (lf, cr) = (
+                f._mm512_set1_epi8(b'\n' as i8),
+                f._mm512_set1_epi8(b'\r' as i8),
+            );
+            let (mut high, mut crs) = (f._mm512_setzero_si512(), 0u64);
+            for (w, block) in self.words.iter_mut().zip(self.bytes.chunks_exact(64)) {
+                let v: __m512i =
+                    pulp::bytemuck::cast(<[u8; 64]>::try_from(block).unwrap_or([0; 64]));
+                high = f._mm512_or_si512(high, v);
+                let is_cr = bw._mm512_cmpeq_epi8_mask(v, cr);
+                crs |= is_cr;
+                *w = bw._mm512_cmpeq_epi8_mask(v, lf) | is_cr;
+            }
+            Seen {
+                ascii: bw._mm512_movepi8_mask(high) == 0,
+                no_cr: crs == 0,
+            }
+        }
+    }
+}
+
 /// Lane-wise loops the compiler vectorises, for other targets (and tested
 /// against the x86 version everywhere).
 #[cfg(any(
@@ -453,6 +562,10 @@ mod tests {
             buffer.drain(..dropped);
             ends.advance(dropped);
             prop_assert_eq!(ends.next(from), first_end(&buffer, from));
+            let every: Vec<usize> = (from..buffer.len())
+                .filter(|&i| buffer[i] == b'\n' || buffer[i] == b'\r')
+                .collect();
+            prop_assert_eq!(ends.iter_from(from).collect::<Vec<_>>(), every);
             let last = buffer.iter().rposition(|&b| b == b'\n' || b == b'\r');
             prop_assert_eq!(ends.last(0), last);
             let last_from = last.filter(|&l| l >= from);
@@ -461,6 +574,10 @@ mod tests {
             ends.push(buffer.len(), b"xy\rz");
             buffer.extend_from_slice(b"xy\rz");
             prop_assert_eq!(ends.next(from), first_end(&buffer, from));
+            let every: Vec<usize> = (from..buffer.len())
+                .filter(|&i| buffer[i] == b'\n' || buffer[i] == b'\r')
+                .collect();
+            prop_assert_eq!(ends.iter_from(from).collect::<Vec<_>>(), every);
             prop_assert_eq!(ends.last(0), Some(buffer.len() - 2));
         }
     }
@@ -547,6 +664,12 @@ mod tests {
                 let mut avx2 = vec![0u64; blocks];
                 prop_assert_eq!(avx2::block_masks(&bytes, &mut avx2), Some(seen));
                 prop_assert_eq!(&avx2, &want);
+            }
+            #[cfg(all(feature = "std", target_arch = "x86_64"))]
+            if std::is_x86_feature_detected!("avx512bw") && std::is_x86_feature_detected!("avx512vl") {
+                let mut avx512 = vec![0u64; blocks];
+                prop_assert_eq!(avx512::block_masks(&bytes, &mut avx512), Some(seen));
+                prop_assert_eq!(&avx512, &want);
             }
         }
     }
