@@ -182,9 +182,20 @@ impl Iterator for Ends<'_> {
 
     #[inline(always)]
     fn next(&mut self) -> Option<usize> {
-        while self.bits == 0 {
-            self.word += 1;
-            self.bits = *self.words.get(self.word)?;
+        if self.bits == 0 {
+            // Whether the next end is in the next word or the one after
+            // depends on the line's length and where it starts, which a
+            // branch predictor cannot guess: pick between both words
+            // without a branch, and loop only past longer lines.
+            let next = self.words.get(self.word + 1).copied().unwrap_or(0);
+            let after = self.words.get(self.word + 2).copied().unwrap_or(0);
+            let skip = next == 0;
+            self.word += 1 + usize::from(skip);
+            self.bits = core::hint::select_unpredictable(skip, after, next);
+            while self.bits == 0 {
+                self.word += 1;
+                self.bits = *self.words.get(self.word)?;
+            }
         }
         let at = self.word * 64 + self.bits.trailing_zeros() as usize - self.origin;
         self.bits &= self.bits - 1;

@@ -681,3 +681,52 @@ fn an_event_is_one_handle_to_its_input_or_to_its_joined_data() {
     assert!(!within(fourth.buffer(), fourth.id().as_bytes()));
     assert_eq!(parser.last_event_id(), long_id.as_str());
 }
+
+/// Events of hundreds of `data` lines, read in socket-sized chunks: the
+/// bulk paths (the fast copy of LF-only runs, from the buffered region at
+/// an event's start and straight from the input after it) must give what
+/// the line-by-line rules give, including where a run meets a CR line, a
+/// line longer than the fixed-size copy, a `data:` without a space, a
+/// comment, and the scratch buffer's first growth.
+#[test]
+fn large_events_in_socket_sized_chunks() {
+    let mut input = Vec::new();
+    let mut want = Vec::new();
+    for event in 0..6usize {
+        let mut values = Vec::new();
+        for line in 0..400usize {
+            let len = 60 + (line * 37 + event * 11) % 70;
+            let mut value: String = (0..len)
+                .map(|i| char::from(b'a' + ((i + line) % 26) as u8))
+                .collect();
+            match (event, line % 97) {
+                (1, 13) => value.push_str(&"x".repeat(300)), // past RUN_COPY
+                (2, 40) => value = "é".repeat(50),           // not ASCII
+                _ => {}
+            }
+            let sep: &[u8] = if line % 31 == 5 { b"data:" } else { b"data: " };
+            input.extend_from_slice(sep);
+            input.extend_from_slice(value.as_bytes());
+            input.extend_from_slice(match (event, line) {
+                (3, 200..=203) => b"\r\n",
+                (4, 250) => b"\r",
+                _ => b"\n",
+            });
+            if event == 5 && line == 100 {
+                input.extend_from_slice(b": a comment in the middle\n");
+            }
+            values.push(value);
+        }
+        input.extend_from_slice(b"\n");
+        want.push(msg(&values.join("\n")));
+    }
+    for size in [16 * 1024, 4096, 1000, 97] {
+        let chunks: Vec<&[u8]> = input.chunks(size).collect();
+        assert_eq!(
+            run_chunks(&mut Parser::new(), &chunks),
+            want,
+            "chunks of {size}"
+        );
+    }
+    assert_eq!(run(&input), want, "one read");
+}
