@@ -236,11 +236,9 @@ pub struct Tokenizer {
     buf: BytesMut,
     /// Length of the prefix of `buf` known to hold no CR or LF.
     scanned: usize,
-    /// Length of the prefix of `buf` known to be all ASCII (so valid UTF-8
-    /// without a validation pass).
-    ascii_len: usize,
-    /// Length of the prefix of `buf` known to hold no CR.
-    lf_only_len: usize,
+    /// How much of the front of `buf` the marking pass found all ASCII, and
+    /// free of CR.
+    clean: CleanPrefix,
     /// Every line of `lines` ends with LF (no CR in it): `data` runs in it
     /// can take the fast copy of [`DataRun::append_lf`].
     lines_lf_only: bool,
@@ -275,8 +273,7 @@ impl Tokenizer {
             valid: 0,
             buf: BytesMut::new(),
             scanned: 0,
-            ascii_len: 0,
-            lf_only_len: 0,
+            clean: CleanPrefix::default(),
             lines_lf_only: false,
             bom_pending: true,
             after_cr: false,
@@ -314,12 +311,7 @@ impl Tokenizer {
         self.buf.reserve(input.len());
         for piece in input.chunks(line_ends::PIECE) {
             let seen = self.buf_ends.push(self.buf.len(), piece);
-            if seen.ascii && self.ascii_len == self.buf.len() {
-                self.ascii_len += piece.len();
-            }
-            if seen.no_cr && self.lf_only_len == self.buf.len() {
-                self.lf_only_len += piece.len();
-            }
+            self.clean.append(self.buf.len(), piece.len(), seen);
             self.buf.extend_from_slice(piece);
         }
     }
@@ -480,12 +472,11 @@ impl Tokenizer {
                 return self.wait();
             };
             self.lines = self.buf.split_to(last + 1).freeze();
-            if self.ascii_len > last {
+            if self.clean.ascii > last {
                 self.valid = self.lines.len();
             }
-            self.ascii_len = self.ascii_len.saturating_sub(last + 1);
-            self.lines_lf_only = self.lf_only_len > last;
-            self.lf_only_len = self.lf_only_len.saturating_sub(last + 1);
+            self.lines_lf_only = self.clean.lf_only > last;
+            self.clean.advance(last + 1);
             // The rest of `buf` holds no line end: its bitmap starts empty.
             core::mem::swap(&mut self.ends, &mut self.buf_ends);
             self.buf_ends.clear();
@@ -499,8 +490,7 @@ impl Tokenizer {
         self.buf.advance(n);
         self.buf_ends.advance(n);
         self.scanned = self.scanned.saturating_sub(n);
-        self.ascii_len = self.ascii_len.saturating_sub(n);
-        self.lf_only_len = self.lf_only_len.saturating_sub(n);
+        self.clean.advance(n);
     }
 
     /// The value of the line found by `next_line`, from `start` on.
@@ -716,8 +706,7 @@ impl Tokenizer {
         self.buf.clear();
         self.buf_ends.clear();
         self.scanned = 0;
-        self.ascii_len = 0;
-        self.lf_only_len = 0;
+        self.clean = CleanPrefix::default();
     }
 
     /// `None`, dropping an unterminated last line if the stream has ended.
@@ -735,6 +724,35 @@ impl Tokenizer {
         } else {
             ParseError::LineTooLong { limit }
         }
+    }
+}
+
+/// How long a prefix of the tokenizer's buffer its marking pass found all
+/// ASCII (so valid UTF-8 without a validation pass) and free of CR (so
+/// every line in it ends with LF). Each prefix grows only while every piece
+/// appended so far had the property.
+#[derive(Debug, Default)]
+struct CleanPrefix {
+    ascii: usize,
+    lf_only: usize,
+}
+
+impl CleanPrefix {
+    /// A piece of `len` bytes was appended to a buffer of `at` bytes, and
+    /// its marking saw `seen`.
+    fn append(&mut self, at: usize, len: usize, seen: line_ends::Seen) {
+        if seen.ascii && self.ascii == at {
+            self.ascii += len;
+        }
+        if seen.no_cr && self.lf_only == at {
+            self.lf_only += len;
+        }
+    }
+
+    /// `n` bytes were dropped from the front of the buffer.
+    fn advance(&mut self, n: usize) {
+        self.ascii = self.ascii.saturating_sub(n);
+        self.lf_only = self.lf_only.saturating_sub(n);
     }
 }
 
