@@ -261,11 +261,11 @@ pub(super) trait Vectorized {
 pub(super) fn widest<W: Vectorized>(work: W) -> W::Output {
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
     if let Some(simd) = pulp::x86::V4::try_new() {
-        return simd.vectorize(avx2::Wide(work));
+        return simd.vectorize(Wide(work));
     }
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
     if let Some(simd) = pulp::x86::V3::try_new() {
-        return simd.vectorize(avx2::Wide(work));
+        return simd.vectorize(Wide(work));
     }
     work.call()
 }
@@ -337,13 +337,37 @@ mod sse2 {
     }
 }
 
+/// [`Vectorized`] work as pulp runs it, for each SIMD level.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+struct Wide<W>(W);
+
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+impl<W: Vectorized> pulp::NullaryFnOnce for Wide<W> {
+    type Output = W::Output;
+
+    #[inline(always)]
+    fn call(self) -> W::Output {
+        self.0.call()
+    }
+}
+
+/// The marking pass over `bytes` into `words` with the SIMD level whose
+/// pulp token is `S`: the [`avx2`] and [`avx512`] modules each implement
+/// it, and it runs compiled for that level inside the token's `vectorize`.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+struct Mark<'a, S> {
+    simd: S,
+    bytes: &'a [u8],
+    words: &'a mut [u64],
+}
+
 /// 32-byte compares and `movemask` on x86-64 CPUs with AVX2, chosen at run
 /// time through `pulp`, whose token proves the CPU has the feature and
 /// whose `vectorize` compiles the closure for it (the core itself forbids
 /// `unsafe`).
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 mod avx2 {
-    use super::Seen;
+    use super::{Mark, Seen};
     use core::arch::x86_64::__m256i;
     use pulp::x86::V3;
 
@@ -355,26 +379,8 @@ mod avx2 {
         Some(simd.vectorize(Mark { simd, bytes, words }))
     }
 
-    /// [`Vectorized`](super::Vectorized) work as pulp runs it.
-    pub(super) struct Wide<W>(pub(super) W);
-
-    impl<W: super::Vectorized> pulp::NullaryFnOnce for Wide<W> {
-        type Output = W::Output;
-
-        #[inline(always)]
-        fn call(self) -> W::Output {
-            self.0.call()
-        }
-    }
-
     /// The marking pass, compiled for AVX2 inside [`V3::vectorize`].
-    struct Mark<'a> {
-        simd: V3,
-        bytes: &'a [u8],
-        words: &'a mut [u64],
-    }
-
-    impl pulp::NullaryFnOnce for Mark<'_> {
+    impl pulp::NullaryFnOnce for Mark<'_, V3> {
         type Output = Seen;
 
         #[inline(always)]
@@ -413,7 +419,7 @@ mod avx2 {
 /// and two `movemask`s.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 mod avx512 {
-    use super::Seen;
+    use super::{Mark, Seen};
     use core::arch::x86_64::__m512i;
     use pulp::x86::V4;
 
@@ -426,13 +432,7 @@ mod avx512 {
     }
 
     /// The marking pass, compiled for AVX-512 inside [`V4::vectorize`].
-    struct Mark<'a> {
-        simd: V4,
-        bytes: &'a [u8],
-        words: &'a mut [u64],
-    }
-
-    impl pulp::NullaryFnOnce for Mark<'_> {
+    impl pulp::NullaryFnOnce for Mark<'_, V4> {
         type Output = Seen;
 
         #[inline(always)]
